@@ -1,0 +1,25 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "windowkeeper",
+    products: [
+        .executable(name: "windowkeeper", targets: ["windowkeeper"]),
+        .library(name: "WindowCore", targets: ["WindowCore"]),
+    ],
+    targets: [
+        // Pure, synchronous core: framing, decoding, timestamps, window rules, timers, encoding.
+        .target(name: "WindowCore"),
+        // Shard actors, the reader thread, output, clocks and signals.
+        .target(name: "WindowRuntime", dependencies: ["WindowCore"]),
+        // Thin executable: parse options, run the pipeline, map errors to exit codes.
+        .executableTarget(name: "windowkeeper", dependencies: ["WindowRuntime"]),
+        .testTarget(name: "WindowCoreTests", dependencies: ["WindowCore"]),
+        .testTarget(
+            name: "WindowRuntimeTests",
+            dependencies: ["WindowRuntime", "windowkeeper"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,73 @@
+/// A range of bytes in a decoder's arena.
+public struct ByteRange: Sendable, Equatable {
+    public var start: Int32
+    public var count: Int32
+    public static let empty = ByteRange(start: 0, count: 0)
+
+    @inlinable
+    public init(start: Int32, count: Int32) {
+        self.start = start
+        self.count = count
+    }
+    @inlinable public var isEmpty: Bool { count == 0 }
+}
+
+/// Receipt statuses the rules distinguish; anything else is counted by its text.
+public enum ReceiptStatus: UInt8, Sendable, CaseIterable {
+    case delivered, read, queuedOnChannel, failed, switchingChannel, other
+
+    public var name: String {
+        switch self {
+        case .delivered: "DELIVERED"
+        case .read: "READ"
+        case .queuedOnChannel: "QUEUED_ON_CHANNEL"
+        case .failed: "FAILED"
+        case .switchingChannel: "SWITCHING_CHANNEL"
+        case .other: "OTHER"
+        }
+    }
+
+    /// DELIVERED or READ: a receipt that carries pricing (SPEC section 2).
+    public var isPricing: Bool { self == .delivered || self == .read }
+}
+
+public enum PricingModel: UInt8, Sendable {
+    case cbp, pmp
+}
+
+/// A usable record, as far as decoding can tell (clock checks come later).
+/// Strings live in the decoder's arena, already unescaped and normalised.
+public struct DecodedRecord: Sendable {
+    public enum Kind: UInt8, Sendable { case inbound, receipt }
+
+    public var kind: Kind = .inbound
+    public var whatsapp = false
+    public var injected = false
+    public var status: ReceiptStatus = .other
+    /// The status text, for counting unknown statuses.
+    public var statusText = ByteRange.empty
+    /// Event time, UTC milliseconds.
+    public var time: Int64 = 0
+    public var app = ByteRange.empty
+    /// The normalised contact key part (identity without spaces and leading `+`, else contact_id).
+    public var contact = ByteRange.empty
+    public var contactID = ByteRange.empty
+    // Pricing information (receipts only).
+    public var badMetadata = false
+    public var conversationID = ByteRange.empty
+    public var category = ByteRange.empty
+    public var model: PricingModel?
+    /// Type FREE_ENTRY_POINT, or category FREE_ENTRY_POINT / REFERRAL_CONVERSION.
+    public var freeEntryPoint = false
+
+    public init() {}
+}
+
+/// What one line turned out to be.
+public enum LineOutcome: Sendable {
+    case blank
+    /// Another callback kind: skipped and counted; it does not move the clock.
+    case skipped
+    case rejected(Diagnostic, detail: String)
+    case record
+}

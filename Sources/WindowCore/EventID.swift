@@ -1,0 +1,44 @@
+/// FNV-1a, 64 bit: the stable hash for routing contacts and for event ids (never `hashValue`,
+/// which changes per process).
+public struct FNV1a: Sendable {
+    public var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    public init() {}
+
+    @inlinable
+    public mutating func add(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var h = value
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        value = h
+    }
+
+    @inlinable
+    public mutating func addByte(_ byte: UInt8) { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+
+    public mutating func add(_ text: String) {
+        var t = text
+        t.withUTF8 { add($0) }
+    }
+
+    public mutating func add(_ v: Int64) {
+        var x = UInt64(bitPattern: v)
+        for _ in 0..<8 { addByte(UInt8(truncatingIfNeeded: x)); x >>= 8 }
+    }
+
+    /// Final avalanche (splitmix64), so that similar inputs give unrelated ids.
+    public var mixed: UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// The routing hash of a contact key (app_id, contact).
+    public static func contactHash(app: UnsafeBufferPointer<UInt8>, contact: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = FNV1a()
+        h.add(app)
+        h.addByte(0x1F)
+        h.add(contact)
+        return h.mixed
+    }
+}

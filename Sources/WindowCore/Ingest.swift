@@ -1,0 +1,160 @@
+/// How the clock C moves (SPEC section 4).
+public enum ClockMode: String, Sendable {
+    /// Live: C = now − lateness.
+    case wall
+    /// Replay: C = largest event time seen − lateness.
+    case event
+}
+
+/// Options of the ingest stage (decoding and clock checks).
+public struct IngestOptions: Sendable, Equatable {
+    public var mode: ClockMode = .wall
+    public var lateness: Int64 = 0
+    public var horizon: Int64 = 30 * 86_400_000
+    public var maxFuture: Int64 = 5 * 60_000
+    public var pmpFrom: Int64 = EngineOptions().pmpFrom
+
+    public init() {}
+}
+
+/// Exact counts of what the input held (the summary's left half).
+public struct IngestCounters: Sendable, Equatable {
+    public var lines = 0
+    public var blank = 0
+    public var skipped = 0
+    public var inbound = 0
+    public var injected = 0
+    public var otherChannel = 0
+    /// WhatsApp receipts by status text (at most 64 distinct; the rest counted as "(other)").
+    public var receipts: [String: Int] = [:]
+    /// Records handed to the window engine.
+    public var windowRecords = 0
+    public var diagnostics: [Int] = Array(repeating: 0, count: Diagnostic.allCases.count)
+
+    public init() {}
+
+    public var records: Int { inbound + injected + otherChannel + receipts.values.reduce(0, +) }
+}
+
+/// What to do with one line.
+public enum IngestResult {
+    case blank
+    case skipped
+    case rejected(Diagnostic, detail: String)
+    /// A usable record; `input` is set when it can change windows (strings in `decoderArena`).
+    case record(input: WindowInput?, badMetadata: Bool)
+}
+
+/// Decodes lines and applies the clock checks, in the order of SPEC section 6; keeps the
+/// event-mode clock. Pure: `now` is passed in.
+public struct Ingest {
+    public let options: IngestOptions
+    public private(set) var decoder = RecordDecoder()
+    /// Event mode: C after the last line (`Int64.min` before any record).
+    public private(set) var clock: Int64 = .min
+    /// Event mode: the largest event time of a record so far.
+    public private(set) var maxEventTime: Int64 = .min
+    public private(set) var counters = IngestCounters()
+
+    public init(options: IngestOptions) {
+        self.options = options
+    }
+
+    /// C as a line sees it: the event clock, or now − lateness.
+    public func currentClock(now: Int64) -> Int64 {
+        options.mode == .event ? clock : now - options.lateness
+    }
+
+    /// Counts a line rejected before decoding (over-long or invalid UTF-8 long lines).
+    public mutating func countRejected(_ d: Diagnostic) {
+        counters.lines += 1
+        counters.diagnostics[d.rawValue] += 1
+    }
+
+    public mutating func process(_ line: UnsafeBufferPointer<UInt8>, now: Int64) -> IngestResult {
+        counters.lines += 1
+        switch decoder.decode(line) {
+        case .blank:
+            counters.blank += 1
+            return .blank
+        case .skipped:
+            counters.skipped += 1
+            return .skipped
+        case .rejected(let d, let detail):
+            counters.diagnostics[d.rawValue] += 1
+            return .rejected(d, detail: detail)
+        case .record:
+            return check(now: now)
+        }
+    }
+
+    private mutating func check(now: Int64) -> IngestResult {
+        let r = decoder.record
+        let t = r.time
+        func reject(_ d: Diagnostic, _ detail: String) -> IngestResult {
+            counters.diagnostics[d.rawValue] += 1
+            return .rejected(d, detail: detail)
+        }
+        if options.mode == .wall, t > now &+ options.maxFuture {
+            return reject(.futureTimestamp, "event time \(Timestamp.format(t)) is more than \(DurationText.format(options.maxFuture)) ahead of now")
+        }
+        if r.whatsapp, r.contact.isEmpty {
+            return reject(.missingContact, "no channel_identity.identity and no contact_id")
+        }
+        let c = currentClock(now: now)
+        if c != .min, t < c &- options.horizon {
+            return reject(.tooLate, "event time \(Timestamp.format(t)) is before the clock \(Timestamp.format(c)) minus the horizon")
+        }
+        if r.badMetadata { counters.diagnostics[Diagnostic.badMetadata.rawValue] += 1 }
+        let input = count(r)
+        if options.mode == .event {
+            maxEventTime = max(maxEventTime, t)
+            clock = max(clock, t &- options.lateness)
+        }
+        return .record(input: input, badMetadata: r.badMetadata)
+    }
+
+    private mutating func count(_ r: DecodedRecord) -> WindowInput? {
+        guard r.whatsapp else {
+            counters.otherChannel += 1
+            return nil
+        }
+        let operation: WindowInput.Operation
+        switch r.kind {
+        case .inbound:
+            if r.injected {
+                counters.injected += 1
+                return nil
+            }
+            counters.inbound += 1
+            operation = .contactMessage
+        case .receipt:
+            let name = r.status == .other ? decoder.string(r.statusText) : r.status.name
+            if counters.receipts[name] != nil || counters.receipts.count < 64 {
+                counters.receipts[name, default: 0] += 1
+            } else {
+                counters.receipts["(other)", default: 0] += 1
+            }
+            guard r.status.isPricing else { return nil }
+            let model = r.model ?? (r.time < options.pmpFrom ? .cbp : .pmp)
+            switch model {
+            case .cbp where !r.conversationID.isEmpty: operation = .keyedReceipt
+            case .pmp where r.freeEntryPoint: operation = .pmpFreeEntry
+            default: return nil
+            }
+        }
+        counters.windowRecords += 1
+        let hash = decoder.withBytes(r.app) { app in decoder.withBytes(r.contact) { FNV1a.contactHash(app: app, contact: $0) } }
+        return WindowInput(operation: operation, freeEntryPoint: r.freeEntryPoint, time: r.time, contactHash: hash,
+                           app: r.app, contact: r.contact, contactID: r.contactID,
+                           category: r.category, conversationID: r.conversationID)
+    }
+
+    /// Event mode, end of input: C moves to max(C, T), T = `until` or the largest event time.
+    public mutating func finish(until: Int64?) -> Int64 {
+        if let target = until ?? (maxEventTime == .min ? nil : maxEventTime) {
+            clock = max(clock, target)
+        }
+        return clock
+    }
+}

@@ -1,0 +1,275 @@
+/// Decodes one input line into a `DecodedRecord`, straight from the bytes.
+///
+/// It validates the whole line as JSON (so `invalid_json` is exact) but extracts only the
+/// fields SPEC section 2 reads. The clock checks (`future_timestamp`, `too_late`) and the
+/// `missing_contact` check need the clock and are left to `Ingest`.
+public struct RecordDecoder {
+    /// Unescaped, normalised field values of the last decoded record.
+    public private(set) var arena: [UInt8] = []
+    public private(set) var record = DecodedRecord()
+    private var scratch: [UInt8] = []
+
+    public init() {
+        arena.reserveCapacity(4096)
+        scratch.reserveCapacity(1024)
+    }
+
+    /// The bytes of `range` in the arena.
+    @inlinable
+    public func withBytes<R>(_ range: ByteRange, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        arena.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[Int(range.start)..<Int(range.start + range.count)])) }
+    }
+
+    public func string(_ range: ByteRange) -> String {
+        withBytes(range) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Decodes `line` (without its `\n`).
+    public mutating func decode(_ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
+        if Self.isBlank(line) { return .blank }
+        guard UTF8Validator.isValid(line) else { return .rejected(.invalidUTF8, detail: "line is not valid UTF-8") }
+        arena.removeAll(keepingCapacity: true)
+        var fields = TopFields()
+        var scanner = JSONScanner(line)
+        scanner.skipWhitespace()
+        if scanner.peek() != 0x7B {
+            let valid = scanner.skipValue() && { scanner.skipWhitespace(); return scanner.atEnd }()
+            return .rejected(.invalidJSON, detail: valid ? "valid JSON but not an object" : "malformed JSON")
+        }
+        let ok = scanner.scanObject { s, key in fields.member(&s, key) }
+        scanner.skipWhitespace()
+        guard ok else { return .rejected(.invalidJSON, detail: "malformed JSON near byte \(scanner.pos + 1)") }
+        guard scanner.atEnd else { return .rejected(.invalidJSON, detail: "trailing data after the object at byte \(scanner.pos + 1)") }
+        return classify(fields, line)
+    }
+
+    static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in line where b != 0x20 && b != 0x09 && b != 0x0D { return false }
+        return true
+    }
+
+    private mutating func classify(_ f: TopFields, _ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
+        var r = DecodedRecord()
+        let part: ChannelFields
+        if f.message.present {
+            r.kind = .inbound
+            part = f.message
+        } else if f.report.present {
+            r.kind = .receipt
+            part = f.report
+        } else if f.otherCallback {
+            return .skipped
+        } else {
+            return .rejected(.unknownCallback, detail: "no known callback key")
+        }
+        guard let appSpan = f.appID else { return .rejected(.missingField, detail: "app_id") }
+        guard let channelSpan = part.channel else { return .rejected(.missingField, detail: "channel_identity.channel") }
+        if r.kind == .receipt {
+            guard let statusSpan = part.status else { return .rejected(.missingField, detail: "message_delivery_report.status") }
+            r.statusText = copy(statusSpan, line)
+            r.status = withBytes(r.statusText) { Self.status(of: $0) }
+        }
+        let timeField: (span: StringSpan, name: String)
+        if let s = f.eventTime, s.count > 0 {
+            timeField = (s, "event_time")
+        } else if let s = f.acceptedTime, s.count > 0 {
+            timeField = (s, "accepted_time")
+        } else if r.kind == .inbound, let s = part.acceptTime, s.count > 0 {
+            timeField = (s, "message.accept_time")
+        } else {
+            return .rejected(.missingField, detail: "event time (event_time, accepted_time, message.accept_time)")
+        }
+        let timeRange = copy(timeField.span, line)
+        guard let t = withBytes(timeRange, { Timestamp.parse($0) }) else {
+            let text = string(timeRange)
+            return .rejected(.badTimestamp, detail: "\(timeField.name) \(text.prefix(64).debugDescription)")
+        }
+        r.time = t
+        r.app = copy(appSpan, line)
+        r.whatsapp = JSONScanner(line).equals(channelSpan, "WHATSAPP")
+        r.injected = part.injected
+        if r.whatsapp {
+            r.contactID = part.contactID.map { copy($0, line) } ?? .empty
+            r.contact = normalisedContact(part.identity, line)
+            if r.contact.isEmpty { r.contact = r.contactID }
+        }
+        if r.kind == .receipt {
+            readMetadata(f.metadata, line, into: &r)
+        }
+        record = r
+        return .record
+    }
+
+    /// Identity with every space removed, then one leading `+` removed.
+    private mutating func normalisedContact(_ span: StringSpan?, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
+        guard let span else { return .empty }
+        scratch.removeAll(keepingCapacity: true)
+        JSONScanner.unescape(line, span, into: &scratch)
+        let start = arena.count
+        var first = true
+        for b in scratch where b != 0x20 {
+            if first {
+                first = false
+                if b == 0x2B { continue }
+            }
+            arena.append(b)
+        }
+        return ByteRange(start: Int32(start), count: Int32(arena.count - start))
+    }
+
+    private mutating func copy(_ span: StringSpan, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
+        let start = arena.count
+        JSONScanner.unescape(line, span, into: &arena)
+        return ByteRange(start: Int32(start), count: Int32(arena.count - start))
+    }
+
+    static func status(of bytes: UnsafeBufferPointer<UInt8>) -> ReceiptStatus {
+        for s in ReceiptStatus.allCases where s != .other && s.name.utf8.elementsEqual(bytes) { return s }
+        return .other
+    }
+
+    // MARK: metadata
+
+    private mutating func readMetadata(_ meta: MetadataValue, _ line: UnsafeBufferPointer<UInt8>, into r: inout DecodedRecord) {
+        switch meta {
+        case .absent, .null:
+            return
+        case .other:
+            r.badMetadata = true
+        case .object(let start, let end):
+            var s = JSONScanner(UnsafeBufferPointer(rebasing: line[start..<end]))
+            if !readPricing(&s, into: &r) { r.badMetadata = true }
+        case .string(let span):
+            if span.count == 0 { return }
+            scratch.removeAll(keepingCapacity: true)
+            JSONScanner.unescape(line, span, into: &scratch)
+            let inner = scratch
+            let ok = inner.withUnsafeBufferPointer { buf -> Bool in
+                var s = JSONScanner(buf)
+                s.skipWhitespace()
+                if s.scanLiteral("null") {
+                    s.skipWhitespace()
+                    return s.atEnd
+                }
+                guard s.peek() == 0x7B else { return false }
+                let objectOK = readPricing(&s, into: &r)
+                s.skipWhitespace()
+                return objectOK && s.atEnd
+            }
+            if !ok { r.badMetadata = true }
+        }
+        if r.badMetadata {
+            r.conversationID = .empty; r.category = .empty; r.model = nil; r.freeEntryPoint = false
+        }
+    }
+
+    /// Reads the pricing keys of the object at the scanner (case-insensitive keys; on a
+    /// collision the all-lower-case spelling wins, else the first in the object).
+    private mutating func readPricing(_ s: inout JSONScanner, into r: inout DecodedRecord) -> Bool {
+        var found = [PricingKey.Slot](repeating: PricingKey.Slot(), count: PricingKey.names.count)
+        let ok = s.scanObject { s, key in
+            let keyBytes: [UInt8] = {
+                var k: [UInt8] = []
+                JSONScanner.unescape(s.bytes, key, into: &k)
+                return k
+            }()
+            let valueStart = s.pos
+            let value: StringSpan? = s.peek() == 0x22 ? s.scanString() : nil
+            if value == nil {
+                s.pos = valueStart
+                guard s.skipValue() else { return false }
+            }
+            if let index = PricingKey.index(ofFolded: keyBytes) {
+                let exact = PricingKey.names[index].utf8.elementsEqual(keyBytes)
+                found[index].offer(value, exact: exact)
+            }
+            return true
+        }
+        guard ok else { return false }
+        let buffer = s.bytes
+        func pick(_ names: [Int]) -> ByteRange {
+            for i in names {
+                if let span = found[i].value, span.count > 0 {
+                    return copy(span, buffer)
+                }
+            }
+            return .empty
+        }
+        r.conversationID = pick([PricingKey.whatsappConversationID, PricingKey.conversationID])
+        r.category = upperCased(pick([PricingKey.pricingCategory, PricingKey.category]))
+        let model = pick([PricingKey.pricingModel])
+        r.model = withBytes(model) { b -> PricingModel? in
+            if Self.equalsFolded(b, "cbp") { return .cbp }
+            if Self.equalsFolded(b, "pmp") { return .pmp }
+            return nil
+        }
+        let type = upperCased(pick([PricingKey.pricingType, PricingKey.type]))
+        r.freeEntryPoint = withBytes(type) { "FREE_ENTRY_POINT".utf8.elementsEqual($0) }
+            || withBytes(r.category) { "FREE_ENTRY_POINT".utf8.elementsEqual($0) || "REFERRAL_CONVERSION".utf8.elementsEqual($0) }
+        return true
+    }
+
+    /// Upper-cases a range in place (ASCII fast path; full Unicode mapping otherwise).
+    private mutating func upperCased(_ range: ByteRange) -> ByteRange {
+        let lo = Int(range.start), hi = lo + Int(range.count)
+        var ascii = true
+        for i in lo..<hi {
+            let b = arena[i]
+            if b >= 0x80 { ascii = false; break }
+            if b >= 0x61, b <= 0x7A { arena[i] = b - 0x20 }
+        }
+        if ascii { return range }
+        let upper = Array(string(range).uppercased().utf8)
+        let start = arena.count
+        arena.append(contentsOf: upper)
+        return ByteRange(start: Int32(start), count: Int32(upper.count))
+    }
+
+    static func equalsFolded(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        guard bytes.count == lower.utf8CodeUnitCount else { return false }
+        let p = lower.utf8Start
+        for i in 0..<bytes.count {
+            var b = bytes[i]
+            if b >= 0x41, b <= 0x5A { b += 0x20 }
+            if b != p[i] { return false }
+        }
+        return true
+    }
+}
+
+/// The pricing keys of `message_metadata`, matched case-insensitively.
+enum PricingKey {
+    static let names = ["whatsapp_conversation_id", "conversation_id", "pricing_category", "category",
+                        "pricing_model", "pricing_type", "type"]
+    static let whatsappConversationID = 0, conversationID = 1, pricingCategory = 2, category = 3
+    static let pricingModel = 4, pricingType = 5, type = 6
+    private static let nameBytes = names.map { Array($0.utf8) }
+
+    /// The occurrence chosen for one key: the first exact (lower-case) spelling, else the first.
+    struct Slot {
+        var value: StringSpan?
+        var seen = false
+        var seenExact = false
+
+        mutating func offer(_ v: StringSpan?, exact: Bool) {
+            if exact {
+                if !seenExact { seenExact = true; value = v }
+            } else if !seen, !seenExact {
+                value = v
+            }
+            seen = true
+        }
+    }
+
+    static func index(ofFolded key: [UInt8]) -> Int? {
+        outer: for (i, name) in nameBytes.enumerated() where name.count == key.count {
+            for k in 0..<key.count {
+                var b = key[k]
+                if b >= 0x41, b <= 0x5A { b += 0x20 }
+                if b != name[k] { continue outer }
+            }
+            return i
+        }
+        return nil
+    }
+}

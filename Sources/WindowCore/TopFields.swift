@@ -1,0 +1,154 @@
+/// How the top-level `message_metadata` value looked.
+enum MetadataValue {
+    case absent, null
+    case string(StringSpan)
+    /// Byte offsets of an object value in the line.
+    case object(start: Int, end: Int)
+    /// Any other JSON value: `bad_metadata`.
+    case other
+}
+
+/// Fields of `message` or `message_delivery_report`.
+struct ChannelFields {
+    var present = false
+    var channel: StringSpan?
+    var identity: StringSpan?
+    var contactID: StringSpan?
+    var status: StringSpan?
+    var acceptTime: StringSpan?
+    var injected = false
+    fileprivate var seen: UInt8 = 0
+}
+
+/// The top-level fields of one callback, gathered while the line is validated.
+/// For a key that occurs twice in one object, the first occurrence counts.
+struct TopFields {
+    var appID: StringSpan?
+    var eventTime: StringSpan?
+    var acceptedTime: StringSpan?
+    var message = ChannelFields()
+    var report = ChannelFields()
+    var metadata = MetadataValue.absent
+    var otherCallback = false
+    private var seen: UInt8 = 0
+
+    static let otherCallbackKeys: [StaticString] = [
+        "event", "event_delivery_report", "message_submit_notification", "message_redaction",
+        "conversation_start_notification", "conversation_stop_notification",
+        "conversation_delete_notification", "contact_create_notification",
+        "contact_delete_notification", "contact_merge_notification", "contact_update_notification",
+        "duplicated_identities", "capability_notification", "opt_in_notification",
+        "opt_out_notification", "channel_event_notification", "unsupported_callback",
+        "smart_conversation_notification", "record_notification", "batch_status_update_notification",
+    ]
+
+    /// Takes the first occurrence of a key: true the first time `bit` is seen.
+    private static func first(_ seen: inout UInt8, _ bit: UInt8) -> Bool {
+        if seen & bit != 0 { return false }
+        seen |= bit
+        return true
+    }
+
+    /// Captures a string value, or skips a value of another type (leaving `nil`).
+    static func stringValue(_ s: inout JSONScanner, into slot: inout StringSpan?, first: Bool) -> Bool {
+        if s.peek() == 0x22 {
+            guard let span = s.scanString() else { return false }
+            if first { slot = span }
+            return true
+        }
+        return s.skipValue()
+    }
+
+    mutating func member(_ s: inout JSONScanner, _ key: StringSpan) -> Bool {
+        if s.equals(key, "app_id") { return Self.stringValue(&s, into: &appID, first: Self.first(&seen, 1)) }
+        if s.equals(key, "event_time") { return Self.stringValue(&s, into: &eventTime, first: Self.first(&seen, 2)) }
+        if s.equals(key, "accepted_time") { return Self.stringValue(&s, into: &acceptedTime, first: Self.first(&seen, 4)) }
+        if s.equals(key, "message") {
+            return Self.channelObject(&s, into: &message, first: Self.first(&seen, 8), receipt: false)
+        }
+        if s.equals(key, "message_delivery_report") {
+            return Self.channelObject(&s, into: &report, first: Self.first(&seen, 16), receipt: true)
+        }
+        if s.equals(key, "message_metadata") {
+            let first = Self.first(&seen, 32)
+            let start = s.pos
+            switch s.peek() {
+            case 0x22:
+                guard let span = s.scanString() else { return false }
+                if first { metadata = .string(span) }
+                return true
+            case 0x7B:
+                guard s.skipValue() else { return false }
+                if first { metadata = .object(start: start, end: s.pos) }
+                return true
+            case 0x6E:
+                guard s.scanLiteral("null") else { return false }
+                if first { metadata = .null }
+                return true
+            default:
+                guard s.skipValue() else { return false }
+                if first { metadata = .other }
+                return true
+            }
+        }
+        if !otherCallback {
+            for name in Self.otherCallbackKeys where s.equals(key, name) {
+                otherCallback = true
+                break
+            }
+        }
+        return s.skipValue()
+    }
+
+    /// Reads `message` or `message_delivery_report`: presence of the key decides the kind,
+    /// whatever its value; fields are read only from an object.
+    static func channelObject(_ s: inout JSONScanner, into fields: inout ChannelFields, first: Bool, receipt: Bool) -> Bool {
+        guard first else { return s.skipValue() }
+        fields.present = true
+        guard s.peek() == 0x7B else { return s.skipValue() }
+        return s.scanObject { s, key in
+            if s.equals(key, "channel_identity") {
+                guard ChannelFields.first(&fields.seen, 1), s.peek() == 0x7B else { return s.skipValue() }
+                var seenInner: UInt8 = 0
+                return s.scanObject { s, key in
+                    if s.equals(key, "channel") {
+                        return stringValue(&s, into: &fields.channel, first: ChannelFields.first(&seenInner, 1))
+                    }
+                    if s.equals(key, "identity") {
+                        return stringValue(&s, into: &fields.identity, first: ChannelFields.first(&seenInner, 2))
+                    }
+                    return s.skipValue()
+                }
+            }
+            if s.equals(key, "contact_id") {
+                return stringValue(&s, into: &fields.contactID, first: ChannelFields.first(&fields.seen, 2))
+            }
+            if receipt {
+                if s.equals(key, "status") {
+                    return stringValue(&s, into: &fields.status, first: ChannelFields.first(&fields.seen, 4))
+                }
+            } else {
+                if s.equals(key, "accept_time") {
+                    return stringValue(&s, into: &fields.acceptTime, first: ChannelFields.first(&fields.seen, 8))
+                }
+                if s.equals(key, "injected") {
+                    let first = ChannelFields.first(&fields.seen, 16)
+                    if s.peek() == 0x74, s.scanLiteral("true") {
+                        if first { fields.injected = true }
+                        return true
+                    }
+                    return s.skipValue()
+                }
+            }
+            return s.skipValue()
+        }
+    }
+}
+
+extension ChannelFields {
+    static func first(_ seen: inout UInt8, _ bit: UInt8) -> Bool {
+        if seen & bit != 0 { return false }
+        seen |= bit
+        return true
+    }
+}

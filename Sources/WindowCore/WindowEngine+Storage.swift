@@ -1,0 +1,81 @@
+/// Contact and window slots, and releasing them.
+extension WindowEngine {
+    mutating func contactSlot(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let app = slice(arena, input.app)
+        let contact = slice(arena, input.contact)
+        if let found = contactIndex.find(input.contactHash, { s in
+            let c = contacts[Int(s)]
+            return c.contact.utf8.elementsEqual(contact) && c.app.utf8.elementsEqual(app)
+        }) {
+            return found
+        }
+        let appText = String(decoding: app, as: UTF8.self)
+        let interned: String
+        if let a = appNames[appText] {
+            interned = a
+        } else {
+            appNames[appText] = appText
+            interned = appText
+        }
+        let entry = Contact(hash: input.contactHash, app: interned, contact: String(decoding: contact, as: UTF8.self))
+        let slot: Int32
+        if let free = freeContacts.popLast() {
+            slot = free
+            contacts[Int(slot)] = entry
+        } else {
+            slot = Int32(contacts.count)
+            contacts.append(entry)
+        }
+        contactIndex.insert(input.contactHash, slot)
+        return slot
+    }
+
+    mutating func releaseContactIfEmpty(_ c: Int32) {
+        guard contacts[Int(c)].isEmpty else { return }
+        contactIndex.remove(contacts[Int(c)].hash, c)
+        contacts[Int(c)] = Contact(hash: 0, app: "", contact: "")
+        freeContacts.append(c)
+    }
+
+    mutating func newWindow(contact c: Int32, kind: WindowKind, pmp: Bool, opened t: Int64,
+                            _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let w = Window(
+            contact: c, kind: kind, pmp: pmp, open: true, warnDone: 0, seq: 0,
+            opened: t, expires: t + options.length(of: kind), last: t, heapDue: .max, keyHash: 0,
+            contactID: String(decoding: slice(arena, input.contactID), as: UTF8.self),
+            category: kind == .customerService ? "" : String(decoding: slice(arena, input.category), as: UTF8.self),
+            conversationID: kind == .customerService ? "" : String(decoding: slice(arena, input.conversationID), as: UTF8.self))
+        if let free = freeWindows.popLast() {
+            let seq = windows[Int(free)].seq
+            windows[Int(free)] = w
+            windows[Int(free)].seq = seq
+            return free
+        }
+        windows.append(w)
+        return Int32(windows.count - 1)
+    }
+
+    /// Forgets a window: out of its contact, out of the keyed index, timers invalidated.
+    mutating func release(_ s: Int32) {
+        let w = windows[Int(s)]
+        if w.open {
+            counters.open[Int(w.kind.rawValue)] -= 1
+        } else {
+            counters.remembered -= 1
+        }
+        if w.kind == .customerService {
+            contacts[Int(w.contact)].customerService = -1
+        } else {
+            if let i = contacts[Int(w.contact)].others.firstIndex(of: s) {
+                contacts[Int(w.contact)].others.remove(at: i)
+            }
+            if !w.pmp { keyedIndex.remove(w.keyHash, s) }
+        }
+        windows[Int(s)].seq &+= 1
+        windows[Int(s)].heapDue = .max
+        windows[Int(s)].contactID = ""
+        windows[Int(s)].category = ""
+        windows[Int(s)].conversationID = ""
+        freeWindows.append(s)
+    }
+}

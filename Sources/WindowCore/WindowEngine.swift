@@ -1,0 +1,166 @@
+/// The window rules of SPEC section 3 and the firing rule of section 4, for the contacts of
+/// one shard. Pure and synchronous: time comes in as the clock C, events go out as values.
+///
+/// Use: for each line in order, `advance(to:)` with the clock after the previous line,
+/// `apply(_:in:)` for a record of this shard, then `advance(to:)` with the clock after it.
+public struct WindowEngine {
+    public let options: EngineOptions
+    /// The clock C this shard has fired up to; `Int64.min` before any.
+    public internal(set) var clock: Int64 = .min
+    /// Events emitted so far, in order; the caller drains them.
+    public var events: [WindowEvent] = []
+    public internal(set) var counters = EngineCounters()
+
+    var contacts: [Contact] = []
+    var freeContacts: [Int32] = []
+    var contactIndex = SlotIndex()
+    var windows: [Window] = []
+    var freeWindows: [Int32] = []
+    var keyedIndex = SlotIndex()
+    var heap = TimerHeap()
+    var appNames: [String: String] = [:]
+    var passEvents: [WindowEvent] = []
+
+    public init(options: EngineOptions) {
+        self.options = options
+    }
+
+    /// Number of contacts with at least one open or remembered window.
+    public var contactCount: Int { contactIndex.count }
+
+    /// Earliest pending timer (possibly stale, never late): when a live clock should next fire.
+    public var nextDue: Int64? { heap.top?.due }
+
+    // MARK: records
+
+    /// Applies one record against the current clock (SPEC step 3).
+    public mutating func apply(_ input: WindowInput, in arena: UnsafeBufferPointer<UInt8>) {
+        let c = contactSlot(input, arena)
+        switch input.operation {
+        case .contactMessage: contactMessage(input, arena, contact: c)
+        case .keyedReceipt: keyedReceipt(input, arena, contact: c)
+        case .pmpFreeEntry: pmpFreeEntry(input, arena, contact: c)
+        }
+        releaseContactIfEmpty(c)
+    }
+
+    private mutating func contactMessage(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
+        let t = input.time
+        var slot = contacts[Int(c)].customerService
+        if slot >= 0, t >= windows[Int(slot)].expires {
+            emit(.expired, slot, due: windows[Int(slot)].expires, lead: 0, inPass: false)
+            release(slot)
+            slot = -1
+        }
+        if slot >= 0 {
+            let w = windows[Int(slot)]
+            let newExpiry = max(w.expires, t + options.csw)
+            guard newExpiry != w.expires else { return }
+            windows[Int(slot)].expires = newExpiry
+            windows[Int(slot)].warnDone = 0
+            replaceContactID(slot, input, arena)
+            emit(.updated, slot, due: t, lead: 0, inPass: false)
+            schedule(slot)
+            return
+        }
+        let expires = t + options.csw
+        if expires <= clock {
+            counters.late += 1
+            return
+        }
+        let s = newWindow(contact: c, kind: .customerService, pmp: false, opened: t, input, arena)
+        contacts[Int(c)].customerService = s
+        counters.open[Int(WindowKind.customerService.rawValue)] += 1
+        emit(.opened, s, due: t, lead: 0, inPass: false)
+        schedule(s)
+    }
+
+    private mutating func keyedReceipt(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
+        let t = input.time
+        let idBytes = slice(arena, input.conversationID)
+        let keyHash = Self.keyHash(contactHash: input.contactHash, id: idBytes)
+        let found = keyedIndex.find(keyHash) { s in
+            let w = windows[Int(s)]
+            return w.contact == c && w.conversationID.utf8.elementsEqual(idBytes)
+        }
+        if let slot = found {
+            let w = windows[Int(slot)]
+            if w.open, t < w.opened {
+                windows[Int(slot)].opened = t
+                windows[Int(slot)].expires = t + options.length(of: w.kind)
+                windows[Int(slot)].warnDone = 0
+                replaceContactID(slot, input, arena)
+                emit(.updated, slot, due: t, lead: 0, inPass: false)
+                if windows[Int(slot)].expires <= clock {
+                    expire(slot, inPass: false)
+                }
+            }
+            windows[Int(slot)].last = max(windows[Int(slot)].last, t)
+            schedule(slot)
+            return
+        }
+        let kind: WindowKind = input.freeEntryPoint ? .freeEntryPoint : .conversation
+        let s = newWindow(contact: c, kind: kind, pmp: false, opened: t, input, arena)
+        windows[Int(s)].keyHash = keyHash
+        keyedIndex.insert(keyHash, s)
+        contacts[Int(c)].others.append(s)
+        openOrRemember(s)
+    }
+
+    private mutating func pmpFreeEntry(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
+        let t = input.time
+        for s in contacts[Int(c)].others {
+            let w = windows[Int(s)]
+            if w.pmp, w.open, t >= w.expires {
+                expire(s, inPass: false)  // lazy expiry; it stays remembered
+                schedule(s)
+            }
+        }
+        var afterAll = true
+        for s in contacts[Int(c)].others where windows[Int(s)].kind == .freeEntryPoint {
+            let w = windows[Int(s)]
+            if w.opened <= t, t < w.expires { return }  // belongs to it
+            if t < w.expires { afterAll = false }
+        }
+        guard afterAll else {
+            counters.late += 1  // a straggler before a window and inside none
+            return
+        }
+        let s = newWindow(contact: c, kind: .freeEntryPoint, pmp: true, opened: t, input, arena)
+        contacts[Int(c)].others.append(s)
+        openOrRemember(s)
+    }
+
+    /// A new keyed or PMP window: opened, or remembered as expired when already late.
+    private mutating func openOrRemember(_ s: Int32) {
+        if windows[Int(s)].expires <= clock {
+            counters.late += 1
+            windows[Int(s)].open = false
+            counters.remembered += 1
+        } else {
+            counters.open[Int(windows[Int(s)].kind.rawValue)] += 1
+            emit(.opened, s, due: windows[Int(s)].opened, lead: 0, inPass: false)
+        }
+        schedule(s)
+    }
+
+    private mutating func replaceContactID(_ slot: Int32, _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) {
+        guard !input.contactID.isEmpty else { return }
+        let bytes = slice(arena, input.contactID)
+        if !windows[Int(slot)].contactID.utf8.elementsEqual(bytes) {
+            windows[Int(slot)].contactID = String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    static func keyHash(contactHash: UInt64, id: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = FNV1a()
+        h.add(Int64(bitPattern: contactHash))
+        h.add(id)
+        return h.mixed
+    }
+
+    @inline(__always)
+    func slice(_ arena: UnsafeBufferPointer<UInt8>, _ r: ByteRange) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)])
+    }
+}

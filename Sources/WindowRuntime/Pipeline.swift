@@ -1,0 +1,130 @@
+import Dispatch
+import Foundation
+import WindowCore
+
+/// How a run ended, as an exit status.
+public enum RunStatus: Int32, Sendable {
+    case ok = 0
+    case ioError = 1
+    case usage = 2
+    case strict = 3
+}
+
+/// Builds and runs the pipeline: one reader thread, `--shards` shard actors each fed by an
+/// ordered stream of batches, and (live mode) one ticker per shard. One task group owns them.
+public struct Pipeline: Sendable {
+    public let options: RunOptions
+    public let clock: any WallClock
+    public let input: Int32
+    public let output: any EventSink
+    public let errors: FDWriter
+
+    public init(options: RunOptions, input: Int32 = 0, output: any EventSink = FDWriter(fd: 1),
+                errors: FDWriter = FDWriter(fd: 2), clock: any WallClock = SystemWallClock()) {
+        self.options = options
+        self.input = input
+        self.output = output
+        self.errors = errors
+        self.clock = clock
+    }
+
+    private enum Child { case consumer, ticker }
+
+    public func run() async -> RunStatus {
+        let started = System.monotonicNanos()
+        var rejects: FDWriter?
+        if let path = options.rejectsPath {
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                errors.write(Array("windowkeeper: cannot open --rejects \(path): \(String(cString: strerror(errno)))\n".utf8))
+                return .ioError
+            }
+            rejects = FDWriter(fd: fd)
+        }
+        defer { if let rejects { close(rejects.fd) } }
+        let shards = (0..<options.shards).map { _ in
+            Shard(options: options.engine, mode: options.ingest.mode, lateness: options.ingest.lateness,
+                  sink: output, clock: clock)
+        }
+        let streams = shards.map { _ in AsyncStream<ShardMessage>.makeStream() }
+        let slots = shards.map { _ in DispatchSemaphore(value: 8) }
+        let routes = shards.indices.map { k in
+            Reader.Route(send: { [continuation = streams[k].continuation] in continuation.yield($0) }, slots: slots[k])
+        }
+        let log = DiagnosticLog(stderr: errors, rejects: rejects)
+        let reader = Reader(fd: input, signalFD: Signals.install(), options: options, routes: routes, log: log, clock: clock)
+        let mode = options.ingest.mode
+        let until = options.until
+
+        let outcome: ReaderOutcome = await withTaskGroup(of: Child.self) { group in
+            for k in shards.indices {
+                let shard = shards[k], stream = streams[k].stream, slot = slots[k]
+                group.addTask {
+                    for await message in stream {
+                        await shard.handle(message)
+                        if case .batch = message { slot.signal() }
+                    }
+                    return .consumer
+                }
+                if mode == .wall {
+                    let clock = self.clock
+                    group.addTask {
+                        while !Task.isCancelled {
+                            let next = await shard.wallTick()
+                            let now = clock.now()
+                            await clock.sleep(until: min(next ?? .max, now + 10))
+                        }
+                        return .ticker
+                    }
+                }
+            }
+            let outcome = await withCheckedContinuation { (done: CheckedContinuation<ReaderOutcome, Never>) in
+                let thread = Thread { done.resume(returning: reader.run()) }
+                thread.stackSize = 16 << 20
+                thread.start()
+            }
+            var final: Int64?
+            if case .endOfInput = outcome, mode == .event {
+                var ingest = reader.ingest
+                final = ingest.finish(until: until)
+                if final == .min { final = nil }
+            }
+            for s in streams {
+                s.continuation.yield(.finish(clock: final))
+                s.continuation.finish()
+            }
+            var consumers = shards.count
+            while consumers > 0, let child = await group.next() {
+                if case .consumer = child { consumers -= 1 }
+            }
+            group.cancelAll()
+            return outcome
+        }
+
+        var engine = EngineCounters()
+        var contacts = 0
+        for s in shards {
+            engine.add(await s.counters)
+            contacts += await s.contactCount
+        }
+        let elapsed = Double(System.monotonicNanos() - started) / 1e9
+        let summary = Summary(ingest: reader.ingest.counters, engine: engine, contacts: contacts,
+                              elapsedSeconds: elapsed, suppressedDiagnostics: log.suppressed)
+        var status = RunStatus.ok
+        switch outcome {
+        case .endOfInput, .stopped: break
+        case .strict(let line):
+            errors.write(Array("windowkeeper: --strict: stopped at rejected line \(line)\n".utf8))
+            status = .strict
+        case .ioError(let message):
+            errors.write(Array("windowkeeper: \(message)\n".utf8))
+            status = .ioError
+        }
+        if let fd = output as? FDWriter, let e = fd.error {
+            errors.write(Array("windowkeeper: writing events: \(String(cString: strerror(e)))\n".utf8))
+            status = .ioError
+        }
+        errors.write(Array((summary.json() + "\n").utf8))
+        return status
+    }
+}

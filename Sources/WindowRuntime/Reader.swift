@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import WindowCore
+
+/// How reading ended.
+enum ReaderOutcome: Sendable {
+    case endOfInput
+    case stopped
+    case strict(line: Int)
+    case ioError(String)
+}
+
+/// The reader: frames standard input into lines, decodes them, checks them against the
+/// clock, and routes window records to shards in rounds. Runs on its own thread because
+/// `read` blocks; backpressure is a bounded number of rounds in flight per shard.
+final class Reader: @unchecked Sendable {
+    struct Route {
+        let send: @Sendable (ShardMessage) -> Void
+        let slots: DispatchSemaphore
+    }
+
+    private let fd: Int32
+    private let signalFD: Int32
+    private let options: RunOptions
+    private let routes: [Route]
+    private let log: DiagnosticLog
+    private let clock: any WallClock
+    private(set) var ingest: Ingest
+    private var framer: LineFramer
+    private var batches: [ShardBatch]
+    private var ticks: [Tick] = []
+    private var lineInRound: Int32 = 0
+    private var lastTick: Int64 = .min
+    private var now: Int64 = 0
+    private var stopAtLine: Int?
+    static let roundLines: Int32 = 8_192
+    static let batchRecords = 2_048
+
+    init(fd: Int32, signalFD: Int32, options: RunOptions, routes: [Route], log: DiagnosticLog, clock: any WallClock) {
+        self.fd = fd
+        self.signalFD = signalFD
+        self.options = options
+        self.routes = routes
+        self.log = log
+        self.clock = clock
+        self.ingest = Ingest(options: options.ingest)
+        self.framer = LineFramer(maxLineBytes: options.maxLineBytes)
+        self.batches = Array(repeating: ShardBatch(), count: routes.count)
+    }
+
+    func run() -> ReaderOutcome {
+        #if os(Linux)
+        _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
+        #endif
+        let capacity = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+        defer { buffer.deallocate() }
+        var outcome = ReaderOutcome.endOfInput
+        reading: while true {
+            if !waitForInput() { outcome = .stopped; break }
+            let n = read(fd, buffer.baseAddress, capacity)
+            if n < 0 {
+                if errno == EINTR { continue }
+                outcome = .ioError("reading standard input: \(String(cString: strerror(errno)))")
+                break
+            }
+            if n == 0 { break }
+            now = clock.now()
+            let chunk = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
+            framer.feed(chunk) { piece in self.take(piece) }
+            if let line = stopAtLine { outcome = .strict(line: line); break reading }
+            flushRound()
+            log.flush()
+            if let e = log.rejectsError { outcome = .ioError("writing --rejects: \(String(cString: strerror(e)))"); break }
+        }
+        if case .endOfInput = outcome {
+            framer.finish { piece in self.take(piece) }
+            if let line = stopAtLine { outcome = .strict(line: line) }
+        }
+        flushRound()
+        log.flush()
+        return outcome
+    }
+
+    /// Waits until standard input is readable (or closed); false when a stop signal came.
+    private func waitForInput() -> Bool {
+        guard signalFD >= 0 else { return true }
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let r = poll(&fds, 2, -1)
+            if r < 0, errno == EINTR { continue }
+            if fds[1].revents != 0 { return false }
+            return true
+        }
+    }
+
+    private func take(_ piece: FramedPiece) {
+        guard stopAtLine == nil else { return }
+        switch piece {
+        case .line(let bytes):
+            line(bytes)
+        case .longPart(let bytes):
+            log.reject(bytes, end: false)
+        case .longEnd(let validUTF8):
+            let d: Diagnostic = validUTF8 ? .lineTooLong : .invalidUTF8
+            ingest.countRejected(d)
+            log.reject(UnsafeBufferPointer(start: nil, count: 0), end: true)
+            log.report(d, line: ingest.counters.lines,
+                       detail: validUTF8 ? "line longer than \(options.maxLineBytes) bytes" : "line is not valid UTF-8")
+            if options.strict { stopAtLine = ingest.counters.lines }
+            endLine()
+        }
+    }
+
+    private func line(_ bytes: UnsafeBufferPointer<UInt8>) {
+        switch ingest.process(bytes, now: now) {
+        case .blank, .skipped:
+            break
+        case .rejected(let d, let detail):
+            log.report(d, line: ingest.counters.lines, detail: detail)
+            log.reject(bytes, end: true)
+            if options.strict { stopAtLine = ingest.counters.lines }
+        case .record(let input, let badMetadata):
+            if badMetadata {
+                log.report(.badMetadata, line: ingest.counters.lines, detail: "message_metadata is not a JSON object; processed without pricing information")
+            }
+            if let input {
+                let shard = Int(input.contactHash % UInt64(routes.count))
+                ingest.decoder.arena.withUnsafeBufferPointer { arena in
+                    batches[shard].append(input, line: lineInRound, from: arena)
+                }
+                if batches[shard].inputs.count >= Self.batchRecords { lineInRoundFull = true }
+            }
+        }
+        endLine()
+    }
+
+    private var lineInRoundFull = false
+
+    private func endLine() {
+        if options.ingest.mode == .event, ingest.clock > lastTick {
+            lastTick = ingest.clock
+            ticks.append(Tick(line: lineInRound, clock: lastTick))
+        }
+        lineInRound += 1
+        if lineInRound >= Self.roundLines || lineInRoundFull { flushRound() }
+    }
+
+    /// Sends the round to every shard (each needs the clock ticks, records or not).
+    private func flushRound() {
+        defer {
+            lineInRound = 0
+            lineInRoundFull = false
+        }
+        guard !ticks.isEmpty || batches.contains(where: { !$0.inputs.isEmpty }) else { return }
+        for k in routes.indices {
+            var batch = batches[k]
+            batch.ticks = ticks
+            if batch.isEmpty { continue }
+            routes[k].slots.wait()
+            routes[k].send(.batch(batch))
+            batches[k] = ShardBatch()
+            batches[k].arena.reserveCapacity(1 << 15)
+        }
+        ticks = []
+    }
+}

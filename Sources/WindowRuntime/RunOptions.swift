@@ -1,0 +1,156 @@
+import WindowCore
+
+/// Everything `windowkeeper` is told on its command line.
+public struct RunOptions: Sendable, Equatable {
+    public var engine = EngineOptions()
+    public var ingest = IngestOptions()
+    public var shards: Int = max(1, System.activeProcessorCount)
+    public var until: Int64?
+    public var rejectsPath: String?
+    public var maxLineBytes = 1 << 20
+    public var strict = false
+
+    public init() {}
+}
+
+/// A usage error: one line saying what is wrong (exit 2).
+public struct UsageError: Error, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension RunOptions {
+    public static let helpText = """
+    windowkeeper — WhatsApp messaging windows from Sinch Conversation API callbacks.
+
+    Reads Sinch callbacks as NDJSON on standard input and writes window events as NDJSON on
+    standard output: window_opened, window_updated, window_expiring, window_expired, for the
+    customer_service, conversation and free_entry_point windows of every contact.
+    Diagnostics and a closing summary go to standard error.
+
+    USAGE
+      windowkeeper [options] < callbacks.ndjson > events.ndjson
+      queue-consumer | windowkeeper --clock wall | jq .
+
+    CLOCK
+      --clock wall|event      wall (default): live, C = now − lateness, timers fire on real
+                              time while input is quiet. event: replay, C = largest event
+                              time seen − lateness; at end of input C moves to --until (or the
+                              largest event time) and what is due fires.
+      --lateness DUR          how far behind the newest time C stays (default 0)
+      --until TIME            event mode: where C moves at end of input (RFC 3339)
+      --horizon DUR           records older than C − horizon are too_late (default 30d)
+      --max-future DUR        wall mode: records more than this ahead of now are
+                              future_timestamp (default 5m)
+
+    WINDOWS
+      --csw DUR               customer service window (default 24h)
+      --conversation DUR      CBP conversation window (default 24h)
+      --fep DUR               free-entry-point window (default 72h)
+      --pmp-from TIME         receipts without pricing_model at or after this time are PMP
+                              (default 2025-07-01T00:00:00Z)
+      --warn LIST             window_expiring leads, e.g. 2h,15m; 0 disables (default 1h)
+
+    INPUT AND RUN
+      --shards N              shard actors (default: active processor count)
+      --rejects FILE          append every unused line verbatim (dead letters)
+      --max-line-bytes N      longer lines are line_too_long (default 1048576; K, M suffixes)
+      --strict                stop at the first rejected line, exit status 3
+      -h, --help              this text
+
+    Durations: 90s, 15m, 1h30m, 3d, 250ms, 0. Times: RFC 3339, e.g. 2024-05-16T09:00:00Z.
+    Exit status: 0 end of input or SIGTERM/SIGINT after a clean drain; 1 I/O error;
+    2 usage error; 3 --strict stopped at a rejected line.
+    """
+
+    /// Parses `arguments` (without the program name). `nil` means `--help` was asked for.
+    public static func parse(_ arguments: [String]) throws(UsageError) -> RunOptions? {
+        var o = RunOptions()
+        var shardsGiven = false
+        var i = 0
+        func value(_ name: String, _ inline: String?) throws(UsageError) -> String {
+            if let inline { return inline }
+            i += 1
+            guard i < arguments.count else { throw UsageError("\(name) needs a value") }
+            return arguments[i]
+        }
+        func duration(_ name: String, _ text: String, positive: Bool = false) throws(UsageError) -> Int64 {
+            guard let d = DurationText.parse(text) else {
+                throw UsageError("\(name): '\(text)' is not a duration (like 90s, 15m, 1h30m, 3d, 250ms, 0)")
+            }
+            if positive, d <= 0 { throw UsageError("\(name) must be longer than 0") }
+            return d
+        }
+        func time(_ name: String, _ text: String) throws(UsageError) -> Int64 {
+            guard let t = Timestamp.parse(text) else { throw UsageError("\(name): '\(text)' is not an RFC 3339 time") }
+            return t
+        }
+        while i < arguments.count {
+            var arg = arguments[i]
+            var inline: String?
+            if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
+                inline = String(arg[arg.index(after: eq)...])
+                arg = String(arg[..<eq])
+            }
+            switch arg {
+            case "-h", "--help": return nil
+            case "--clock":
+                let v = try value(arg, inline)
+                guard let mode = ClockMode(rawValue: v) else { throw UsageError("--clock must be wall or event, not '\(v)'") }
+                o.ingest.mode = mode
+            case "--lateness": o.ingest.lateness = try duration(arg, value(arg, inline))
+            case "--horizon": o.ingest.horizon = try duration(arg, value(arg, inline))
+            case "--max-future": o.ingest.maxFuture = try duration(arg, value(arg, inline))
+            case "--until": o.until = try time(arg, value(arg, inline))
+            case "--pmp-from":
+                o.engine.pmpFrom = try time(arg, value(arg, inline))
+                o.ingest.pmpFrom = o.engine.pmpFrom
+            case "--csw": o.engine.csw = try duration(arg, value(arg, inline), positive: true)
+            case "--conversation": o.engine.conversation = try duration(arg, value(arg, inline), positive: true)
+            case "--fep": o.engine.fep = try duration(arg, value(arg, inline), positive: true)
+            case "--warn":
+                let v = try value(arg, inline)
+                var leads: [Int64] = []
+                for part in v.split(separator: ",", omittingEmptySubsequences: false) {
+                    leads.append(try duration(arg, String(part)))
+                }
+                o.engine.setWarnLeads(leads)
+                if o.engine.warnLeads.count > 64 { throw UsageError("--warn takes at most 64 leads") }
+            case "--shards":
+                let v = try value(arg, inline)
+                guard let n = Int(v), n >= 1, n <= 1024 else { throw UsageError("--shards must be a whole number from 1 to 1024, not '\(v)'") }
+                o.shards = n
+                shardsGiven = true
+            case "--rejects":
+                let v = try value(arg, inline)
+                guard !v.isEmpty else { throw UsageError("--rejects needs a file name") }
+                o.rejectsPath = v
+            case "--max-line-bytes":
+                let v = try value(arg, inline)
+                guard let n = parseBytes(v), n >= 1 else { throw UsageError("--max-line-bytes must be a positive number of bytes (K, M suffixes), not '\(v)'") }
+                o.maxLineBytes = n
+            case "--strict":
+                if inline != nil { throw UsageError("--strict takes no value") }
+                o.strict = true
+            default:
+                throw UsageError(arg.hasPrefix("-") ? "unknown option \(arg)" : "unexpected argument '\(arg)' (input is read from standard input)")
+            }
+            i += 1
+        }
+        if o.until != nil, o.ingest.mode != .event {
+            throw UsageError("--until applies to --clock event only")
+        }
+        _ = shardsGiven
+        return o
+    }
+
+    static func parseBytes(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("K", 1 << 10), ("M", 1 << 20), ("k", 1 << 10), ("m", 1 << 20)]
+        for (suffix, unit) in units where text.hasSuffix(suffix) {
+            guard let n = Int(text.dropLast(suffix.count)), n <= Int.max / unit else { return nil }
+            return n * unit
+        }
+        return Int(text)
+    }
+}

@@ -1,0 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import WindowRuntime
+
+// Thin executable: parse options, run the pipeline, map the outcome to an exit status.
+let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    guard let options = try RunOptions.parse(arguments) else {
+        print(RunOptions.helpText)
+        exit(0)
+    }
+    let status = await Pipeline(options: options).run()
+    exit(status.rawValue)
+} catch {
+    FDWriter(fd: 2).write(Array("windowkeeper: \(error.message)\nTry 'windowkeeper --help' for more information.\n".utf8))
+    exit(RunStatus.usage.rawValue)
+}
