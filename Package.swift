@@ -14,6 +14,8 @@ let package = Package(
         .target(name: "WindowRuntime", dependencies: ["WindowCore"]),
         // Thin executable: parse options, run the pipeline, map errors to exit codes.
         .executableTarget(name: "windowkeeper", dependencies: ["WindowRuntime"]),
+        // Dependency-free benchmark harness (release build): `swift run -c release windowkeeper-bench`.
+        .executableTarget(name: "windowkeeper-bench", dependencies: ["WindowCore", "WindowRuntime"], path: "Benchmarks"),
         .testTarget(name: "WindowCoreTests", dependencies: ["WindowCore"]),
         .testTarget(
             name: "WindowRuntimeTests",

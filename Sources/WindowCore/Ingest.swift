@@ -25,8 +25,19 @@ public struct IngestCounters: Sendable, Equatable {
     public var inbound = 0
     public var injected = 0
     public var otherChannel = 0
-    /// WhatsApp receipts by status text (at most 64 distinct; the rest counted as "(other)").
-    public var receipts: [String: Int] = [:]
+    /// WhatsApp receipts by known status (`ReceiptStatus` order).
+    public var knownStatuses: [Int] = Array(repeating: 0, count: ReceiptStatus.allCases.count)
+    /// Receipts of other statuses by text (at most 64 distinct; the rest counted as "(other)").
+    public var otherStatuses: [String: Int] = [:]
+
+    /// WhatsApp receipts by status text.
+    public var receipts: [String: Int] {
+        var all = otherStatuses
+        for s in ReceiptStatus.allCases where s != .other && knownStatuses[Int(s.rawValue)] > 0 {
+            all[s.name, default: 0] += knownStatuses[Int(s.rawValue)]
+        }
+        return all
+    }
     /// Records handed to the window engine.
     public var windowRecords = 0
     public var diagnostics: [Int] = Array(repeating: 0, count: Diagnostic.allCases.count)
@@ -71,9 +82,20 @@ public struct Ingest {
         counters.diagnostics[d.rawValue] += 1
     }
 
+    /// Decodes and accepts one line (single-threaded use: tests, benchmarks).
     public mutating func process(_ line: UnsafeBufferPointer<UInt8>, now: Int64) -> IngestResult {
+        decoder.resetArena()
+        let outcome = decoder.decode(line)
+        let record = decoder.record
+        return decoder.arena.withUnsafeBufferPointer { accept(outcome, record, arena: $0, now: now) }
+    }
+
+    /// Accepts a line decoded elsewhere (possibly on another thread): counts it and applies
+    /// the clock checks. A returned `WindowInput`'s strings are ranges in `arena`.
+    public mutating func accept(_ outcome: LineOutcome, _ record: DecodedRecord,
+                                arena: UnsafeBufferPointer<UInt8>, now: Int64) -> IngestResult {
         counters.lines += 1
-        switch decoder.decode(line) {
+        switch outcome {
         case .blank:
             counters.blank += 1
             return .blank
@@ -84,12 +106,11 @@ public struct Ingest {
             counters.diagnostics[d.rawValue] += 1
             return .rejected(d, detail: detail)
         case .record:
-            return check(now: now)
+            return check(record, arena, now: now)
         }
     }
 
-    private mutating func check(now: Int64) -> IngestResult {
-        let r = decoder.record
+    private mutating func check(_ r: DecodedRecord, _ arena: UnsafeBufferPointer<UInt8>, now: Int64) -> IngestResult {
         let t = r.time
         func reject(_ d: Diagnostic, _ detail: String) -> IngestResult {
             counters.diagnostics[d.rawValue] += 1
@@ -106,7 +127,7 @@ public struct Ingest {
             return reject(.tooLate, "event time \(Timestamp.format(t)) is before the clock \(Timestamp.format(c)) minus the horizon")
         }
         if r.badMetadata { counters.diagnostics[Diagnostic.badMetadata.rawValue] += 1 }
-        let input = count(r)
+        let input = count(r, arena)
         if options.mode == .event {
             maxEventTime = max(maxEventTime, t)
             clock = max(clock, t &- options.lateness)
@@ -114,7 +135,10 @@ public struct Ingest {
         return .record(input: input, badMetadata: r.badMetadata)
     }
 
-    private mutating func count(_ r: DecodedRecord) -> WindowInput? {
+    private mutating func count(_ r: DecodedRecord, _ arena: UnsafeBufferPointer<UInt8>) -> WindowInput? {
+        func bytes(_ range: ByteRange) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: arena[Int(range.start)..<Int(range.start + range.count)])
+        }
         guard r.whatsapp else {
             counters.otherChannel += 1
             return nil
@@ -129,11 +153,15 @@ public struct Ingest {
             counters.inbound += 1
             operation = .contactMessage
         case .receipt:
-            let name = r.status == .other ? decoder.string(r.statusText) : r.status.name
-            if counters.receipts[name] != nil || counters.receipts.count < 64 {
-                counters.receipts[name, default: 0] += 1
+            if r.status == .other {
+                let name = String(decoding: bytes(r.statusText), as: UTF8.self)
+                if counters.otherStatuses[name] != nil || counters.otherStatuses.count < 64 {
+                    counters.otherStatuses[name, default: 0] += 1
+                } else {
+                    counters.otherStatuses["(other)", default: 0] += 1
+                }
             } else {
-                counters.receipts["(other)", default: 0] += 1
+                counters.knownStatuses[Int(r.status.rawValue)] += 1
             }
             guard r.status.isPricing else { return nil }
             let model = r.model ?? (r.time < options.pmpFrom ? .cbp : .pmp)
@@ -144,7 +172,7 @@ public struct Ingest {
             }
         }
         counters.windowRecords += 1
-        let hash = decoder.withBytes(r.app) { app in decoder.withBytes(r.contact) { FNV1a.contactHash(app: app, contact: $0) } }
+        let hash = FNV1a.contactHash(app: bytes(r.app), contact: bytes(r.contact))
         return WindowInput(operation: operation, freeEntryPoint: r.freeEntryPoint, time: r.time, contactHash: hash,
                            app: r.app, contact: r.contact, contactID: r.contactID,
                            category: r.category, conversationID: r.conversationID)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A span of a JSON string's raw content (between the quotes) in the scanned buffer.
 public struct StringSpan: Sendable, Equatable {
     public var start: Int
@@ -54,28 +60,41 @@ public struct JSONScanner {
     }
 
     /// Scans a string starting at the opening quote; returns the span of its content.
+    /// Runs of plain bytes are skipped eight at a time.
     @inlinable
     public mutating func scanString() -> StringSpan? {
         guard pos < bytes.count, bytes[pos] == 0x22 else { return nil }
         pos += 1
         let start = pos
         var escaped = false
-        while pos < bytes.count {
-            let b = bytes[pos]
-            if b == 0x22 {
+        let n = bytes.count
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        while true {
+            // SWAR: stop at the first 8-byte word holding '"', '\\' or a control byte.
+            while pos + 8 <= n {
+                let w = raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+                let q = w ^ (ones &* 0x22), b = w ^ (ones &* 0x5C)
+                let special = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w)
+                if special & highs != 0 { break }
+                pos += 8
+            }
+            guard pos < n else { return nil }
+            let c = bytes[pos]
+            if c == 0x22 {
                 let span = StringSpan(start: start, end: pos, escaped: escaped)
                 pos += 1
                 return span
             }
-            if b < 0x20 { return nil }
-            if b == 0x5C {
+            if c < 0x20 { return nil }
+            if c == 0x5C {
                 escaped = true
                 pos += 1
-                guard pos < bytes.count else { return nil }
+                guard pos < n else { return nil }
                 switch bytes[pos] {
                 case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: pos += 1
                 case 0x75:
-                    guard pos + 4 < bytes.count else { return nil }
+                    guard pos + 4 < n else { return nil }
                     for k in 1...4 where JSONScanner.hexValue(bytes[pos + k]) == nil { return nil }
                     pos += 5
                 default: return nil
@@ -84,7 +103,6 @@ public struct JSONScanner {
                 pos += 1
             }
         }
-        return nil
     }
 
     @inlinable
@@ -147,56 +165,65 @@ public struct JSONScanner {
         guard pos < bytes.count else { return false }
         let first = bytes[pos]
         guard first == 0x7B || first == 0x5B else { return scanScalar() }
-        // Container nesting as a bit stack: 1 = object, 0 = array.
-        var stack: [Bool] = []
-        var top: Bool = first == 0x7B
-        var depth = 1
+        // Container nesting as a bit stack (1 = object); deeper than 64 spills to an array.
+        var bits: UInt64 = 0
+        var spill: [UInt64] = []
+        var depth = 0
+        var inObject = false
+        @inline(__always) func push(_ object: Bool) {
+            if depth > 0, depth % 64 == 0 { spill.append(bits); bits = 0 }
+            bits = bits << 1 | (inObject ? 1 : 0)
+            depth += 1
+            inObject = object
+        }
+        @inline(__always) func popLevel() {
+            depth -= 1
+            inObject = bits & 1 == 1
+            bits >>= 1
+            if depth > 0, depth % 64 == 0, let b = spill.popLast() { bits = b }
+        }
+        let n = bytes.count
+        var expectValue = true  // after '[', ',' or ':'; false after a complete element
+        var empty = true        // right after an opening bracket
+        push(first == 0x7B)
         pos += 1
-        // `expectValue` is the state right after `[` / `,` / `:`; objects also need keys.
-        enum Want { case firstElement, element, afterElement }
-        var want = Want.firstElement
         while true {
-            skipWhitespace()
-            guard pos < bytes.count else { return false }
+            while pos < n, bytes[pos] <= 0x20, bytes[pos] == 0x20 || bytes[pos] == 0x0A || bytes[pos] == 0x0D || bytes[pos] == 0x09 { pos += 1 }
+            guard pos < n else { return false }
             let b = bytes[pos]
-            switch want {
-            case .firstElement, .element:
-                if want == .firstElement, b == (top ? 0x7D : 0x5D) {
+            if expectValue {
+                if empty, b == (inObject ? 0x7D : 0x5D) {
                     pos += 1
-                    want = .afterElement
-                    depth -= 1
+                    popLevel()
                     if depth == 0 { return true }
-                    top = stack.removeLast()
+                    expectValue = false
+                    empty = false
                     continue
                 }
-                if top {
-                    guard scanString() != nil, consume(0x3A) else { return false }
+                empty = false
+                if inObject {
+                    guard b == 0x22, scanString() != nil, consume(0x3A) else { return false }
                     skipWhitespace()
-                    guard pos < bytes.count else { return false }
+                    guard pos < n else { return false }
                 }
                 let v = bytes[pos]
                 if v == 0x7B || v == 0x5B {
-                    stack.append(top)
-                    top = v == 0x7B
-                    depth += 1
+                    push(v == 0x7B)
                     pos += 1
-                    want = .firstElement
+                    empty = true
                 } else {
                     guard scanScalar() else { return false }
-                    want = .afterElement
+                    expectValue = false
                 }
-            case .afterElement:
-                if b == 0x2C {
-                    pos += 1
-                    want = .element
-                } else if b == (top ? 0x7D : 0x5D) {
-                    pos += 1
-                    depth -= 1
-                    if depth == 0 { return true }
-                    top = stack.removeLast()
-                } else {
-                    return false
-                }
+            } else if b == 0x2C {
+                pos += 1
+                expectValue = true
+            } else if b == (inObject ? 0x7D : 0x5D) {
+                pos += 1
+                popLevel()
+                if depth == 0 { return true }
+            } else {
+                return false
             }
         }
     }
@@ -226,8 +253,7 @@ public struct JSONScanner {
         let p = literal.utf8Start
         if !span.escaped {
             guard span.count == n else { return false }
-            for k in 0..<n where bytes[span.start + k] != p[k] { return false }
-            return true
+            return memcmp(p, bytes.baseAddress! + span.start, n) == 0
         }
         var scratch: [UInt8] = []
         JSONScanner.unescape(bytes, span, into: &scratch)
@@ -249,8 +275,13 @@ public struct JSONScanner {
             return v
         }
         while i < span.end {
-            let b = bytes[i]
-            guard b == 0x5C else { out.append(b); i += 1; continue }
+            if bytes[i] != 0x5C {
+                var j = i + 1
+                while j < span.end, bytes[j] != 0x5C { j += 1 }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                i = j
+                continue
+            }
             let e = bytes[i + 1]
             i += 2
             switch e {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Decodes one input line into a `DecodedRecord`, straight from the bytes.
 ///
 /// It validates the whole line as JSON (so `invalid_json` is exact) but extracts only the
@@ -24,11 +30,16 @@ public struct RecordDecoder {
         withBytes(range) { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// Decodes `line` (without its `\n`).
+    /// Empties the arena; ranges of earlier records become invalid.
+    public mutating func resetArena() {
+        arena.removeAll(keepingCapacity: true)
+    }
+
+    /// Decodes `line` (without its `\n`). The record's strings are appended to the arena,
+    /// so the records of a whole segment can share it.
     public mutating func decode(_ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
         if Self.isBlank(line) { return .blank }
         guard UTF8Validator.isValid(line) else { return .rejected(.invalidUTF8, detail: "line is not valid UTF-8") }
-        arena.removeAll(keepingCapacity: true)
         var fields = TopFields()
         var scanner = JSONScanner(line)
         scanner.skipWhitespace()
@@ -48,20 +59,23 @@ public struct RecordDecoder {
         return true
     }
 
-    private mutating func classify(_ f: TopFields, _ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
+    private mutating func classify(_ f: borrowing TopFields, _ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
         var r = DecodedRecord()
-        let part: ChannelFields
         if f.message.present {
             r.kind = .inbound
-            part = f.message
+            return classify(f, f.message, line, &r)
         } else if f.report.present {
             r.kind = .receipt
-            part = f.report
+            return classify(f, f.report, line, &r)
         } else if f.otherCallback {
             return .skipped
         } else {
             return .rejected(.unknownCallback, detail: "no known callback key")
         }
+    }
+
+    private mutating func classify(_ f: borrowing TopFields, _ part: borrowing ChannelFields,
+                                   _ line: UnsafeBufferPointer<UInt8>, _ r: inout DecodedRecord) -> LineOutcome {
         guard let appSpan = f.appID else { return .rejected(.missingField, detail: "app_id") }
         guard let channelSpan = part.channel else { return .rejected(.missingField, detail: "channel_identity.channel") }
         if r.kind == .receipt {
@@ -124,8 +138,16 @@ public struct RecordDecoder {
     }
 
     static func status(of bytes: UnsafeBufferPointer<UInt8>) -> ReceiptStatus {
-        for s in ReceiptStatus.allCases where s != .other && s.name.utf8.elementsEqual(bytes) { return s }
-        return .other
+        func eq(_ literal: StaticString) -> Bool {
+            literal.utf8CodeUnitCount == bytes.count && memcmp(literal.utf8Start, bytes.baseAddress!, bytes.count) == 0
+        }
+        switch bytes.count {
+        case 9: return eq("DELIVERED") ? .delivered : .other
+        case 4: return eq("READ") ? .read : .other
+        case 17: return eq("QUEUED_ON_CHANNEL") ? .queuedOnChannel : eq("SWITCHING_CHANNEL") ? .switchingChannel : .other
+        case 6: return eq("FAILED") ? .failed : .other
+        default: return .other
+        }
     }
 
     // MARK: metadata
@@ -144,6 +166,8 @@ public struct RecordDecoder {
             scratch.removeAll(keepingCapacity: true)
             JSONScanner.unescape(line, span, into: &scratch)
             let inner = scratch
+            defer { scratch = inner }
+            scratch = []
             let ok = inner.withUnsafeBufferPointer { buf -> Bool in
                 var s = JSONScanner(buf)
                 s.skipWhitespace()
@@ -166,21 +190,15 @@ public struct RecordDecoder {
     /// Reads the pricing keys of the object at the scanner (case-insensitive keys; on a
     /// collision the all-lower-case spelling wins, else the first in the object).
     private mutating func readPricing(_ s: inout JSONScanner, into r: inout DecodedRecord) -> Bool {
-        var found = [PricingKey.Slot](repeating: PricingKey.Slot(), count: PricingKey.names.count)
+        var found = PricingKey.Slots()
         let ok = s.scanObject { s, key in
-            let keyBytes: [UInt8] = {
-                var k: [UInt8] = []
-                JSONScanner.unescape(s.bytes, key, into: &k)
-                return k
-            }()
             let valueStart = s.pos
             let value: StringSpan? = s.peek() == 0x22 ? s.scanString() : nil
             if value == nil {
                 s.pos = valueStart
                 guard s.skipValue() else { return false }
             }
-            if let index = PricingKey.index(ofFolded: keyBytes) {
-                let exact = PricingKey.names[index].utf8.elementsEqual(keyBytes)
+            if let (index, exact) = PricingKey.match(s.bytes, key) {
                 found[index].offer(value, exact: exact)
             }
             return true
@@ -261,14 +279,30 @@ enum PricingKey {
         }
     }
 
-    static func index(ofFolded key: [UInt8]) -> Int? {
+    /// Fixed storage for the seven slots (no allocation per record).
+    struct Slots {
+        private var storage = (Slot(), Slot(), Slot(), Slot(), Slot(), Slot(), Slot())
+        subscript(i: Int) -> Slot {
+            get { withUnsafeBytes(of: storage) { $0.load(fromByteOffset: i * MemoryLayout<Slot>.stride, as: Slot.self) } }
+            set { withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: i * MemoryLayout<Slot>.stride, as: Slot.self) } }
+        }
+    }
+
+    /// The key index a key matches case-insensitively, and whether it is the exact spelling.
+    static func match(_ bytes: UnsafeBufferPointer<UInt8>, _ key: StringSpan) -> (Int, Bool)? {
+        if key.escaped {
+            var k: [UInt8] = []
+            JSONScanner.unescape(bytes, key, into: &k)
+            return k.withUnsafeBufferPointer { match($0, StringSpan(start: 0, end: $0.count, escaped: false)) }
+        }
         outer: for (i, name) in nameBytes.enumerated() where name.count == key.count {
-            for k in 0..<key.count {
-                var b = key[k]
-                if b >= 0x41, b <= 0x5A { b += 0x20 }
+            var exact = true
+            for k in 0..<name.count {
+                var b = bytes[key.start + k]
+                if b >= 0x41, b <= 0x5A { b += 0x20; exact = false }
                 if b != name[k] { continue outer }
             }
-            return i
+            return (i, exact)
         }
         return nil
     }

@@ -60,6 +60,42 @@ struct TopFields {
     }
 
     mutating func member(_ s: inout JSONScanner, _ key: StringSpan) -> Bool {
+        // Dispatch on the key's length first: most keys are compared with one literal at most.
+        switch key.escaped ? -1 : key.count {
+        case 6:
+            if s.equals(key, "app_id") { return Self.stringValue(&s, into: &appID, first: Self.first(&seen, 1)) }
+            return s.skipValue()
+        case 7:
+            if s.equals(key, "message") {
+                return Self.channelObject(&s, into: &message, first: Self.first(&seen, 8), receipt: false)
+            }
+        case 10:
+            if s.equals(key, "event_time") { return Self.stringValue(&s, into: &eventTime, first: Self.first(&seen, 2)) }
+            if s.equals(key, "project_id") { return s.skipValue() }
+        case 13:
+            if s.equals(key, "accepted_time") { return Self.stringValue(&s, into: &acceptedTime, first: Self.first(&seen, 4)) }
+        case 16:
+            if s.equals(key, "message_metadata") { return metadataValue(&s) }
+        case 23:
+            if s.equals(key, "message_delivery_report") {
+                return Self.channelObject(&s, into: &report, first: Self.first(&seen, 16), receipt: true)
+            }
+        case -1:
+            return escapedMember(&s, key)
+        default:
+            break
+        }
+        if !otherCallback {
+            for name in Self.otherCallbackKeys where s.equals(key, name) {
+                otherCallback = true
+                break
+            }
+        }
+        return s.skipValue()
+    }
+
+    /// The slow path for a key written with escapes: compare it unescaped.
+    private mutating func escapedMember(_ s: inout JSONScanner, _ key: StringSpan) -> Bool {
         if s.equals(key, "app_id") { return Self.stringValue(&s, into: &appID, first: Self.first(&seen, 1)) }
         if s.equals(key, "event_time") { return Self.stringValue(&s, into: &eventTime, first: Self.first(&seen, 2)) }
         if s.equals(key, "accepted_time") { return Self.stringValue(&s, into: &acceptedTime, first: Self.first(&seen, 4)) }
@@ -69,7 +105,17 @@ struct TopFields {
         if s.equals(key, "message_delivery_report") {
             return Self.channelObject(&s, into: &report, first: Self.first(&seen, 16), receipt: true)
         }
-        if s.equals(key, "message_metadata") {
+        if s.equals(key, "message_metadata") { return metadataValue(&s) }
+        if !otherCallback {
+            for name in Self.otherCallbackKeys where s.equals(key, name) {
+                otherCallback = true
+                break
+            }
+        }
+        return s.skipValue()
+    }
+
+    private mutating func metadataValue(_ s: inout JSONScanner) -> Bool {
             let first = Self.first(&seen, 32)
             let start = s.pos
             switch s.peek() {
@@ -90,14 +136,6 @@ struct TopFields {
                 if first { metadata = .other }
                 return true
             }
-        }
-        if !otherCallback {
-            for name in Self.otherCallbackKeys where s.equals(key, name) {
-                otherCallback = true
-                break
-            }
-        }
-        return s.skipValue()
     }
 
     /// Reads `message` or `message_delivery_report`: presence of the key decides the kind,

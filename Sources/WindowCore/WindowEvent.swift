@@ -52,10 +52,13 @@ public struct WindowEvent: Sendable, Equatable {
         EventEncoder.appendString(event.name, &out)
         EventEncoder.appendKey("window", &out)
         EventEncoder.appendString(window.name, &out)
-        for (key, value) in [("app_id", app), ("contact", contact), ("contact_id", contactID),
-                             ("category", category), ("conversation_id", conversationID)] where !value.isEmpty {
-            EventEncoder.appendKey(key, &out)
-            EventEncoder.appendString(value, &out)
+        if !app.isEmpty { EventEncoder.appendKey("app_id", &out); EventEncoder.appendString(app, &out) }
+        if !contact.isEmpty { EventEncoder.appendKey("contact", &out); EventEncoder.appendString(contact, &out) }
+        if !contactID.isEmpty { EventEncoder.appendKey("contact_id", &out); EventEncoder.appendString(contactID, &out) }
+        if !category.isEmpty { EventEncoder.appendKey("category", &out); EventEncoder.appendString(category, &out) }
+        if !conversationID.isEmpty {
+            EventEncoder.appendKey("conversation_id", &out)
+            EventEncoder.appendString(conversationID, &out)
         }
         EventEncoder.appendKey("opened_at", &out)
         EventEncoder.appendTime(openedAt, &out)
@@ -84,17 +87,20 @@ public enum EventEncoder {
         out.append(0x3A)
     }
 
-    public static func appendKey(_ key: String, _ out: inout [UInt8]) {
-        out.append(0x2C)
-        out.append(0x22)
-        out.append(contentsOf: key.utf8)
-        out.append(0x22)
-        out.append(0x3A)
-    }
 
     /// A JSON string literal: quotes, backslashes and control characters escaped.
     public static func appendString(_ s: String, _ out: inout [UInt8]) {
         out.append(0x22)
+        var s = s
+        let plain = s.withUTF8 { buf -> Bool in
+            for b in buf where b < 0x20 || b == 0x22 || b == 0x5C { return false }
+            out.append(contentsOf: buf)
+            return true
+        }
+        if plain {
+            out.append(0x22)
+            return
+        }
         for b in s.utf8 {
             switch b {
             case 0x22: out.append(0x5C); out.append(0x22)

@@ -69,9 +69,11 @@ final class Reader: @unchecked Sendable {
                 break
             }
             if n == 0 { break }
-            now = clock.now()
             let chunk = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
             framer.feed(chunk) { piece in self.take(piece) }
+            // While more input is waiting, decoders stay busy; once input is idle, everything
+            // read so far is sequenced at once, so a quiet live stream sees its events now.
+            if !inputReady() { submit(drain: true) }
             if let line = stopAtLine { outcome = .strict(line: line); break reading }
             flushRound()
             log.flush()
@@ -79,11 +81,18 @@ final class Reader: @unchecked Sendable {
         }
         if case .endOfInput = outcome {
             framer.finish { piece in self.take(piece) }
-            if let line = stopAtLine { outcome = .strict(line: line) }
         }
+        submit(drain: true)
+        if let line = stopAtLine { outcome = .strict(line: line) }
         flushRound()
         log.flush()
         return outcome
+    }
+
+    /// True when standard input has more bytes (or its end) ready right now.
+    private func inputReady() -> Bool {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        return poll(&fds, 1, 0) > 0
     }
 
     /// Waits until standard input is readable (or closed); false when a stop signal came.
@@ -99,14 +108,27 @@ final class Reader: @unchecked Sendable {
         }
     }
 
+    // MARK: segments
+
+    private var filling = Segment()
+    private var inFlight: [Segment] = []
+    private var spare: [Segment] = []
+    private let decodeQueue = DispatchQueue(label: "windowkeeper.decode", qos: .userInitiated, attributes: .concurrent)
+    private lazy var maxInFlight = max(2, System.activeProcessorCount * 2)
+
     private func take(_ piece: FramedPiece) {
         guard stopAtLine == nil else { return }
         switch piece {
         case .line(let bytes):
-            line(bytes)
+            filling.add(bytes)
+            if filling.isFull { submit(drain: false) }
         case .longPart(let bytes):
+            submit(drain: true)  // keep the dead-letter file in input order
+            guard stopAtLine == nil else { return }
             log.reject(bytes, end: false)
         case .longEnd(let validUTF8):
+            submit(drain: true)
+            guard stopAtLine == nil else { return }
             let d: Diagnostic = validUTF8 ? .lineTooLong : .invalidUTF8
             ingest.countRejected(d)
             log.reject(UnsafeBufferPointer(start: nil, count: 0), end: true)
@@ -117,27 +139,58 @@ final class Reader: @unchecked Sendable {
         }
     }
 
-    private func line(_ bytes: UnsafeBufferPointer<UInt8>) {
-        switch ingest.process(bytes, now: now) {
-        case .blank, .skipped:
-            break
-        case .rejected(let d, let detail):
-            log.report(d, line: ingest.counters.lines, detail: detail)
-            log.reject(bytes, end: true)
-            if options.strict { stopAtLine = ingest.counters.lines }
-        case .record(let input, let badMetadata):
-            if badMetadata {
-                log.report(.badMetadata, line: ingest.counters.lines, detail: "message_metadata is not a JSON object; processed without pricing information")
-            }
-            if let input {
-                let shard = Int(input.contactHash % UInt64(routes.count))
-                ingest.decoder.arena.withUnsafeBufferPointer { arena in
-                    batches[shard].append(input, line: lineInRound, from: arena)
+    /// Hands the filling segment to a decoder; sequences finished segments in order, all of
+    /// them when `drain`, else only as many as needed to bound the work in flight.
+    private func submit(drain: Bool) {
+        if filling.lineCount > 0 {
+            let segment = filling
+            inFlight.append(segment)
+            decodeQueue.async { segment.decode() }
+            filling = spare.popLast() ?? Segment()
+        }
+        while let oldest = inFlight.first, drain || inFlight.count > maxInFlight {
+            inFlight.removeFirst()
+            oldest.wait()
+            sequence(oldest)
+            oldest.reset()
+            spare.append(oldest)
+        }
+    }
+
+    /// The order-dependent half of ingest: counts, clock checks, routing, diagnostics.
+    private func sequence(_ segment: Segment) {
+        now = clock.now()
+        var recordIndex = 0
+        segment.decoder.arena.withUnsafeBufferPointer { arena in
+            for i in 0..<segment.lineCount {
+                guard stopAtLine == nil else { return }
+                let outcome = segment.outcomes[i]
+                var record = DecodedRecord()
+                if case .record = outcome {
+                    record = segment.records[recordIndex]
+                    recordIndex += 1
                 }
-                if batches[shard].inputs.count >= Self.batchRecords { lineInRoundFull = true }
+                switch ingest.accept(outcome, record, arena: arena, now: now) {
+                case .blank, .skipped:
+                    break
+                case .rejected(let d, let detail):
+                    log.report(d, line: ingest.counters.lines, detail: detail)
+                    log.reject(segment.line(i), end: true)
+                    if options.strict { stopAtLine = ingest.counters.lines }
+                case .record(let input, let badMetadata):
+                    if badMetadata {
+                        log.report(.badMetadata, line: ingest.counters.lines,
+                                   detail: "message_metadata is not a JSON object; processed without pricing information")
+                    }
+                    if let input {
+                        let shard = Int(input.contactHash % UInt64(routes.count))
+                        batches[shard].append(input, line: lineInRound, from: arena)
+                        if batches[shard].inputs.count >= Self.batchRecords { lineInRoundFull = true }
+                    }
+                }
+                endLine()
             }
         }
-        endLine()
     }
 
     private var lineInRoundFull = false

@@ -1,0 +1,39 @@
+import Foundation
+import WindowRuntime
+
+/// Warm-up, repeated timed runs, min/median/max; the work returns a value that is consumed
+/// so the optimiser cannot delete it.
+struct Measurement {
+    var name: String
+    var unit: String
+    /// Work items per run (records, lines, timers).
+    var items: Int
+    var seconds: [Double]
+
+    var sorted: [Double] { seconds.sorted() }
+    var median: Double { sorted[sorted.count / 2] }
+    func rate(_ s: Double) -> Double { Double(items) / s }
+
+    /// Millions of items per second: median, and the range over runs.
+    var medianRate: Double { rate(median) / 1e6 }
+
+    var line: String {
+        let name = self.name.padding(toLength: 40, withPad: " ", startingAt: 0)
+        return "\(name) \(fmt(medianRate)) M \(unit)/s  [min \(fmt(rate(sorted.last!) / 1e6)), max \(fmt(rate(sorted.first!) / 1e6))], \(seconds.count) runs"
+    }
+}
+
+func fmt(_ v: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", v) }
+
+nonisolated(unsafe) var blackHole: UInt64 = 0
+
+func measure(_ name: String, unit: String, items: Int, runs: Int, warmup: Int = 1, _ body: () -> UInt64) -> Measurement {
+    for _ in 0..<warmup { blackHole &+= body() }
+    var seconds: [Double] = []
+    for _ in 0..<runs {
+        let t0 = System.monotonicNanos()
+        blackHole &+= body()
+        seconds.append(Double(System.monotonicNanos() - t0) / 1e9)
+    }
+    return Measurement(name: name, unit: unit, items: items, seconds: seconds)
+}

@@ -1,0 +1,73 @@
+import Foundation
+import WindowCore
+import WindowRuntime
+
+// windowkeeper-bench: see README "Benchmarks". Every figure is printed beside a baseline
+// measured in the same run, because these machines are shared and noisy.
+let args = CommandLine.arguments.dropFirst()
+var file: String?
+var suites: [String] = []
+var runs = 5
+var it = args.makeIterator()
+while let a = it.next() {
+    switch a {
+    case "--file": file = it.next()
+    case "--runs": runs = Int(it.next() ?? "") ?? runs
+    default: suites.append(a)
+    }
+}
+if suites.isEmpty { suites = ["decode"] }
+
+func loadLines(_ path: String) -> [UInt8] {
+    guard let d = FileManager.default.contents(atPath: path) else { fatalError("cannot read \(path)") }
+    return [UInt8](d)
+}
+
+for suite in suites {
+    switch suite {
+    case "decode":
+        guard let path = file else { fatalError("decode needs --file") }
+        let data = loadLines(path)
+        var lineCount = 0
+        for b in data where b == 0x0A { lineCount += 1 }
+        let baseline = measure("baseline: split lines (memchr)", unit: "lines", items: lineCount, runs: runs) {
+            var framer = LineFramer(maxLineBytes: 1 << 20)
+            var n: UInt64 = 0
+            data.withUnsafeBufferPointer { framer.feed($0) { _ in n += 1 } }
+            return n
+        }
+        print(baseline.line)
+        let validate = measure("validate JSON only (skipValue)", unit: "lines", items: lineCount, runs: runs) {
+            var framer = LineFramer(maxLineBytes: 1 << 20)
+            var n: UInt64 = 0
+            data.withUnsafeBufferPointer {
+                framer.feed($0) { piece in
+                    if case .line(let l) = piece {
+                        var s = JSONScanner(l)
+                        if s.skipValue() { n &+= UInt64(s.pos) }
+                    }
+                }
+            }
+            return n
+        }
+        print(validate.line)
+        let decode = measure("decode + clock checks (Ingest)", unit: "lines", items: lineCount, runs: runs) {
+            var options = IngestOptions()
+            options.mode = .event
+            var ingest = Ingest(options: options)
+            var framer = LineFramer(maxLineBytes: 1 << 20)
+            var n: UInt64 = 0
+            data.withUnsafeBufferPointer {
+                framer.feed($0) { piece in
+                    if case .line(let l) = piece, case .record(let input, _) = ingest.process(l, now: 0) {
+                        n &+= input?.contactHash ?? 1
+                    }
+                }
+            }
+            return n
+        }
+        print(decode.line, " MB/s \(fmt(Double(data.count) / decode.median / 1e6, 0))", " ratio to baseline \(fmt(decode.medianRate / baseline.medianRate, 2))")
+    default:
+        print("unknown suite \(suite)")
+    }
+}
