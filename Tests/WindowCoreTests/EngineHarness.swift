@@ -1,0 +1,82 @@
+@testable import WindowCore
+
+/// Drives a `WindowEngine` line by line like the event clock does: each record is applied
+/// at the current C, then C moves to max(C, t − lateness) and what is due fires.
+struct EngineHarness {
+    var engine: WindowEngine
+    var lateness: Int64 = 0
+    static let hour: Int64 = 3_600_000
+    /// Test times are hours after this base (2024-05-16T00:00:00Z).
+    static let base: Int64 = Timestamp.parse("2024-05-16T00:00:00Z")!
+
+    init(warn: [Int64] = [], lateness: Int64 = 0, configure: (inout EngineOptions) -> Void = { _ in }) {
+        var options = EngineOptions()
+        options.setWarnLeads(warn)
+        configure(&options)
+        engine = WindowEngine(options: options)
+        self.lateness = lateness
+    }
+
+    static func h(_ hours: Double) -> Int64 { base + Int64(hours * Double(hour)) }
+
+    /// Events emitted so far as compact strings: "opened cs 46 [0,24) @0" (hours from base).
+    var log: [String] { engine.events.map(Self.describe) }
+
+    mutating func drain() -> [String] {
+        defer { engine.events.removeAll() }
+        return log
+    }
+
+    static func describe(_ e: WindowEvent) -> String {
+        func hrs(_ ms: Int64) -> String {
+            let v = Double(ms - base) / Double(hour)
+            return v == v.rounded() ? String(Int(v)) : String(v)
+        }
+        let kind = switch e.window {
+        case .customerService: "cs"
+        case .conversation: "conv"
+        case .freeEntryPoint: e.pmp ? "fep-pmp" : "fep"
+        }
+        let name = String(e.event.name.dropFirst("window_".count))
+        let id = e.conversationID.isEmpty ? "" : " \(e.conversationID)"
+        return "\(name) \(kind) \(e.contact)\(id) [\(hrs(e.openedAt)),\(hrs(e.expiresAt))) @\(hrs(e.dueAt))"
+    }
+
+    /// Applies one record at hour `t`, then moves the clock like step 4–5 of the SPEC.
+    mutating func record(_ op: WindowInput.Operation, contact: String, at t: Double, app: String = "APP",
+                         contactID: String = "", category: String = "", id: String = "", fep: Bool = false) {
+        var arena: [UInt8] = []
+        func put(_ s: String) -> ByteRange {
+            let start = arena.count
+            arena.append(contentsOf: s.utf8)
+            return ByteRange(start: Int32(start), count: Int32(arena.count - start))
+        }
+        let appRange = put(app), contactRange = put(contact)
+        let hash = arena.withUnsafeBufferPointer {
+            FNV1a.contactHash(app: UnsafeBufferPointer(rebasing: $0[Int(appRange.start)..<Int(appRange.start + appRange.count)]),
+                              contact: UnsafeBufferPointer(rebasing: $0[Int(contactRange.start)..<Int(contactRange.start + contactRange.count)]))
+        }
+        let input = WindowInput(operation: op, freeEntryPoint: fep, time: Self.h(t), contactHash: hash,
+                                app: appRange, contact: contactRange, contactID: put(contactID),
+                                category: put(category), conversationID: put(id))
+        arena.withUnsafeBufferPointer { engine.apply(input, in: $0) }
+        engine.advance(to: max(engine.clock, Self.h(t) - lateness))
+    }
+
+    mutating func message(_ contact: String, at t: Double, contactID: String = "") {
+        record(.contactMessage, contact: contact, at: t, contactID: contactID)
+    }
+
+    mutating func conversation(_ contact: String, _ id: String, at t: Double, category: String = "", fep: Bool = false, contactID: String = "") {
+        record(.keyedReceipt, contact: contact, at: t, contactID: contactID, category: category, id: id, fep: fep)
+    }
+
+    mutating func pmpEntry(_ contact: String, at t: Double, id: String = "", category: String = "") {
+        record(.pmpFreeEntry, contact: contact, at: t, category: category, id: id, fep: true)
+    }
+
+    /// Moves the clock to hour `t` (another contact's record, or end of input).
+    mutating func clock(_ t: Double) {
+        engine.advance(to: Self.h(t))
+    }
+}

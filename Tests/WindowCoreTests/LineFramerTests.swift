@@ -1,0 +1,135 @@
+import Testing
+@testable import WindowCore
+
+@Suite struct LineFramerTests {
+    enum Piece: Equatable {
+        case line([UInt8])
+        case long([UInt8], valid: Bool)
+    }
+
+    /// Feeds `input` in chunks of `chunk` bytes and collects what comes out.
+    static func frame(_ input: [UInt8], chunk: Int, max: Int) -> [Piece] {
+        var framer = LineFramer(maxLineBytes: max)
+        var out: [Piece] = []
+        var long: [UInt8] = []
+        let sink: (FramedPiece) -> Void = { piece in
+            switch piece {
+            case .line(let b): out.append(.line(Array(b)))
+            case .longPart(let b): long.append(contentsOf: b)
+            case .longEnd(let valid): out.append(.long(long, valid: valid)); long = []
+            }
+        }
+        var i = 0
+        while i < input.count {
+            let end = min(input.count, i + chunk)
+            input[i..<end].withUnsafeBufferPointer { framer.feed($0, sink) }
+            i = end
+        }
+        framer.finish(sink)
+        return out
+    }
+
+    /// The model: split on "\n", drop the empty tail after a final "\n".
+    static func model(_ input: [UInt8], max: Int) -> [Piece] {
+        var parts = input.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+        if parts.last == [] { parts.removeLast() }
+        return parts.map { p in
+            p.count > max ? .long(p, valid: p.withUnsafeBufferPointer { UTF8Validator.isValid($0) }) : .line(p)
+        }
+    }
+
+    @Test func feed_everyChunkSize_matchesSplit() {
+        let text = "{\"a\":1}\n\nsecond line\r\n" + String(repeating: "x", count: 40) + "\nlast without newline"
+        let input = Array(text.utf8)
+        for chunk in 1...input.count + 1 {
+            #expect(Self.frame(input, chunk: chunk, max: 30) == Self.model(input, max: 30), "chunk size \(chunk)")
+        }
+    }
+
+    @Test func feed_randomStreams_matchSplitForManySeeds() {
+        for seed in 0..<300 {
+            var rng = SplitMix(seed: UInt64(seed))
+            let n = Int(rng.next() % 300)
+            let alphabet: [UInt8] = [0x0A, 0x61, 0x62, 0x0D, 0xC3, 0xA9, 0xFF]
+            let input = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            let max = Int(rng.next() % 20) + 1
+            let chunk = Int(rng.next() % 17) + 1
+            #expect(Self.frame(input, chunk: chunk, max: max) == Self.model(input, max: max), "seed \(seed)")
+        }
+    }
+
+    @Test func feed_lineOfExactlyMaxBytes_isALine() {
+        let input = Array("abcde\nabcdef\n".utf8)
+        #expect(Self.frame(input, chunk: 3, max: 5) == [.line(Array("abcde".utf8)), .long(Array("abcdef".utf8), valid: true)])
+    }
+
+    @Test func feed_emptyInput_givesNothing() {
+        #expect(Self.frame([], chunk: 4, max: 10) == [])
+    }
+}
+
+/// A tiny seeded generator for property tests (deterministic across runs and platforms).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct UTF8ValidatorTests {
+    @Test func isValid_agreesWithTheStandardLibraryOnRandomBytes() {
+        var rng = SplitMix(seed: 7)
+        let interesting: [UInt8] = [0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xA0, 0xED, 0x9F, 0xEF,
+                                    0xF0, 0x90, 0xF4, 0x8F, 0xF5, 0xFF]
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 12)
+            let bytes = (0..<n).map { _ in interesting[Int(rng.next() % UInt64(interesting.count))] }
+            let expected = String(validating: bytes, as: UTF8.self) != nil
+            let streamed: Bool = {
+                var v = UTF8Validator()
+                for b in bytes { [b].withUnsafeBufferPointer { v.feed($0) } }
+                return v.finish()
+            }()
+            #expect(bytes.withUnsafeBufferPointer { UTF8Validator.isValid($0) } == expected, "\(bytes)")
+            #expect(streamed == expected, "\(bytes)")
+        }
+    }
+
+    @Test func isValid_rejectsSurrogatesOverlongsAndTruncation() {
+        for bad: [UInt8] in [[0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            #expect(!bad.withUnsafeBufferPointer { UTF8Validator.isValid($0) })
+        }
+        #expect(Array("héllo ✓ 𝄞".utf8).withUnsafeBufferPointer { UTF8Validator.isValid($0) })
+    }
+}
+
+@Suite struct TimerHeapTests {
+    @Test func popOrder_matchesASortedArrayModelForManySeeds() {
+        for seed in 0..<500 {
+            var rng = SplitMix(seed: UInt64(seed))
+            var heap = TimerHeap()
+            var model: [Int64] = []
+            for step in 0..<200 {
+                if rng.next() % 3 != 0 {
+                    let due = Int64(rng.next() % 1_000)
+                    heap.push(TimerEntry(due: due, slot: Int32(step), seq: 0))
+                    model.append(due)
+                } else if let top = heap.pop() {
+                    model.sort()
+                    #expect(top.due == model.removeFirst(), "seed \(seed) step \(step)")
+                } else {
+                    #expect(model.isEmpty)
+                }
+            }
+            model.sort()
+            var drained: [Int64] = []
+            while let e = heap.pop() { drained.append(e.due) }
+            #expect(drained == model, "seed \(seed)")
+        }
+    }
+}

@@ -1,0 +1,343 @@
+import Testing
+@testable import WindowCore
+
+@Suite struct CustomerServiceWindowTests {
+    @Test func contactMessage_opensA24HourWindow() {
+        var h = EngineHarness()
+        h.message("46", at: 0)
+        #expect(h.drain() == ["opened cs 46 [0,24) @0"])
+        h.clock(24)
+        #expect(h.drain() == ["expired cs 46 [0,24) @24"])
+    }
+
+    @Test func laterMessage_extendsTheWindow() {
+        var h = EngineHarness()
+        h.message("46", at: 0, contactID: "C1")
+        h.message("46", at: 5, contactID: "C2")
+        #expect(h.drain() == ["opened cs 46 [0,24) @0", "updated cs 46 [0,29) @5"])
+        #expect(h.engine.events.isEmpty)
+        h.clock(30)
+        #expect(h.drain() == ["expired cs 46 [0,29) @29"])
+    }
+
+    @Test func earlierOrEqualMessage_changesNothing() {
+        var h = EngineHarness(lateness: 10 * EngineHarness.hour)
+        h.message("46", at: 5)
+        h.message("46", at: 3)
+        h.message("46", at: 5)
+        #expect(h.drain() == ["opened cs 46 [5,29) @5"])
+    }
+
+    @Test func contactID_isReplacedByUpdatesButNotByEmpty() {
+        var h = EngineHarness()
+        h.message("46", at: 0, contactID: "C1")
+        h.message("46", at: 1, contactID: "")
+        h.message("46", at: 2, contactID: "C2")
+        let ids = h.engine.events.map(\.contactID)
+        #expect(ids == ["C1", "C1", "C2"])
+    }
+
+    @Test func messageAfterExpiryBeforeTheClock_expiresLazilyThenOpens() {
+        // With 48 h lateness C stays behind, so the window is still open when t passes it.
+        var h = EngineHarness(lateness: 48 * EngineHarness.hour)
+        h.message("46", at: 0)
+        h.message("46", at: 30)
+        #expect(h.drain() == ["opened cs 46 [0,24) @0", "expired cs 46 [0,24) @24", "opened cs 46 [30,54) @30"])
+    }
+
+    @Test func windowAlreadyOverAtOpening_isLateAndSilent() {
+        var h = EngineHarness()
+        h.clock(100)
+        h.message("46", at: 50)
+        #expect(h.drain().isEmpty)
+        #expect(h.engine.counters.late == 1)
+        #expect(h.engine.contactCount == 0)
+    }
+
+    @Test func windowEndingExactlyAtTheClock_isLate() {
+        var h = EngineHarness()
+        h.clock(24)
+        h.message("46", at: 0)
+        #expect(h.drain().isEmpty)
+        h.message("46", at: 0.5)
+        #expect(h.drain() == ["opened cs 46 [0.5,24.5) @0.5"])
+    }
+}
+
+@Suite struct ConversationWindowTests {
+    @Test func cbpReceiptWithID_opensAConversationKeyedByID() {
+        var h = EngineHarness()
+        h.conversation("46", "a", at: 0, category: "SERVICE")
+        h.conversation("46", "b", at: 1, category: "MARKETING")
+        h.conversation("46", "a", at: 2)
+        #expect(h.drain() == ["opened conv 46 a [0,24) @0", "opened conv 46 b [1,25) @1"])
+        #expect(h.engine.counters.open == [0, 2, 0])
+    }
+
+    @Test func freeEntryPointReceipt_opens72Hours() {
+        var h = EngineHarness()
+        h.conversation("55", "f", at: 0, category: "FREE_ENTRY_POINT", fep: true)
+        h.conversation("55", "f", at: 30)
+        h.clock(72)
+        #expect(h.drain() == ["opened fep 55 f [0,72) @0", "expired fep 55 f [0,72) @72"])
+    }
+
+    @Test func earlierDelivery_correctsOpenedAt() {
+        var h = EngineHarness(lateness: 5 * EngineHarness.hour)
+        h.conversation("46", "a", at: 3, contactID: "C1")
+        h.conversation("46", "a", at: 1, contactID: "C2")
+        let events = h.engine.events
+        #expect(h.drain() == ["opened conv 46 a [3,27) @3", "updated conv 46 a [1,25) @1"])
+        #expect(events.map(\.contactID) == ["C1", "C2"])
+    }
+
+    @Test func kindAndCategory_stayAsOpened() {
+        var h = EngineHarness(lateness: 5 * EngineHarness.hour)
+        h.conversation("46", "a", at: 3, category: "UTILITY")
+        h.conversation("46", "a", at: 1, category: "FREE_ENTRY_POINT", fep: true)
+        #expect(h.engine.events.map(\.category) == ["UTILITY", "UTILITY"])
+        #expect(h.drain() == ["opened conv 46 a [3,27) @3", "updated conv 46 a [1,25) @1"])
+    }
+
+    @Test func correctionToBeforeTheClock_updatesThenExpiresAtOnce() {
+        var h = EngineHarness(lateness: 30 * EngineHarness.hour)
+        h.conversation("46", "a", at: 40)
+        h.conversation("X", "z", at: 60)  // C = 30
+        h.conversation("46", "a", at: 5)  // would expire at 29 ≤ C
+        #expect(h.drain() == ["opened conv 46 a [40,64) @40", "opened conv X z [60,84) @60",
+                              "updated conv 46 a [5,29) @5", "expired conv 46 a [5,29) @29"])
+    }
+
+    @Test func receiptOfRememberedWindow_belongsAndOpensNothing() {
+        var h = EngineHarness()
+        h.conversation("46", "a", at: 0)
+        h.clock(30)
+        h.conversation("46", "a", at: 20)
+        h.conversation("46", "a", at: 31)  // after expiry, still remembered: belongs
+        #expect(h.drain() == ["opened conv 46 a [0,24) @0", "expired conv 46 a [0,24) @24"])
+    }
+
+    @Test func rememberedWindow_isForgottenAtLastPlusLength() {
+        var h = EngineHarness()
+        h.conversation("46", "a", at: 0)
+        h.conversation("46", "a", at: 10)  // last = 10, so memory runs to max(24, 10) + 24 = 48
+        h.clock(47.9)
+        #expect(h.engine.contactCount == 1)
+        h.clock(48)
+        #expect(h.engine.contactCount == 0)
+        h.conversation("46", "a", at: 49)
+        #expect(h.drain() == ["opened conv 46 a [0,24) @0", "expired conv 46 a [0,24) @24", "opened conv 46 a [49,73) @49"])
+    }
+
+    @Test func belongingReceiptAfterExpiry_extendsMemory() {
+        var h = EngineHarness()
+        h.conversation("46", "a", at: 0)
+        h.conversation("46", "a", at: 40)  // belongs to the remembered window: last = 40 → forget at 64
+        h.clock(63)
+        h.conversation("46", "a", at: 63.5)
+        #expect(h.drain() == ["opened conv 46 a [0,24) @0", "expired conv 46 a [0,24) @24"])
+    }
+
+    @Test func lateWindow_isRememberedSoItsRepeatsStaySilent() {
+        var h = EngineHarness()
+        h.clock(100)
+        h.conversation("46", "a", at: 70)  // [70, 94) ≤ C: late, remembered to 118
+        h.conversation("46", "a", at: 95)  // belongs: nothing
+        #expect(h.drain().isEmpty)
+        #expect(h.engine.counters.late == 1)
+        #expect(h.engine.counters.remembered == 1)
+    }
+
+    @Test func eventsOfOnePass_areOrderedByDueThenKindThenModelThenID() {
+        var h = EngineHarness(lateness: 100 * EngineHarness.hour)
+        h.conversation("46", "b", at: 0)
+        h.conversation("46", "a", at: 0)
+        h.message("46", at: 0)
+        h.pmpEntry("46", at: -48)
+        h.conversation("46", "c", at: -48, fep: true)
+        _ = h.drain()
+        h.clock(24)
+        #expect(h.drain() == ["expired cs 46 [0,24) @24", "expired conv 46 a [0,24) @24", "expired conv 46 b [0,24) @24",
+                              "expired fep 46 c [-48,24) @24", "expired fep-pmp 46 [-48,24) @24"])
+    }
+}
+
+@Suite struct PMPFreeEntryPointTests {
+    @Test func pmpEntry_opensOnePerContact() {
+        var h = EngineHarness()
+        h.pmpEntry("46", at: 0, id: "x", category: "FREE_ENTRY_POINT")
+        h.pmpEntry("46", at: 10, id: "y")
+        #expect(h.drain() == ["opened fep-pmp 46 x [0,72) @0"])
+        #expect(h.engine.events.isEmpty)
+    }
+
+    @Test func pmpEntryAfterExpiry_opensANewWindow() {
+        var h = EngineHarness()
+        h.pmpEntry("46", at: 0)
+        h.pmpEntry("46", at: 80)
+        #expect(h.drain() == ["opened fep-pmp 46 [0,72) @0", "expired fep-pmp 46 [0,72) @72", "opened fep-pmp 46 [80,152) @80"])
+    }
+
+    @Test func pmpEntryPastAnOpenWindowBeforeTheClock_expiresItLazily() {
+        var h = EngineHarness(lateness: 100 * EngineHarness.hour)
+        h.pmpEntry("46", at: 0)
+        h.pmpEntry("46", at: 72)
+        #expect(h.drain() == ["opened fep-pmp 46 [0,72) @0", "expired fep-pmp 46 [0,72) @72", "opened fep-pmp 46 [72,144) @72"])
+    }
+
+    @Test func stragglerBeforeAWindow_isLate() {
+        var h = EngineHarness(lateness: 100 * EngineHarness.hour)
+        h.pmpEntry("46", at: 10)
+        h.pmpEntry("46", at: 5)
+        #expect(h.drain() == ["opened fep-pmp 46 [10,82) @10"])
+        #expect(h.engine.counters.late == 1)
+    }
+
+    @Test func cbpFreeEntryWindow_alsoContainsPMPReceipts() {
+        var h = EngineHarness()
+        h.conversation("46", "f", at: 0, fep: true)
+        h.pmpEntry("46", at: 10)
+        #expect(h.drain() == ["opened fep 46 f [0,72) @0"])
+        // At 72 the CBP window is not expired lazily (only an open PMP one is): the PMP
+        // window opens in step 3, and the CBP one expires when the clock reaches 72 in step 5.
+        h.pmpEntry("46", at: 72)
+        #expect(h.drain() == ["opened fep-pmp 46 [72,144) @72", "expired fep 46 f [0,72) @72"])
+    }
+
+    @Test func rememberedPMPWindow_keepsItsRepeatsSilent() {
+        var h = EngineHarness()
+        h.pmpEntry("46", at: 0)
+        h.clock(100)
+        h.pmpEntry("46", at: 0)
+        h.pmpEntry("46", at: 71)
+        #expect(h.drain() == ["opened fep-pmp 46 [0,72) @0", "expired fep-pmp 46 [0,72) @72"])
+        h.clock(144)
+        #expect(h.engine.contactCount == 0)
+    }
+
+    @Test func lateOpening_isRememberedAsExpired() {
+        var h = EngineHarness()
+        h.clock(200)
+        h.pmpEntry("46", at: 100)
+        h.pmpEntry("46", at: 150)
+        #expect(h.drain().isEmpty)
+        #expect(h.engine.counters.late == 1)
+    }
+}
+
+@Suite struct WarningTests {
+    static let hour = EngineHarness.hour
+
+    @Test func eachLead_firesOnceInDueOrder() {
+        var h = EngineHarness(warn: [2 * Self.hour, Self.hour])
+        h.message("46", at: 0)
+        h.clock(22)
+        h.clock(23)
+        h.clock(24)
+        #expect(h.drain() == ["opened cs 46 [0,24) @0", "expiring cs 46 [0,24) @22", "expiring cs 46 [0,24) @23", "expired cs 46 [0,24) @24"])
+        #expect(h.engine.events.isEmpty)
+    }
+
+    @Test func severalLeadsDueInOnePass_emitOnlyTheSmallest() {
+        var h = EngineHarness(warn: [2 * Self.hour, Self.hour])
+        h.message("46", at: 0)
+        h.clock(23.5)
+        let events = h.engine.events
+        #expect(h.drain() == ["opened cs 46 [0,24) @0", "expiring cs 46 [0,24) @23"])
+        #expect(events.last?.lead == Self.hour)
+        h.clock(24)
+        #expect(h.drain() == ["expired cs 46 [0,24) @24"])
+    }
+
+    @Test func expiryDueWithWarnings_dropsTheWarnings() {
+        var h = EngineHarness(warn: [Self.hour])
+        h.message("46", at: 0)
+        h.clock(30)
+        #expect(h.drain() == ["opened cs 46 [0,24) @0", "expired cs 46 [0,24) @24"])
+    }
+
+    @Test func update_rearmsWarningsForTheNewExpiry() {
+        var h = EngineHarness(warn: [Self.hour])
+        h.message("46", at: 0)
+        h.clock(23.5)
+        h.message("46", at: 23.6)
+        h.clock(47)
+        #expect(h.drain() == ["opened cs 46 [0,24) @0", "expiring cs 46 [0,24) @23", "updated cs 46 [0,47.6) @23.6", "expiring cs 46 [0,47.6) @46.6"])
+    }
+
+    @Test func leadLongerThanTheWindow_firesRightAfterOpening() {
+        var h = EngineHarness(warn: [30 * Self.hour])
+        h.message("46", at: 0)
+        #expect(h.drain() == ["opened cs 46 [0,24) @0", "expiring cs 46 [0,24) @-6"])
+    }
+
+    @Test func remainingSeconds_isTheLead() {
+        var h = EngineHarness(warn: [90_000])
+        h.message("46", at: 0)
+        h.clock(23.99)
+        #expect(h.engine.events.first { $0.event == .expiring }?.lead == 90_000)
+        var out: [UInt8] = []
+        h.engine.events[1].encode(into: &out)
+        #expect(String(decoding: out, as: UTF8.self).contains("\"remaining_s\":90,"))
+    }
+}
+
+@Suite struct EngineInvariantTests {
+    /// A random stream of records over few contacts and ids, with lateness so that records
+    /// arrive out of order; the clock ends far beyond every window.
+    static func randomRun(seed: UInt64, repeats: Bool) -> [String] {
+        var rng = SplitMix(seed: seed)
+        var h = EngineHarness(warn: [2 * EngineHarness.hour, EngineHarness.hour], lateness: 6 * EngineHarness.hour)
+        var t = 0.0
+        var history: [(Int, String, String, Double)] = []
+        for _ in 0..<150 {
+            t += Double(rng.next() % 100) / 10
+            let contact = "c\(rng.next() % 4)"
+            let when = t - Double(rng.next() % 50) / 10
+            let op = Int(rng.next() % 3)
+            let id = "id\(rng.next() % 3)-\(Int(when / 24))"
+            history.append((op, contact, id, when))
+            apply(&h, op, contact, id, when)
+            let redeliver = rng.next() % 4 == 0, pick = Int(rng.next() % UInt64(history.count))
+            let old = history[pick]
+            if repeats, redeliver, t - old.3 < 20 {
+                // An at-least-once redelivery of an earlier line, within one window length.
+                apply(&h, old.0, old.1, old.2, old.3)
+            }
+        }
+        h.clock(t + 1_000)
+        return h.log
+    }
+
+    static func apply(_ h: inout EngineHarness, _ op: Int, _ contact: String, _ id: String, _ t: Double) {
+        switch op {
+        case 0: h.message(contact, at: t)
+        case 1: h.conversation(contact, id, at: t, fep: id.hasPrefix("id2"))
+        default: h.pmpEntry(contact, at: t)
+        }
+    }
+
+    @Test func everyOpenedWindow_expiresExactlyOnce() {
+        for seed in 0..<200 as Range<UInt64> {
+            let log = Self.randomRun(seed: seed, repeats: false)
+            var open: [String: Int] = [:]
+            for line in log {
+                let parts = line.split(separator: " ")
+                let key = parts[1...2].joined(separator: " ") + (parts[1] == "conv" || parts[1] == "fep" ? " " + parts[3] : "")
+                switch parts[0] {
+                case "opened": open[key, default: 0] += 1
+                case "expired": open[key, default: 0] -= 1
+                default: break
+                }
+                #expect((open[key] ?? 0) >= 0 && (open[key] ?? 0) <= 1, "seed \(seed): \(line)")
+            }
+            #expect(open.values.allSatisfy { $0 == 0 }, "seed \(seed)")
+        }
+    }
+
+    @Test func redeliveredRecords_changeNothing() {
+        for seed in 0..<200 as Range<UInt64> {
+            #expect(Self.randomRun(seed: seed, repeats: true) == Self.randomRun(seed: seed, repeats: false), "seed \(seed)")
+        }
+    }
+}
