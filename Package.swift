@@ -20,7 +20,7 @@ let package = Package(
         .testTarget(
             name: "WindowRuntimeTests",
             dependencies: ["WindowRuntime", "windowkeeper"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

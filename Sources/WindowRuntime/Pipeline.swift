@@ -72,7 +72,7 @@ public struct Pipeline: Sendable {
                         while !Task.isCancelled {
                             let next = await shard.wallTick()
                             let now = clock.now()
-                            await clock.sleep(until: min(next ?? .max, now + 10))
+                            await clock.wait(until: min(next ?? .max, now + 10))
                         }
                         return .ticker
                     }

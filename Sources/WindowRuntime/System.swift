@@ -29,13 +29,13 @@ public protocol WallClock: Sendable {
     /// Now, UTC milliseconds.
     func now() -> Int64
     /// Returns once `now() >= deadline`, or early on cancellation.
-    func sleep(until deadline: Int64) async
+    func wait(until deadline: Int64) async
 }
 
 public struct SystemWallClock: WallClock {
     public init() {}
     public func now() -> Int64 { System.nowMillis() }
-    public func sleep(until deadline: Int64) async {
+    public func wait(until deadline: Int64) async {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let nowNanos = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+/// Runs the built `windowkeeper` as a user would: real pipes, real signals, exit codes.
+@Suite struct ExecutableTests {
+    static var binary: URL {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [here, here.deletingLastPathComponent(), here.deletingLastPathComponent().deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("windowkeeper")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/windowkeeper")
+    }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var events: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    /// Runs with `input` on standard input (written through a pipe) and waits for the exit.
+    static func run(_ arguments: [String], input: String) throws -> Run {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let writer = Thread {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let errData = LockedData()
+        let errReader = Thread { errData.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
+        errReader.start()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                   stderr: String(decoding: errData.wait(), as: UTF8.self))
+    }
+
+    /// Data handed from a reader thread, waited for without polling.
+    final class LockedData: @unchecked Sendable {
+        private let ready = DispatchSemaphore(value: 0)
+        private var data = Data()
+        func set(_ d: Data) { data = d; ready.signal() }
+        func wait() -> Data { ready.wait(); return data }
+    }
+
+    @Test func sample_replayGivesTheExpectedFeed() throws {
+        let run = try Self.run(["--clock", "event"], input: try Fixtures.text("sample.ndjson"))
+        #expect(run.status == 0)
+        let expected = try Fixtures.text("sample.expected.ndjson").split(separator: "\n").map(String.init)
+        #expect(perContact(run.events) == perContact(expected))
+        #expect(run.stderr.contains("{\"summary\":{\"lines\":10,"))
+    }
+
+    @Test func badLineInTheMiddle_getsADiagnosticAndTheStreamGoesOn() throws {
+        var lines = try Fixtures.text("sample.ndjson").split(separator: "\n").map(String.init)
+        lines.insert("{\"app_id\": oops}", at: 3)
+        let run = try Self.run(["--clock", "event", "--shards", "3"], input: lines.joined(separator: "\n") + "\n")
+        #expect(run.status == 0)
+        #expect(run.stderr.contains("{\"diagnostic\":\"invalid_json\",\"line\":4,"))
+        let expected = try Fixtures.text("sample.expected.ndjson").split(separator: "\n").map(String.init)
+        #expect(perContact(run.events) == perContact(expected))
+    }
+
+    @Test func usageErrors_exitTwoWithAHint() throws {
+        for args in [["--clock", "sundial"], ["--csw", "forever"], ["--nope"], ["--shards", "0"], ["--until", "2024-01-01T00:00:00Z"]] {
+            let run = try Self.run(args, input: "")
+            #expect(run.status == 2, "\(args)")
+            #expect(run.stderr.contains("--help"), "\(args)")
+            #expect(run.stderr.split(separator: "\n").count == 2, "\(args): \(run.stderr)")
+        }
+    }
+
+    @Test func help_documentsEveryOption() throws {
+        let run = try Self.run(["--help"], input: "")
+        #expect(run.status == 0)
+        for option in ["--clock", "--lateness", "--until", "--horizon", "--max-future", "--csw", "--conversation",
+                       "--fep", "--pmp-from", "--warn", "--shards", "--rejects", "--max-line-bytes", "--strict"] {
+            #expect(run.stdout.contains(option), "\(option)")
+        }
+    }
+
+    @Test func strict_exitsThreeAtTheFirstRejectedLine() throws {
+        let run = try Self.run(["--clock", "event", "--strict"], input: "{}\n")
+        #expect(run.status == 3)
+        #expect(run.stderr.contains("unknown_callback"))
+    }
+
+    @Test func sigterm_drainsAndExitsZero() throws {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["--clock", "wall", "--csw", "1h"]
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let now = ISO8601DateFormatter().string(from: Date())
+        let line = "{\"app_id\":\"A\",\"event_time\":\"\(now)\",\"message\":{\"channel_identity\":{\"channel\":\"WHATSAPP\",\"identity\":\"46\"}}}\n"
+        stdin.fileHandleForWriting.write(Data(line.utf8))
+        // Standard input stays open: the event must come out anyway, then SIGTERM stops the run.
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("\n") {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+        }
+        #expect(String(decoding: seen, as: UTF8.self).contains("\"event\":\"window_opened\""))
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(err.contains("{\"summary\":"))
+        try? stdin.fileHandleForWriting.close()
+    }
+
+    @Test func closedStandardOutput_endsWithoutACrash() throws {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["--clock", "event"]
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        try stdout.fileHandleForReading.close()
+        let sample = try Fixtures.text("sample.ndjson")
+        stdin.fileHandleForWriting.write(Data(String(repeating: sample, count: 50).utf8))
+        try stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+        let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 1)
+        #expect(err.contains("writing events"))
+        #expect(!err.contains("Fatal error"))
+    }
+}
