@@ -67,6 +67,64 @@ for suite in suites {
             return n
         }
         print(decode.line, " MB/s \(fmt(Double(data.count) / decode.median / 1e6, 0))", " ratio to baseline \(fmt(decode.medianRate / baseline.medianRate, 2))")
+    case "apply":
+        guard let path = file else { fatalError("apply needs --file") }
+        let data = loadLines(path)
+        // Decode once; time only the window engine (and then the event encoding).
+        var options = IngestOptions()
+        options.mode = .event
+        var ingest = Ingest(options: options)
+        var framer = LineFramer(maxLineBytes: 1 << 20)
+        var arena: [UInt8] = []
+        var inputs: [(WindowInput, Int64)] = []
+        data.withUnsafeBufferPointer {
+            framer.feed($0) { piece in
+                guard case .line(let l) = piece else { return }
+                if case .record(let input?, _) = ingest.process(l, now: 0) {
+                    var moved = input
+                    ingest.decoder.arena.withUnsafeBufferPointer { src in
+                        func move(_ r: ByteRange) -> ByteRange {
+                            let start = arena.count
+                            arena.append(contentsOf: UnsafeBufferPointer(rebasing: src[Int(r.start)..<Int(r.start + r.count)]))
+                            return ByteRange(start: Int32(start), count: r.count)
+                        }
+                        moved.app = move(input.app); moved.contact = move(input.contact)
+                        moved.contactID = move(input.contactID); moved.category = move(input.category)
+                        moved.conversationID = move(input.conversationID)
+                    }
+                    inputs.append((moved, ingest.clock))
+                }
+            }
+        }
+        let baseline = measure("baseline: iterate inputs", unit: "records", items: inputs.count, runs: runs) {
+            var n: UInt64 = 0
+            for (input, c) in inputs { n &+= input.contactHash &+ UInt64(bitPattern: c) }
+            return n
+        }
+        print(baseline.line)
+        for encode in [false, true] {
+            let m = measure(encode ? "engine apply + fire + encode" : "engine apply + fire", unit: "records", items: inputs.count, runs: runs) {
+                var engine = WindowEngine(options: EngineOptions())
+                var out = ByteBuffer()
+                var n: UInt64 = 0
+                arena.withUnsafeBufferPointer { a in
+                    for (input, c) in inputs {
+                        engine.apply(input, in: a)
+                        engine.advance(to: c)
+                        if encode {
+                            for e in engine.events { e.encode(into: &out) }
+                            n &+= UInt64(out.count)
+                            out.removeAll()
+                        } else {
+                            n &+= UInt64(engine.events.count)
+                        }
+                        engine.events.removeAll(keepingCapacity: true)
+                    }
+                }
+                return n
+            }
+            print(m.line, " ratio to baseline \(fmt(m.medianRate / baseline.medianRate, 3))")
+        }
     default:
         print("unknown suite \(suite)")
     }

@@ -91,11 +91,42 @@ public enum Timestamp {
     }
 
     /// Appends `millis` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, exactly three fraction digits).
-    public static func append(_ millis: Int64, to out: inout [UInt8]) {
+    /// The date part is cached per buffer: consecutive events mostly share a day.
+    public static func append(_ millis: Int64, to out: inout ByteBuffer) {
         var days = millis / 86_400_000
         var rem = millis % 86_400_000
         if rem < 0 { rem += 86_400_000; days -= 1 }
-        // civil from days (Hinnant)
+        out.reserve(40)
+        if days != out.cachedDay || days < -719_468 || days > 2_932_896 {
+            let start = out.count
+            appendDate(days: days, to: &out)
+            if out.count - start == 11 {
+                out.cachedDay = days
+                let base = out.base
+                withUnsafeMutableBytes(of: &out.cachedDate.0) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base + start, count: 8)) }
+                withUnsafeMutableBytes(of: &out.cachedDate.1) { $0.baseAddress!.copyMemory(from: base + start + 8, byteCount: 3) }
+            }
+        } else {
+            let (head, tail) = out.cachedDate
+            withUnsafeBytes(of: head) { out.append($0) }
+            withUnsafeBytes(of: tail) { out.append(UnsafeRawBufferPointer(rebasing: $0[0..<3])) }
+        }
+        out.reserve(13)
+        let secs = rem / 1_000
+        out.putTwoDigits(secs / 3_600)
+        out.put(0x3A)
+        out.putTwoDigits(secs / 60 % 60)
+        out.put(0x3A)
+        out.putTwoDigits(secs % 60)
+        out.put(0x2E)
+        let ms = rem % 1_000
+        out.put(UInt8(truncatingIfNeeded: ms / 100) &+ 0x30)
+        out.putTwoDigits(ms % 100)
+        out.put(0x5A)
+    }
+
+    /// "YYYY-MM-DDT" of a day number (civil from days, Hinnant).
+    static func appendDate(days: Int64, to out: inout ByteBuffer) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -107,28 +138,28 @@ public enum Timestamp {
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
         if year < 0 || year > 9999 {
             // Outside RFC 3339's range (reachable only by offsets or long windows): still readable.
-            if year < 0 { out.append(0x2D) }
-            let digits = Array(String(abs(year)).utf8)
-            for _ in digits.count..<4 { out.append(0x30) }
-            out.append(contentsOf: digits)
+            var digits = Array(String(abs(year)).utf8)
+            while digits.count < 4 { digits.insert(0x30, at: 0) }
+            if year < 0 { digits.insert(0x2D, at: 0) }
+            digits.withUnsafeBytes { out.append($0) }
         } else {
-            appendDigits(year, count: 4, to: &out)
+            out.reserve(4)
+            out.putTwoDigits(year / 100)
+            out.putTwoDigits(year % 100)
         }
-        out.append(0x2D)
-        appendDigits(month, count: 2, to: &out)
-        out.append(0x2D)
-        appendDigits(day, count: 2, to: &out)
-        out.append(0x54)
-        let ms = rem % 1_000
-        let secs = rem / 1_000
-        appendDigits(secs / 3_600, count: 2, to: &out)
-        out.append(0x3A)
-        appendDigits(secs / 60 % 60, count: 2, to: &out)
-        out.append(0x3A)
-        appendDigits(secs % 60, count: 2, to: &out)
-        out.append(0x2E)
-        appendDigits(ms, count: 3, to: &out)
-        out.append(0x5A)
+        out.reserve(7)
+        out.put(0x2D)
+        out.putTwoDigits(month)
+        out.put(0x2D)
+        out.putTwoDigits(day)
+        out.put(0x54)
+    }
+
+    /// Appends to a byte array (diagnostics, tools).
+    public static func append(_ millis: Int64, to out: inout [UInt8]) {
+        var b = ByteBuffer(capacity: 64)
+        append(millis, to: &b)
+        out.append(contentsOf: UnsafeBufferPointer(start: b.base, count: b.count))
     }
 
     /// Formats `millis` as a string (tests, summaries, status output).
@@ -137,17 +168,5 @@ public enum Timestamp {
         out.reserveCapacity(24)
         append(millis, to: &out)
         return String(decoding: out, as: UTF8.self)
-    }
-
-    @inline(__always)
-    static func appendDigits(_ value: Int64, count: Int, to out: inout [UInt8]) {
-        var divisor: Int64 = 1
-        for _ in 1..<count { divisor *= 10 }
-        var v = value
-        while divisor > 0 {
-            out.append(UInt8(truncatingIfNeeded: v / divisor) &+ 0x30)
-            v %= divisor
-            divisor /= 10
-        }
     }
 }

@@ -1,11 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Contact and window slots, and releasing them.
 extension WindowEngine {
+    /// Byte equality of a stored string and a range of the input (memcmp on contiguous UTF-8).
+    @inline(__always)
+    static func same(_ s: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { u in
+            u.count == bytes.count && (u.count == 0 || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0)
+        } ?? s.utf8.elementsEqual(bytes)
+    }
+
     mutating func contactSlot(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
         let app = slice(arena, input.app)
         let contact = slice(arena, input.contact)
         if let found = contactIndex.find(input.contactHash, { s in
-            let c = contacts[Int(s)]
-            return c.contact.utf8.elementsEqual(contact) && c.app.utf8.elementsEqual(app)
+            Self.same(contacts[Int(s)].contact, contact) && Self.same(contacts[Int(s)].app, app)
         }) {
             return found
         }

@@ -81,7 +81,7 @@ public struct WindowEngine {
         let keyHash = Self.keyHash(contactHash: input.contactHash, id: idBytes)
         let found = keyedIndex.find(keyHash) { s in
             let w = windows[Int(s)]
-            return w.contact == c && w.conversationID.utf8.elementsEqual(idBytes)
+            return w.contact == c && Self.same(w.conversationID, idBytes)
         }
         if let slot = found {
             let w = windows[Int(slot)]
@@ -147,7 +147,7 @@ public struct WindowEngine {
     private mutating func replaceContactID(_ slot: Int32, _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) {
         guard !input.contactID.isEmpty else { return }
         let bytes = slice(arena, input.contactID)
-        if !windows[Int(slot)].contactID.utf8.elementsEqual(bytes) {
+        if !Self.same(windows[Int(slot)].contactID, bytes) {
             windows[Int(slot)].contactID = String(decoding: bytes, as: UTF8.self)
         }
     }

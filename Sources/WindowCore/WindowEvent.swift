@@ -47,38 +47,115 @@ public struct WindowEvent: Sendable, Equatable {
     }
 
     /// Appends the NDJSON line (keys in SPEC order, empty values omitted).
-    public func encode(into out: inout [UInt8]) {
-        EventEncoder.appendKey("event", first: true, &out)
-        EventEncoder.appendString(event.name, &out)
-        EventEncoder.appendKey("window", &out)
-        EventEncoder.appendString(window.name, &out)
-        if !app.isEmpty { EventEncoder.appendKey("app_id", &out); EventEncoder.appendString(app, &out) }
-        if !contact.isEmpty { EventEncoder.appendKey("contact", &out); EventEncoder.appendString(contact, &out) }
-        if !contactID.isEmpty { EventEncoder.appendKey("contact_id", &out); EventEncoder.appendString(contactID, &out) }
-        if !category.isEmpty { EventEncoder.appendKey("category", &out); EventEncoder.appendString(category, &out) }
-        if !conversationID.isEmpty {
-            EventEncoder.appendKey("conversation_id", &out)
-            EventEncoder.appendString(conversationID, &out)
-        }
-        EventEncoder.appendKey("opened_at", &out)
+    public func encode(into out: inout ByteBuffer) {
+        out.append("{\"event\":\"")
+        out.append(event.jsonName)
+        out.append("\",\"window\":\"")
+        out.append(window.jsonName)
+        out.put(0x22)
+        if !app.isEmpty { out.append(",\"app_id\":"); EventEncoder.appendString(app, &out) }
+        if !contact.isEmpty { out.append(",\"contact\":"); EventEncoder.appendString(contact, &out) }
+        if !contactID.isEmpty { out.append(",\"contact_id\":"); EventEncoder.appendString(contactID, &out) }
+        if !category.isEmpty { out.append(",\"category\":"); EventEncoder.appendString(category, &out) }
+        if !conversationID.isEmpty { out.append(",\"conversation_id\":"); EventEncoder.appendString(conversationID, &out) }
+        out.append(",\"opened_at\":")
         EventEncoder.appendTime(openedAt, &out)
-        EventEncoder.appendKey("expires_at", &out)
+        out.append(",\"expires_at\":")
         EventEncoder.appendTime(expiresAt, &out)
         if event == .expiring {
-            EventEncoder.appendKey("remaining_s", &out)
-            out.append(contentsOf: String(lead / 1_000).utf8)
+            out.append(",\"remaining_s\":")
+            var digits: [UInt8] = Array(String(lead / 1_000).utf8)
+            digits.withUnsafeMutableBytes { out.append(UnsafeRawBufferPointer($0)) }
         }
-        EventEncoder.appendKey("due_at", &out)
+        out.append(",\"due_at\":")
         EventEncoder.appendTime(dueAt, &out)
-        EventEncoder.appendKey("id", &out)
+        out.append(",\"id\":")
         EventEncoder.appendHex(id, &out)
-        out.append(0x7D)
-        out.append(0x0A)
+        out.reserve(2)
+        out.put(0x7D)
+        out.put(0x0A)
+    }
+
+    /// The NDJSON line as bytes (tests, tools).
+    public var encoded: [UInt8] {
+        var b = ByteBuffer(capacity: 512)
+        encode(into: &b)
+        return b.array
     }
 }
 
-/// Small JSON writing helpers over reused byte buffers.
+extension EventKind {
+    var jsonName: StaticString {
+        switch self {
+        case .opened: "window_opened"
+        case .updated: "window_updated"
+        case .expiring: "window_expiring"
+        case .expired: "window_expired"
+        }
+    }
+}
+
+extension WindowKind {
+    var jsonName: StaticString {
+        switch self {
+        case .customerService: "customer_service"
+        case .conversation: "conversation"
+        case .freeEntryPoint: "free_entry_point"
+        }
+    }
+}
+
+/// JSON writing helpers over reused byte buffers.
 public enum EventEncoder {
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    public static func appendString(_ s: String, _ out: inout ByteBuffer) {
+        let plain: Bool? = s.utf8.withContiguousStorageIfAvailable { buf in
+            for b in buf where b < 0x20 || b == 0x22 || b == 0x5C { return false }
+            out.reserve(buf.count + 2)
+            out.put(0x22)
+            out.append(UnsafeRawBufferPointer(buf))
+            out.put(0x22)
+            return true
+        }
+        if plain != true { appendEscaped(Array(s.utf8), &out) }
+    }
+
+    private static func appendEscaped(_ bytes: [UInt8], _ out: inout ByteBuffer) {
+        out.reserve(bytes.count * 6 + 2)
+        out.put(0x22)
+        for b in bytes {
+            switch b {
+            case 0x22: out.put(0x5C); out.put(0x22)
+            case 0x5C: out.put(0x5C); out.put(0x5C)
+            case 0x0A: out.put(0x5C); out.put(0x6E)
+            case 0x0D: out.put(0x5C); out.put(0x72)
+            case 0x09: out.put(0x5C); out.put(0x74)
+            case 0..<0x20:
+                out.put(0x5C); out.put(0x75); out.put(0x30); out.put(0x30)
+                out.put(hexDigit(b >> 4)); out.put(hexDigit(b & 0xF))
+            default: out.put(b)
+            }
+        }
+        out.put(0x22)
+    }
+
+    /// A quoted UTC time with three fraction digits.
+    public static func appendTime(_ millis: Int64, _ out: inout ByteBuffer) {
+        out.reserve(32)
+        out.put(0x22)
+        Timestamp.append(millis, to: &out)
+        out.put(0x22)
+    }
+
+    public static func appendHex(_ v: UInt64, _ out: inout ByteBuffer) {
+        out.reserve(18)
+        out.put(0x22)
+        for shift in stride(from: 60, through: 0, by: -4) { out.put(hexDigit(UInt8(truncatingIfNeeded: v >> UInt64(shift)) & 0xF)) }
+        out.put(0x22)
+    }
+
+    // [UInt8] variants for diagnostics and summaries (not on the hot path).
+
     public static func appendKey(_ key: StaticString, first: Bool = false, _ out: inout [UInt8]) {
         out.append(first ? 0x7B : 0x2C)
         out.append(0x22)
@@ -87,46 +164,10 @@ public enum EventEncoder {
         out.append(0x3A)
     }
 
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
     public static func appendString(_ s: String, _ out: inout [UInt8]) {
-        out.append(0x22)
-        var s = s
-        let plain = s.withUTF8 { buf -> Bool in
-            for b in buf where b < 0x20 || b == 0x22 || b == 0x5C { return false }
-            out.append(contentsOf: buf)
-            return true
-        }
-        if plain {
-            out.append(0x22)
-            return
-        }
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(0x6E)
-            case 0x0D: out.append(0x5C); out.append(0x72)
-            case 0x09: out.append(0x5C); out.append(0x74)
-            case 0..<0x20:
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])
-                out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0xF))
-            default: out.append(b)
-            }
-        }
-        out.append(0x22)
-    }
-
-    public static func appendTime(_ millis: Int64, _ out: inout [UInt8]) {
-        out.append(0x22)
-        Timestamp.append(millis, to: &out)
-        out.append(0x22)
-    }
-
-    public static func appendHex(_ v: UInt64, _ out: inout [UInt8]) {
-        out.append(0x22)
-        for shift in stride(from: 60, through: 0, by: -4) { out.append(hexDigit(UInt8(truncatingIfNeeded: v >> UInt64(shift)) & 0xF)) }
-        out.append(0x22)
+        var b = ByteBuffer(capacity: s.utf8.count * 6 + 8)
+        appendString(s, &b)
+        out.append(contentsOf: UnsafeBufferPointer(start: b.base, count: b.count))
     }
 
     @inline(__always)

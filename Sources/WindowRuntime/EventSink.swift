@@ -3,7 +3,7 @@ import Synchronization
 /// Where encoded event lines go: standard output in production, memory in tests.
 public protocol EventSink: Sendable {
     /// Takes complete NDJSON lines; one call's bytes stay together.
-    func write(_ bytes: [UInt8])
+    func write(_ bytes: UnsafeRawBufferPointer)
 }
 
 extension FDWriter: EventSink {}
@@ -14,7 +14,7 @@ public final class MemorySink: EventSink {
 
     public init() {}
 
-    public func write(_ bytes: [UInt8]) { storage.withLock { $0.append(contentsOf: bytes) } }
+    public func write(_ bytes: UnsafeRawBufferPointer) { storage.withLock { $0.append(contentsOf: bytes) } }
 
     public var text: String { storage.withLock { String(decoding: $0, as: UTF8.self) } }
 

@@ -53,6 +53,10 @@ final class Reader: @unchecked Sendable {
     }
 
     func run() -> ReaderOutcome {
+        if let mapped = mapInput() {
+            defer { munmap(UnsafeMutableRawPointer(mutating: mapped.baseAddress), mapped.count) }
+            return runMapped(mapped)
+        }
         #if os(Linux)
         _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
         #endif
@@ -60,7 +64,7 @@ final class Reader: @unchecked Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
         defer { buffer.deallocate() }
         var outcome = ReaderOutcome.endOfInput
-        reading: while true {
+        while true {
             if !waitForInput() { outcome = .stopped; break }
             let n = read(fd, buffer.baseAddress, capacity)
             if n < 0 {
@@ -70,17 +74,59 @@ final class Reader: @unchecked Sendable {
             }
             if n == 0 { break }
             let chunk = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
-            framer.feed(chunk) { piece in self.take(piece) }
+            framer.feed(chunk) { piece in self.take(piece, stable: nil) }
             // While more input is waiting, decoders stay busy; once input is idle, everything
             // read so far is sequenced at once, so a quiet live stream sees its events now.
             if !inputReady() { submit(drain: true) }
-            if let line = stopAtLine { outcome = .strict(line: line); break reading }
-            flushRound()
-            log.flush()
-            if let e = log.rejectsError { outcome = .ioError("writing --rejects: \(String(cString: strerror(e)))"); break }
+            if let stop = afterChunk() { outcome = stop; break }
         }
+        return finish(outcome)
+    }
+
+    /// A regular file on standard input is mapped: lines reach the decoders without copies.
+    private func mapInput() -> UnsafeRawBufferPointer? {
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let offset = lseek(fd, 0, SEEK_CUR)
+        guard offset == 0, st.st_size > 0, let p = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0),
+              p != MAP_FAILED else { return nil }
+        _ = madvise(p, Int(st.st_size), MADV_SEQUENTIAL)
+        return UnsafeRawBufferPointer(start: p, count: Int(st.st_size))
+    }
+
+    private func runMapped(_ all: UnsafeRawBufferPointer) -> ReaderOutcome {
+        let bytes = all.assumingMemoryBound(to: UInt8.self)
+        let chunk = 4 << 20
+        var outcome = ReaderOutcome.endOfInput
+        var start = 0
+        while start < bytes.count {
+            if signalFD >= 0, signalPending() { outcome = .stopped; break }
+            let end = min(bytes.count, start + chunk)
+            framer.feed(UnsafeBufferPointer(rebasing: bytes[start..<end])) { piece in self.take(piece, stable: bytes) }
+            start = end
+            if let stop = afterChunk() { outcome = stop; break }
+        }
+        return finish(outcome)
+    }
+
+    private func signalPending() -> Bool {
+        var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+        return poll(&fds, 1, 0) > 0
+    }
+
+    /// After each chunk: stop for --strict or a failed dead-letter write; else flush.
+    private func afterChunk() -> ReaderOutcome? {
+        if let line = stopAtLine { return .strict(line: line) }
+        flushRound()
+        log.flush()
+        if let e = log.rejectsError { return .ioError("writing --rejects: \(String(cString: strerror(e)))") }
+        return nil
+    }
+
+    private func finish(_ outcome: ReaderOutcome) -> ReaderOutcome {
+        var outcome = outcome
         if case .endOfInput = outcome {
-            framer.finish { piece in self.take(piece) }
+            framer.finish { piece in self.take(piece, stable: nil) }
         }
         submit(drain: true)
         if let line = stopAtLine { outcome = .strict(line: line) }
@@ -116,11 +162,17 @@ final class Reader: @unchecked Sendable {
     private let decodeQueue = DispatchQueue(label: "windowkeeper.decode", qos: .userInitiated, attributes: .concurrent)
     private lazy var maxInFlight = max(2, System.activeProcessorCount * 2)
 
-    private func take(_ piece: FramedPiece) {
+    /// `stable` is the mapped input, if any: lines inside it need no copy.
+    private func take(_ piece: FramedPiece, stable: UnsafeBufferPointer<UInt8>?) {
         guard stopAtLine == nil else { return }
         switch piece {
         case .line(let bytes):
-            filling.add(bytes)
+            var inMapping = false
+            if let stable, let b = bytes.baseAddress, let s = stable.baseAddress {
+                inMapping = b >= s && b + bytes.count <= s + stable.count
+            }
+            if !filling.canTake(bytes, stable: inMapping) { submit(drain: false) }
+            filling.add(bytes, stable: inMapping)
             if filling.isFull { submit(drain: false) }
         case .longPart(let bytes):
             submit(drain: true)  // keep the dead-letter file in input order

@@ -3,51 +3,71 @@ import WindowCore
 
 /// A run of complete input lines, decoded off the reader thread.
 ///
-/// The reader copies lines in, a worker decodes them all (`decode`), and the reader's
-/// sequencer takes the results back in input order. Decoding needs no clock, so segments
-/// decode in parallel; everything order-dependent happens in the sequencer.
+/// The reader adds lines, a worker decodes them all (`decode`), and the reader's sequencer
+/// takes the results back in input order. Decoding needs no clock, so segments decode in
+/// parallel; everything order-dependent happens in the sequencer. Lines that live in stable
+/// memory (a mapped input file) are referenced, others are copied into the segment.
 final class Segment: @unchecked Sendable {
-    private(set) var data: [UInt8] = []
-    private(set) var lineEnds: [Int] = []
+    private var lines: [UnsafeBufferPointer<UInt8>] = []
+    private let storage: UnsafeMutableRawBufferPointer
+    private var used = 0
     private(set) var outcomes: [LineOutcome] = []
     private(set) var records: [DecodedRecord] = []
     private(set) var decoder = RecordDecoder()
     private let done = DispatchSemaphore(value: 0)
 
-    init() {
-        data.reserveCapacity(1 << 20)
-        lineEnds.reserveCapacity(Self.maxLines)
-    }
-
     static let maxLines = 2_048
-    static let maxBytes = 1 << 20
+    static let copyCapacity = 1 << 20
 
-    var lineCount: Int { lineEnds.count }
-    var isFull: Bool { lineEnds.count >= Self.maxLines || data.count >= Self.maxBytes }
-
-    func add(_ line: UnsafeBufferPointer<UInt8>) {
-        data.append(contentsOf: line)
-        lineEnds.append(data.count)
+    init() {
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.copyCapacity, alignment: 16)
+        lines.reserveCapacity(Self.maxLines)
+        outcomes.reserveCapacity(Self.maxLines)
     }
 
-    func line(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-        let start = i == 0 ? 0 : lineEnds[i - 1]
-        return data.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[start..<lineEnds[i]]) }
+    deinit { storage.deallocate() }
+
+    var lineCount: Int { lines.count }
+    var isFull: Bool { lines.count >= Self.maxLines }
+
+    /// Whether `line` can be added (copies must fit the segment's buffer).
+    func canTake(_ line: UnsafeBufferPointer<UInt8>, stable: Bool) -> Bool {
+        stable || used + line.count <= storage.count || lines.isEmpty
     }
+
+    /// Adds a line; `stable` lines are referenced, not copied.
+    func add(_ line: UnsafeBufferPointer<UInt8>, stable: Bool) {
+        if stable || line.isEmpty {
+            lines.append(line)
+            return
+        }
+        guard used + line.count <= storage.count else {
+            // A single line larger than the copy buffer (a large --max-line-bytes): own it.
+            let own = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: line.count)
+            _ = own.initialize(from: line)
+            oversized.append(own)
+            lines.append(UnsafeBufferPointer(own))
+            return
+        }
+        let dest = storage.baseAddress! + used
+        dest.copyMemory(from: line.baseAddress!, byteCount: line.count)
+        lines.append(UnsafeBufferPointer(start: dest.assumingMemoryBound(to: UInt8.self), count: line.count))
+        used += line.count
+    }
+
+    private var oversized: [UnsafeMutableBufferPointer<UInt8>] = []
+
+    func line(_ i: Int) -> UnsafeBufferPointer<UInt8> { lines[i] }
 
     /// Decodes every line; then signals whoever waits in `wait()`.
     func decode() {
         decoder.resetArena()
         outcomes.removeAll(keepingCapacity: true)
         records.removeAll(keepingCapacity: true)
-        data.withUnsafeBufferPointer { all in
-            var start = 0
-            for end in lineEnds {
-                let outcome = decoder.decode(UnsafeBufferPointer(rebasing: all[start..<end]))
-                outcomes.append(outcome)
-                if case .record = outcome { records.append(decoder.record) }
-                start = end
-            }
+        for line in lines {
+            let outcome = decoder.decode(line)
+            outcomes.append(outcome)
+            if case .record = outcome { records.append(decoder.record) }
         }
         done.signal()
     }
@@ -56,7 +76,9 @@ final class Segment: @unchecked Sendable {
 
     /// Makes the segment ready for new lines (buffers are kept).
     func reset() {
-        data.removeAll(keepingCapacity: true)
-        lineEnds.removeAll(keepingCapacity: true)
+        lines.removeAll(keepingCapacity: true)
+        used = 0
+        for o in oversized { o.deallocate() }
+        oversized.removeAll()
     }
 }

@@ -8,7 +8,7 @@ public actor Shard {
     private let mode: ClockMode
     private let lateness: Int64
     private let clock: any WallClock
-    private var buffer: [UInt8] = []
+    private var buffer = ByteBuffer()
 
     public init(options: EngineOptions, mode: ClockMode, lateness: Int64, sink: any EventSink,
                 clock: any WallClock = SystemWallClock()) {
@@ -17,7 +17,6 @@ public actor Shard {
         self.mode = mode
         self.lateness = lateness
         self.clock = clock
-        buffer.reserveCapacity(1 << 16)
     }
 
     public func handle(_ message: ShardMessage) {
@@ -82,7 +81,7 @@ public actor Shard {
         guard !engine.events.isEmpty else { return }
         for e in engine.events { e.encode(into: &buffer) }
         engine.events.removeAll(keepingCapacity: true)
-        sink.write(buffer)
-        buffer.removeAll(keepingCapacity: true)
+        sink.write(buffer.bytes)
+        buffer.removeAll()
     }
 }

@@ -276,9 +276,7 @@ import Testing
         h.message("46", at: 0)
         h.clock(23.99)
         #expect(h.engine.events.first { $0.event == .expiring }?.lead == 90_000)
-        var out: [UInt8] = []
-        h.engine.events[1].encode(into: &out)
-        #expect(String(decoding: out, as: UTF8.self).contains("\"remaining_s\":90,"))
+        #expect(String(decoding: h.engine.events[1].encoded, as: UTF8.self).contains("\"remaining_s\":90,"))
     }
 }
 

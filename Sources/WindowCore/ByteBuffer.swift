@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A growable byte buffer written through a raw pointer: the output encoder's scratch,
+/// reused across batches (one per shard). A non-copyable struct, so writes need no
+/// reference counting or dynamic exclusivity checks.
+public struct ByteBuffer: ~Copyable {
+    public private(set) var base: UnsafeMutablePointer<UInt8>
+    public private(set) var count = 0
+    private var capacity: Int
+    /// The day number and "YYYY-MM-DDT" of the last formatted time: most events of a batch
+    /// fall on the same few days.
+    var cachedDay: Int64 = .min
+    var cachedDate: (UInt64, UInt32) = (0, 0)
+
+    public init(capacity: Int = 1 << 16) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    public var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    public var isEmpty: Bool { count == 0 }
+
+    public mutating func removeAll() { count = 0 }
+
+    /// Drops the last `n` bytes.
+    public mutating func truncate(by n: Int) { count -= min(n, count) }
+
+    /// Makes room for `n` more bytes.
+    @inline(__always)
+    public mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        var cap = capacity * 2
+        while cap < needed { cap *= 2 }
+        let new = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+        new.update(from: base, count: count)
+        base.deallocate()
+        base = new
+        capacity = cap
+    }
+
+    /// Appends one byte; the caller reserved room.
+    @inline(__always)
+    public mutating func put(_ b: UInt8) {
+        base[count] = b
+        count += 1
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let p = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        memcpy(base + count, p, bytes.count)
+        count += bytes.count
+    }
+
+    public mutating func append(_ s: StaticString) {
+        append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// Two decimal digits of `v` (0...99); the caller reserved room.
+    @inline(__always)
+    mutating func putTwoDigits(_ v: Int64) {
+        let q = v / 10
+        base[count] = UInt8(truncatingIfNeeded: q) &+ 0x30
+        base[count + 1] = UInt8(truncatingIfNeeded: v - q * 10) &+ 0x30
+        count += 2
+    }
+}
