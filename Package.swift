@@ -5,6 +5,7 @@ let package = Package(
     name: "windowkeeper",
     products: [
         .executable(name: "windowkeeper", targets: ["windowkeeper"]),
+        .executable(name: "windowkeeper-sim", targets: ["windowkeeper-sim"]),
         .library(name: "WindowCore", targets: ["WindowCore"]),
     ],
     targets: [
@@ -14,6 +15,9 @@ let package = Package(
         .target(name: "WindowRuntime", dependencies: ["WindowCore"]),
         // Thin executable: parse options, run the pipeline, map errors to exit codes.
         .executableTarget(name: "windowkeeper", dependencies: ["WindowRuntime"]),
+        // Load simulator with an independent ground truth: `windowkeeper-sim generate|verify`.
+        // It uses WindowCore only for time formatting and the event encoder, never the rules.
+        .executableTarget(name: "windowkeeper-sim", dependencies: ["WindowCore"], path: "Simulator"),
         // Dependency-free benchmark harness (release build): `swift run -c release windowkeeper-bench`.
         .executableTarget(name: "windowkeeper-bench", dependencies: ["WindowCore", "WindowRuntime"], path: "Benchmarks"),
         .testTarget(name: "WindowCoreTests", dependencies: ["WindowCore"]),

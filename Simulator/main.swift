@@ -1,0 +1,94 @@
+import Foundation
+import WindowCore
+
+// windowkeeper-sim: generate load with an independent ground truth, and verify a feed.
+let usage = """
+usage:
+  windowkeeper-sim generate [--seed N] [--contacts N] [--days N] [--start TIME] [--era cbp|pmp|mixed]
+                            [--faults none|light|heavy] [--lateness D] [--warn LIST] [--csw D]
+                            [--conversation D] [--fep D] [--pmp-from TIME] [--until TIME] [--expect FILE]
+      Writes a seeded stream of Sinch callbacks to standard output. With --expect, also writes
+      the events `windowkeeper --clock event` must produce with the same options (computed by
+      the simulator's own model, not the processor's rules).
+  windowkeeper-sim verify EXPECTED ACTUAL
+      Compares per-contact event sequences (ids and order across contacts ignored); exit 1 on
+      any difference. ACTUAL may be - for standard input.
+"""
+
+func unwrap<T>(_ value: T?, _ message: @autoclosure () -> String) -> T {
+    guard let value else { fail(message()) }
+    return value
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("windowkeeper-sim: \(message)\n".utf8))
+    exit(2)
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+guard let command = args.first else { print(usage); exit(2) }
+args.removeFirst()
+
+switch command {
+case "generate":
+    var g = Generator.Options()
+    var m = Model.Options()
+    var expectPath: String?
+    var i = 0
+    func value() -> String {
+        i += 1
+        guard i < args.count else { fail("\(args[i - 1]) needs a value") }
+        return args[i]
+    }
+    func duration(_ s: String) -> Int64 { unwrap(DurationText.parse(s), "'\(s)' is not a duration") }
+    func time(_ s: String) -> Int64 { unwrap(Timestamp.parse(s), "'\(s)' is not an RFC 3339 time") }
+    while i < args.count {
+        switch args[i] {
+        case "--seed": g.seed = unwrap(UInt64(value()), "--seed needs a number")
+        case "--contacts": g.contacts = unwrap(Int(value()), "--contacts needs a number")
+        case "--days": g.days = unwrap(Int(value()), "--days needs a number")
+        case "--start": g.start = time(value())
+        case "--era": g.era = unwrap(Generator.Era(rawValue: value()), "--era is cbp, pmp or mixed")
+        case "--faults": g.faults = unwrap(Generator.Faults(rawValue: value()), "--faults is none, light or heavy")
+        case "--lateness": m.lateness = duration(value()); g.lateness = m.lateness
+        case "--warn": m.leads = Array(Set(value().split(separator: ",").map { duration(String($0)) }.filter { $0 > 0 }))
+        case "--csw": m.csw = duration(value())
+        case "--conversation": m.conversation = duration(value())
+        case "--fep": m.fep = duration(value())
+        case "--pmp-from": m.pmpFrom = time(value()); g.pmpFrom = m.pmpFrom
+        case "--until": m.until = time(value())
+        case "--expect": expectPath = value()
+        case "-h", "--help": print(usage); exit(0)
+        default: fail("unknown option \(args[i])\n\(usage)")
+        }
+        i += 1
+    }
+    var generator = Generator(options: g)
+    let records = generator.generate()
+    var writer = LineWriter(seed: g.seed)
+    var out: [UInt8] = []
+    out.reserveCapacity(records.count * 500)
+    for r in records {
+        out.append(contentsOf: writer.line(r))
+        out.append(0x0A)
+    }
+    FileHandle.standardOutput.write(Data(out))
+    if let expectPath {
+        var model = Model(options: m)
+        var feed: [UInt8] = []
+        for e in model.run(records) { feed.append(contentsOf: e.encoded) }
+        guard FileManager.default.createFile(atPath: expectPath, contents: Data(feed)) else { fail("cannot write \(expectPath)") }
+    }
+case "verify":
+    guard args.count == 2 else { fail("verify needs EXPECTED and ACTUAL\n\(usage)") }
+    do {
+        let report = Verify.compare(expected: try Verify.read(args[0]), actual: try Verify.read(args[1]))
+        for line in report.lines { print(line) }
+        print("contacts \(report.contacts), expected events \(report.events): missing \(report.missing), extra \(report.extra), different \(report.different)")
+        exit(report.ok ? 0 : 1)
+    } catch {
+        fail("\(error)")
+    }
+default:
+    fail("unknown command \(command)\n\(usage)")
+}
