@@ -10,6 +10,15 @@ usage:
       Writes a seeded stream of Sinch callbacks to standard output. With --expect, also writes
       the events `windowkeeper --clock event` must produce with the same options (computed by
       the simulator's own model, not the processor's rules).
+  windowkeeper-sim load [--rate N|max] [--duration D] [--contacts N] [--seed N]
+      Writes a live stream to standard output at N records/s, event times at the wall clock;
+      reports the achieved rate on standard error.
+  windowkeeper-sim bench [--lines N] [--seed N] [--shards N] [--runs N] [--binary PATH]
+      Feeds a generated stream to the release windowkeeper through a real pipe and reports
+      records/s, CPU and peak memory beside the same stream through cat.
+  windowkeeper-sim live [--windows N] [--spread D] [--burst] [--csw D] [--warn D] [--shards N] [--binary PATH]
+      Timer accuracy: starts windowkeeper --clock wall, makes N windows expire at known moments
+      with standard input open, and reports missing, duplicated, early and lateness p50/p99/max.
   windowkeeper-sim verify EXPECTED ACTUAL
       Compares per-contact event sequences (ids and order across contacts ignored); exit 1 on
       any difference. ACTUAL may be - for standard input.
@@ -86,6 +95,37 @@ case "verify":
         for line in report.lines { print(line) }
         print("contacts \(report.contacts), expected events \(report.events): missing \(report.missing), extra \(report.extra), different \(report.different)")
         exit(report.ok ? 0 : 1)
+    } catch {
+        fail("\(error)")
+    }
+case "load", "bench", "live":
+    var options: [String: String] = [:]
+    var flags: Set<String> = []
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        if a == "--burst" { flags.insert(a); i += 1; continue }
+        guard a.hasPrefix("--"), i + 1 < args.count else { fail("unexpected argument \(a)\n\(usage)") }
+        options[a] = args[i + 1]
+        i += 2
+    }
+    func int(_ key: String, _ d: Int) -> Int { options[key].map { unwrap(Int($0), "\(key) needs a number") } ?? d }
+    func dur(_ key: String, _ d: Int64) -> Int64 { options[key].map { unwrap(DurationText.parse($0), "\(key) needs a duration") } ?? d }
+    let seed = UInt64(int("--seed", 1))
+    do {
+        switch command {
+        case "load":
+            let rate = options["--rate"] == "max" ? nil : Optional(int("--rate", 10_000))
+            Load.run(rate: rate, duration: dur("--duration", 10_000), contacts: int("--contacts", 1_000), seed: seed)
+        case "bench":
+            try Bench.run(lines: int("--lines", 1_000_000), seed: seed, shards: options["--shards"].map { unwrap(Int($0), "--shards") },
+                          binary: options["--binary"], runs: int("--runs", 3))
+        default:
+            let ok = try Live.run(windows: int("--windows", 100_000), spreadMillis: dur("--spread", 60_000), burst: flags.contains("--burst"),
+                                  csw: dur("--csw", 20_000), warn: dur("--warn", 5_000),
+                                  shards: options["--shards"].map { unwrap(Int($0), "--shards") }, binary: options["--binary"])
+            exit(ok ? 0 : 1)
+        }
     } catch {
         fail("\(error)")
     }

@@ -1,0 +1,46 @@
+import Foundation
+
+/// `load`: a live stream on standard output at a steady rate, event times at the wall clock.
+enum Load {
+    static func run(rate: Int?, duration: Int64, contacts: Int, seed: UInt64) {
+        var g = Generator.Options()
+        g.seed = seed
+        g.contacts = contacts
+        g.faults = .none
+        var generator = Generator(options: g)
+        let pool = generator.generate()
+        var writer = LineWriter(seed: seed)
+        let start = Child.monotonic()
+        let end = start + Double(duration) / 1_000
+        var sent = 0
+        var index = 0
+        var out: [UInt8] = []
+        while Child.monotonic() < end {
+            let elapsed = Child.monotonic() - start
+            let target = rate.map { Int(Double($0) * elapsed) + 1 } ?? sent + 4_096
+            let now = Child.now()
+            out.removeAll(keepingCapacity: true)
+            while sent < target {
+                var r = pool[index % pool.count]
+                r.time = now
+                out.append(contentsOf: writer.line(r))
+                out.append(0x0A)
+                index += 1
+                sent += 1
+            }
+            let ok = out.withUnsafeBytes { b -> Bool in
+                var p = b.baseAddress!, left = b.count
+                while left > 0 {
+                    let n = write(1, p, left)
+                    if n < 0 { if errno == EINTR { continue }; return false }
+                    p += n; left -= n
+                }
+                return true
+            }
+            if !ok { break }
+            if rate != nil { usleep(1_000) }
+        }
+        let seconds = Child.monotonic() - start
+        FileHandle.standardError.write(Data("load: \(sent) records in \(String(format: "%.2f", seconds)) s = \(Int(Double(sent) / seconds)) records/s\n".utf8))
+    }
+}
