@@ -1,17 +1,12 @@
-/// SplitMix64: a small seeded generator, the same bytes for the same seed everywhere.
-struct SimRandom: RandomNumberGenerator {
-    private var state: UInt64
+import WindowCore
 
-    init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
+/// The simulator's seeded randomness: SplitMix64 plus the few helpers generation needs.
+struct SimRandom {
+    private var base: SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(seed: UInt64) { base = SplitMix64(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B) }
 
+    mutating func next() -> UInt64 { base.next() }
     mutating func int(_ range: ClosedRange<Int64>) -> Int64 {
         range.lowerBound + Int64(next() % UInt64(range.upperBound - range.lowerBound + 1))
     }

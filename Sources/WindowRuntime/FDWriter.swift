@@ -43,5 +43,4 @@ public final class FDWriter: Sendable {
         bytes.withUnsafeBytes { write($0) }
     }
 
-    public func fsync() { _ = Glibc.fsync(fd) }
 }

@@ -67,7 +67,6 @@ extension RunOptions {
     /// Parses `arguments` (without the program name). `nil` means `--help` was asked for.
     public static func parse(_ arguments: [String]) throws(UsageError) -> RunOptions? {
         var o = RunOptions()
-        var shardsGiven = false
         var i = 0
         func value(_ name: String, _ inline: String?) throws(UsageError) -> String {
             if let inline { return inline }
@@ -121,7 +120,6 @@ extension RunOptions {
                 let v = try value(arg, inline)
                 guard let n = Int(v), n >= 1, n <= 1024 else { throw UsageError("--shards must be a whole number from 1 to 1024, not '\(v)'") }
                 o.shards = n
-                shardsGiven = true
             case "--rejects":
                 let v = try value(arg, inline)
                 guard !v.isEmpty else { throw UsageError("--rejects needs a file name") }
@@ -141,7 +139,6 @@ extension RunOptions {
         if o.until != nil, o.ingest.mode != .event {
             throw UsageError("--until applies to --clock event only")
         }
-        _ = shardsGiven
         return o
     }
 

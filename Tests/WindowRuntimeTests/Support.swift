@@ -113,14 +113,8 @@ enum Callback {
     /// A seeded stream over `contacts` contacts: messages, receipts of several conversations,
     /// PMP free entry points, arriving slightly out of order.
     static func stream(seed: UInt64, lines: Int, contacts: Int) -> [String] {
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix64(seed: seed)
+        func next() -> UInt64 { rng.next() }
         let base = Timestamp.parse("2025-06-20T00:00:00Z")!
         var t = base
         var out: [String] = []
