@@ -178,6 +178,13 @@ public struct Ingest {
                            category: r.category, conversationID: r.conversationID)
     }
 
+    /// Continues from a saved clock (event mode: the clock and the newest event time).
+    public mutating func restore(clock: Int64, newest: Int64) {
+        guard options.mode == .event else { return }
+        self.clock = clock
+        maxEventTime = newest
+    }
+
     /// Event mode, end of input: C moves to max(C, T), T = `until` or the largest event time.
     public mutating func finish(until: Int64?) -> Int64 {
         if let target = until ?? (maxEventTime == .min ? nil : maxEventTime) {

@@ -30,6 +30,12 @@ public struct Pipeline: Sendable {
 
     private enum Child { case consumer, ticker }
 
+    /// The clock at end of input in event mode: max(C, --until or the newest event time).
+    private func final(_ reader: Reader, _ until: Int64?) -> Int64 {
+        var ingest = reader.ingest
+        return ingest.finish(until: until)
+    }
+
     public func run() async -> RunStatus {
         let started = System.monotonicNanos()
         var rejects: FDWriter?
@@ -53,6 +59,27 @@ public struct Pipeline: Sendable {
         }
         let log = DiagnosticLog(stderr: errors, rejects: rejects)
         let reader = Reader(fd: input, signalFD: Signals.install(), options: options, routes: routes, log: log, clock: clock)
+        var keeper: StateKeeper?
+        if let path = options.statePath {
+            let k = StateKeeper(path: path, semantics: options.semantics)
+            do {
+                if let saved = try k.load() {
+                    var perShard = Array(repeating: [SavedWindow](), count: shards.count)
+                    for w in saved.windows { perShard[Int(w.contactHash % UInt64(shards.count))].append(w) }
+                    for (k, shard) in shards.enumerated() { await shard.restore(perShard[k], clock: saved.clock) }
+                    reader.restore(clock: saved.clock, newest: saved.newest)
+                }
+            } catch {
+                errors.write(Array("windowkeeper: \(error.description)\n".utf8))
+                if case .unusable = error { return .usage }
+                return .ioError
+            }
+            let semantics = options.semantics
+            reader.checkpoint = { windows, c, newest in
+                k.write(StateFile(semantics: semantics, clock: c, newest: newest, windows: windows))
+            }
+            keeper = k
+        }
         let mode = options.ingest.mode
         let until = options.until
 
@@ -101,6 +128,17 @@ public struct Pipeline: Sendable {
             return outcome
         }
 
+        var status = RunStatus.ok
+        if let keeper {
+            var windows: [SavedWindow] = []
+            for s in shards { windows.append(contentsOf: await s.savedWindows) }
+            var c = mode == .event ? reader.ingest.clock : clock.now() - options.ingest.lateness
+            if case .endOfInput = outcome, mode == .event { c = max(c, final(reader, until)) }
+            if let e = keeper.write(StateFile(semantics: options.semantics, clock: c, newest: reader.ingest.maxEventTime, windows: windows)) {
+                errors.write(Array("windowkeeper: \(e)\n".utf8))
+                status = .ioError
+            }
+        }
         var engine = EngineCounters()
         var contacts = 0
         for s in shards {
@@ -110,7 +148,6 @@ public struct Pipeline: Sendable {
         let elapsed = Double(System.monotonicNanos() - started) / 1e9
         let summary = Summary(ingest: reader.ingest.counters, engine: engine, contacts: contacts,
                               elapsedSeconds: elapsed, suppressedDiagnostics: log.suppressed)
-        var status = RunStatus.ok
         switch outcome {
         case .endOfInput, .stopped: break
         case .strict(let line):

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import Foundation
 import WindowCore
 
 /// How reading ended.
@@ -39,6 +40,11 @@ final class Reader: @unchecked Sendable {
     private var stopAtLine: Int?
     static let roundLines: Int32 = 8_192
     static let batchRecords = 2_048
+
+    /// Writes a checkpoint (set when --state is given).
+    var checkpoint: ((_ windows: [SavedWindow], _ clock: Int64, _ newest: Int64) -> String?)?
+    private var lastCheckpoint = System.monotonicNanos()
+    private(set) var checkpointError: String?
 
     init(fd: Int32, signalFD: Int32, options: RunOptions, routes: [Route], log: DiagnosticLog, clock: any WallClock) {
         self.fd = fd
@@ -117,13 +123,42 @@ final class Reader: @unchecked Sendable {
         return poll(&fds, 1, 0) > 0
     }
 
-    /// After each chunk: stop for --strict or a failed dead-letter write; else flush.
+    /// After each chunk: stop for --strict or a failed dead-letter write; else flush, and
+    /// checkpoint when it is time.
     private func afterChunk() -> ReaderOutcome? {
         if let line = stopAtLine { return .strict(line: line) }
         flushRound()
         log.flush()
         if let e = log.rejectsError { return .ioError("writing --rejects: \(String(cString: strerror(e)))") }
+        if checkpointDue { writeCheckpoint() }
+        if let e = checkpointError { return .ioError(e) }
         return nil
+    }
+
+    private var checkpointDue: Bool {
+        guard checkpoint != nil, options.checkpointEvery > 0 else { return false }
+        return System.monotonicNanos() - lastCheckpoint >= UInt64(options.checkpointEvery) * 1_000_000
+    }
+
+    /// A consistent cut: everything read so far is sequenced and routed, then every shard
+    /// snapshots after the batches it was sent (in stream order) and the clock is taken.
+    private func writeCheckpoint() {
+        guard let checkpoint else { return }
+        submit(drain: true)
+        flushRound()
+        let collected = SnapshotCollector(count: routes.count)
+        for route in routes { route.send(.snapshot { collected.add($0) }) }
+        let windows = collected.wait()
+        let c = options.ingest.mode == .event ? ingest.clock : clock.now() - options.ingest.lateness
+        checkpointError = checkpoint(windows, c, ingest.maxEventTime)
+        lastCheckpoint = System.monotonicNanos()
+    }
+
+    /// How long input may stay quiet before a due checkpoint is written anyway (ms).
+    private var pollTimeout: Int32 {
+        guard checkpoint != nil, options.checkpointEvery > 0 else { return -1 }
+        let left = Int64(options.checkpointEvery) - Int64((System.monotonicNanos() - lastCheckpoint) / 1_000_000)
+        return Int32(max(0, min(left, 60_000)))
     }
 
     private func finish(_ outcome: ReaderOutcome) -> ReaderOutcome {
@@ -138,6 +173,12 @@ final class Reader: @unchecked Sendable {
         return outcome
     }
 
+    /// Continues the event clock from a saved state.
+    func restore(clock: Int64, newest: Int64) {
+        ingest.restore(clock: clock, newest: newest)
+        lastTick = ingest.clock
+    }
+
     /// True when standard input has more bytes (or its end) ready right now.
     private func inputReady() -> Bool {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
@@ -146,13 +187,17 @@ final class Reader: @unchecked Sendable {
 
     /// Waits until standard input is readable (or closed); false when a stop signal came.
     private func waitForInput() -> Bool {
-        guard signalFD >= 0 else { return true }
+        guard signalFD >= 0 || checkpoint != nil else { return true }
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
         while true {
-            let r = poll(&fds, 2, -1)
+            let r = poll(&fds, 2, pollTimeout)
             if r < 0, errno == EINTR { continue }
             if fds[1].revents != 0 { return false }
+            if r == 0 {
+                if checkpointDue { writeCheckpoint() }
+                continue
+            }
             return true
         }
     }
@@ -276,5 +321,29 @@ final class Reader: @unchecked Sendable {
             batches[k].arena.reserveCapacity(1 << 15)
         }
         ticks = []
+    }
+}
+
+/// Gathers the shards' snapshots for one checkpoint.
+final class SnapshotCollector: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var windows: [SavedWindow] = []
+    private let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func add(_ w: [SavedWindow]) {
+        lock.lock()
+        windows.append(contentsOf: w)
+        lock.unlock()
+        done.signal()
+    }
+
+    func wait() -> [SavedWindow] {
+        for _ in 0..<count { done.wait() }
+        lock.lock()
+        defer { lock.unlock() }
+        return windows
     }
 }

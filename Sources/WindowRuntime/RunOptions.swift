@@ -9,8 +9,15 @@ public struct RunOptions: Sendable, Equatable {
     public var rejectsPath: String?
     public var maxLineBytes = 1 << 20
     public var strict = false
+    public var statePath: String?
+    public var checkpointEvery: Int64 = 60_000
 
     public init() {}
+
+    /// The options a state file must agree with.
+    public var semantics: StateFile.Semantics {
+        StateFile.Semantics(engine: engine, mode: ingest.mode, lateness: ingest.lateness)
+    }
 }
 
 /// A usage error: one line saying what is wrong (exit 2).
@@ -57,6 +64,14 @@ extension RunOptions {
       --rejects FILE          append every unused line verbatim (dead letters)
       --max-line-bytes N      longer lines are line_too_long (default 1048576; K, M suffixes)
       --strict                stop at the first rejected line, exit status 3
+
+    STATE
+      --state FILE            load window state from FILE at start (if present); write it
+                              atomically at exit, on SIGTERM/SIGINT and every --checkpoint-every
+      --checkpoint-every DUR  periodic checkpoint interval (default 60s; 0: only at exit)
+      windowkeeper status --state FILE [--app ID] [--contact C] [--at TIME]
+                              print the open windows as NDJSON with remaining_s as of TIME
+                              (default now); exit 1 when the contact asked for has none
       -h, --help              this text
 
     Durations: 90s, 15m, 1h30m, 3d, 250ms, 0. Times: RFC 3339, e.g. 2024-05-16T09:00:00Z.
@@ -128,6 +143,11 @@ extension RunOptions {
                 let v = try value(arg, inline)
                 guard let n = parseBytes(v), n >= 1 else { throw UsageError("--max-line-bytes must be a positive number of bytes (K, M suffixes), not '\(v)'") }
                 o.maxLineBytes = n
+            case "--state":
+                let v = try value(arg, inline)
+                guard !v.isEmpty else { throw UsageError("--state needs a file name") }
+                o.statePath = v
+            case "--checkpoint-every": o.checkpointEvery = try duration(arg, value(arg, inline))
             case "--strict":
                 if inline != nil { throw UsageError("--strict takes no value") }
                 o.strict = true

@@ -30,8 +30,20 @@ public actor Shard {
                 engine.advance(to: clock.now() - lateness)
             }
             flush()
+        case .snapshot(let reply):
+            reply(engine.savedWindows())
         }
     }
+
+    /// Puts saved windows back and continues from the saved clock.
+    public func restore(_ windows: [SavedWindow], clock: Int64) {
+        for w in windows { engine.restore(w) }
+        if clock != .min { engine.restoreClock(clock) }
+        if mode == .wall { engine.advance(to: max(engine.clock, self.clock.now() - lateness)) } else { engine.advance(to: engine.clock) }
+        flush()
+    }
+
+    public var savedWindows: [SavedWindow] { engine.savedWindows() }
 
     /// Applies a batch: each record sees C as it was after the previous line (SPEC section 4).
     public func process(_ batch: ShardBatch) {

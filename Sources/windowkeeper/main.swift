@@ -15,6 +15,9 @@ _ = mallopt(-1 /* M_TRIM_THRESHOLD */, 512 << 20)
 // Thin executable: parse options, run the pipeline, map the outcome to an exit status.
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
+    if arguments.first == "status" {
+        exit(StatusCommand.run(try StatusCommand.parse(Array(arguments.dropFirst()))))
+    }
     guard let options = try RunOptions.parse(arguments) else {
         print(RunOptions.helpText)
         exit(0)

@@ -1,0 +1,97 @@
+import Foundation
+import WindowCore
+
+/// `windowkeeper status --state FILE [--app ID] [--contact C] [--at T]`: the open windows
+/// as NDJSON, with `remaining_s` as of T. Answers "is the window with this contact open, and
+/// for how long?" without running the processor.
+public enum StatusCommand {
+    public struct Query: Equatable {
+        public var statePath = ""
+        public var app: String?
+        public var contact: String?
+        public var at: Int64?
+    }
+
+    public static func parse(_ arguments: [String]) throws(UsageError) -> Query {
+        var q = Query()
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            guard i + 1 < arguments.count else { throw UsageError("status: \(a) needs a value") }
+            let v = arguments[i + 1]
+            switch a {
+            case "--state": q.statePath = v
+            case "--app": q.app = v
+            case "--contact": q.contact = normalise(v)
+            case "--at":
+                guard let t = Timestamp.parse(v) else { throw UsageError("status: --at '\(v)' is not an RFC 3339 time") }
+                q.at = t
+            default: throw UsageError("status: unknown option \(a)")
+            }
+            i += 2
+        }
+        guard !q.statePath.isEmpty else { throw UsageError("status needs --state FILE") }
+        return q
+    }
+
+    /// The same contact key as the input: spaces removed, then one leading `+`.
+    static func normalise(_ identity: String) -> String {
+        var s = identity.filter { $0 != " " }
+        if s.hasPrefix("+") { s.removeFirst() }
+        return s
+    }
+
+    /// Prints the matching open windows; returns the exit status (1: the contact has none).
+    public static func run(_ q: Query, now: Int64 = System.nowMillis()) -> Int32 {
+        guard let data = FileManager.default.contents(atPath: q.statePath) else {
+            FileHandle.standardError.write(Data("windowkeeper status: cannot read \(q.statePath)\n".utf8))
+            return 2
+        }
+        let file: StateFile
+        do {
+            file = try StateFile.decode([UInt8](data))
+        } catch {
+            FileHandle.standardError.write(Data("windowkeeper status: \(q.statePath): \(error.description)\n".utf8))
+            return 2
+        }
+        let t = q.at ?? now
+        var out = ByteBuffer()
+        var found = 0
+        for w in file.windows where w.open && w.expires > t {
+            if let app = q.app, w.app != app { continue }
+            if let c = q.contact, w.contact != c { continue }
+            found += 1
+            line(w, at: t, &out)
+        }
+        FileHandle.standardOutput.write(Data(bytes: out.base, count: out.count))
+        return q.contact != nil && found == 0 ? 1 : 0
+    }
+
+    static func line(_ w: SavedWindow, at t: Int64, _ out: inout ByteBuffer) {
+        out.append("{\"window\":\"")
+        out.append(w.kind.jsonNameForStatus)
+        out.append("\"")
+        for (key, value) in [("app_id", w.app), ("contact", w.contact), ("contact_id", w.contactID),
+                             ("category", w.category), ("conversation_id", w.conversationID)] where !value.isEmpty {
+            var k = ",\"\(key)\":"
+            k.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            EventEncoder.appendString(value, &out)
+        }
+        out.append(",\"opened_at\":")
+        EventEncoder.appendTime(w.opened, &out)
+        out.append(",\"expires_at\":")
+        EventEncoder.appendTime(w.expires, &out)
+        var rest = ",\"remaining_s\":\((w.expires - t) / 1_000)}\n"
+        rest.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+extension WindowKind {
+    var jsonNameForStatus: StaticString {
+        switch self {
+        case .customerService: "customer_service"
+        case .conversation: "conversation"
+        case .freeEntryPoint: "free_entry_point"
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// Kill -9 at random points of a replay, restart with the same --state and the whole input
+/// again (an at-least-once upstream replays everything): the union of all output,
+/// de-duplicated by id, equals one uninterrupted run per contact.
+@Suite struct CrashRestartTests {
+    static func spawn(_ args: [String]) throws -> (Process, Pipe, Pipe) {
+        let p = Process()
+        p.executableURL = ExecutableTests.binary
+        p.arguments = args
+        let stdin = Pipe(), stdout = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = stdout
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return (p, stdin, stdout)
+    }
+
+    /// Events by id, first occurrence kept, in output order.
+    static func dedupe(_ lines: [String], into seen: inout Set<String>, _ out: inout [String]) {
+        for line in lines {
+            guard let r = line.range(of: #""id":"[0-9a-f]{16}""#, options: .regularExpression) else { continue }
+            if seen.insert(String(line[r])).inserted { out.append(line) }
+        }
+    }
+
+    @Test func killedAndRestartedRuns_loseAndRepeatNothing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-crash-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let options = ["--clock", "event", "--lateness", "30m", "--warn", "2h,10m"]
+        var resumed = 0
+        for seed in 0..<12 as Range<UInt64> {
+            let lines = Callback.stream(seed: seed + 100, lines: 3_000, contacts: 30)
+            let input = Data((lines.joined(separator: "\n") + "\n").utf8)
+            let reference = try ExecutableTests.run(options, input: String(decoding: input, as: UTF8.self))
+            let state = dir.appendingPathComponent("state-\(seed).bin").path
+            let stateOptions = options + ["--state", state, "--checkpoint-every", "1ms", "--shards", String(1 + Int(seed % 3))]
+
+            // First run: fed in chunks, killed after a seeded number of them.
+            let (p, stdin, stdout) = try Self.spawn(stateOptions)
+            let chunks = 30
+            let killAfter = Int(seed * 7 % UInt64(chunks))
+            let collected = ExecutableTests.LockedData()
+            Thread { collected.set(stdout.fileHandleForReading.readDataToEndOfFile()) }.start()
+            for k in 0..<chunks {
+                let lo = input.count * k / chunks, hi = input.count * (k + 1) / chunks
+                stdin.fileHandleForWriting.write(input.subdata(in: lo..<hi))
+                if k == killAfter { kill(p.processIdentifier, SIGKILL); break }
+            }
+            p.waitUntilExit()
+            try? stdin.fileHandleForWriting.close()
+            let killed = String(decoding: collected.wait(), as: UTF8.self).split(separator: "\n").map(String.init)
+
+            // Restart with the whole input again.
+            let restarted = try ExecutableTests.run(stateOptions, input: String(decoding: input, as: UTF8.self))
+            #expect(restarted.status == 0, "seed \(seed)")
+            var seen: Set<String> = []
+            var union: [String] = []
+            Self.dedupe(killed, into: &seen, &union)
+            Self.dedupe(restarted.events, into: &seen, &union)
+            #expect(perContact(union) == perContact(reference.events), "seed \(seed), killed after chunk \(killAfter)")
+            if restarted.events.count < reference.events.count { resumed += 1 }
+        }
+        // The restarts really continued from saved state (not from scratch) in most seeds.
+        #expect(resumed >= 6)
+    }
+
+    @Test func corruptState_isRefusedAndLeftAlone() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-bad-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let garbage = Data("WKSTATE\0 this is not a state file".utf8)
+        FileManager.default.createFile(atPath: path, contents: garbage)
+        let run = try ExecutableTests.run(["--clock", "event", "--state", path], input: try Fixtures.text("sample.ndjson"))
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("refusing"))
+        #expect(FileManager.default.contents(atPath: path) == garbage)
+    }
+
+    @Test func status_answersForOneContact() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-status-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = try ExecutableTests.run(["--clock", "event", "--state", path], input: try Fixtures.text("sample.ndjson"))
+        let open = try ExecutableTests.run(["status", "--state", path, "--contact", "+55 11 98888 7777", "--at", "2024-05-22T14:00:00.250Z"], input: "")
+        #expect(open.status == 0)
+        #expect(open.stdout.contains("\"window\":\"free_entry_point\""))
+        #expect(open.stdout.contains("\"remaining_s\":86400}"))
+        let closed = try ExecutableTests.run(["status", "--state", path, "--contact", "46732001122", "--at", "2024-05-22T00:00:00Z"], input: "")
+        #expect(closed.status == 1)
+        #expect(closed.stdout.isEmpty)
+    }
+}
