@@ -44,11 +44,14 @@ import Testing
             let killAfter = Int(seed * 7 % UInt64(chunks))
             let collected = ExecutableTests.LockedData()
             Thread { collected.set(stdout.fileHandleForReading.readDataToEndOfFile()) }.start()
-            for k in 0..<chunks {
+            for k in 0...killAfter {
                 let lo = input.count * k / chunks, hi = input.count * (k + 1) / chunks
                 stdin.fileHandleForWriting.write(input.subdata(in: lo..<hi))
-                if k == killAfter { kill(p.processIdentifier, SIGKILL); break }
             }
+            // Kill once a first checkpoint exists (bounded), while the run is still going.
+            var spins = 0
+            while !FileManager.default.fileExists(atPath: state), spins < 5_000_000 { spins += 1 }
+            kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             try? stdin.fileHandleForWriting.close()
             let killed = String(decoding: collected.wait(), as: UTF8.self).split(separator: "\n").map(String.init)
