@@ -125,6 +125,33 @@ for suite in suites {
             }
             print(m.line, " ratio to baseline \(fmt(m.medianRate / baseline.medianRate, 3))")
         }
+    case "state":
+        // Write and load a state of N open windows (N contacts, one customer service window each).
+        let n = Int(ProcessInfo.processInfo.environment["WK_STATE_WINDOWS"] ?? "") ?? 10_000_000
+        var windows: [SavedWindow] = []
+        windows.reserveCapacity(n)
+        for i in 0..<n {
+            windows.append(SavedWindow(kind: .customerService, pmp: false, open: true, warnDone: 0, opened: 1_700_000_000_000 + Int64(i),
+                                       expires: 1_700_086_400_000 + Int64(i), last: 1_700_000_000_000 + Int64(i),
+                                       app: "01EB37HMH1M6SV18BSNS3G135H", contact: "4670\(10_000_000 + i)", contactID: "01HXCT\(i)",
+                                       category: "", conversationID: ""))
+        }
+        let file = StateFile(semantics: .init(engine: EngineOptions(), mode: .event, lateness: 0), clock: 0, newest: 0, windows: windows)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-bench-state").path
+        let keeper = StateKeeper(path: path, semantics: file.semantics)
+        var t0 = System.monotonicNanos()
+        if let e = keeper.write(file) { fatalError(e) }
+        let writeSeconds = Double(System.monotonicNanos() - t0) / 1e9
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        t0 = System.monotonicNanos()
+        let loaded = try keeper.load()
+        let loadSeconds = Double(System.monotonicNanos() - t0) / 1e9
+        t0 = System.monotonicNanos()
+        var engine = WindowEngine(options: EngineOptions())
+        for w in loaded?.windows ?? [] { engine.restore(w) }
+        let restoreSeconds = Double(System.monotonicNanos() - t0) / 1e9
+        print("state: \(n) windows, file \(size / 1_000_000) MB: write \(fmt(writeSeconds, 2)) s, decode \(fmt(loadSeconds, 2)) s, restore into one engine \(fmt(restoreSeconds, 2)) s")
+        try? FileManager.default.removeItem(atPath: path)
     default:
         print("unknown suite \(suite)")
     }

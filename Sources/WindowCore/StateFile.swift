@@ -46,31 +46,43 @@ public struct StateFile: Sendable, Equatable {
     // MARK: writing
 
     public func encoded() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + windows.count * 96)
-        out.append(contentsOf: Self.magic)
+        var out = ByteBuffer(capacity: 64 + windows.count * 80)
+        Self.magic.withUnsafeBytes { out.append($0) }
         put32(Self.version, &out)
         let e = semantics.engine
         for v in [e.csw, e.conversation, e.fep, e.pmpFrom, semantics.lateness] { put64(v, &out) }
-        out.append(semantics.mode == .event ? 1 : 0)
+        out.reserve(1)
+        out.put(semantics.mode == .event ? 1 : 0)
         put32(UInt32(e.warnLeads.count), &out)
         for l in e.warnLeads { put64(l, &out) }
         put64(clock, &out)
         put64(newest, &out)
         var appIndex: [String: UInt32] = [:]
         var apps: [String] = []
-        for w in windows where appIndex[w.app] == nil {
-            appIndex[w.app] = UInt32(apps.count)
-            apps.append(w.app)
+        var lastApp = "", lastIndex: UInt32 = 0
+        var indices: [UInt32] = []
+        indices.reserveCapacity(windows.count)
+        for w in windows {
+            if w.app == lastApp, !apps.isEmpty { indices.append(lastIndex); continue }
+            if let i = appIndex[w.app] {
+                lastIndex = i
+            } else {
+                lastIndex = UInt32(apps.count)
+                appIndex[w.app] = lastIndex
+                apps.append(w.app)
+            }
+            lastApp = w.app
+            indices.append(lastIndex)
         }
         put32(UInt32(apps.count), &out)
         for a in apps { putString(a, &out) }
         put64(Int64(windows.count), &out)
-        for w in windows {
-            out.append(w.kind.rawValue)
-            out.append((w.pmp ? 1 : 0) | (w.open ? 2 : 0))
-            out.append(w.warnDone)
-            put32(appIndex[w.app]!, &out)
+        for (w, app) in zip(windows, indices) {
+            out.reserve(3)
+            out.put(w.kind.rawValue)
+            out.put((w.pmp ? 1 : 0) | (w.open ? 2 : 0))
+            out.put(w.warnDone)
+            put32(app, &out)
             put64(w.opened, &out)
             put64(w.expires, &out)
             put64(w.last, &out)
@@ -80,16 +92,17 @@ public struct StateFile: Sendable, Equatable {
             putString(w.conversationID, &out)
         }
         var h = FNV1a()
-        out.withUnsafeBufferPointer { h.add($0) }
+        h.add(UnsafeBufferPointer(start: out.base, count: out.count))
         put64(Int64(bitPattern: h.value), &out)
-        return out
+        return out.array
     }
 
-    private func put32(_ v: UInt32, _ out: inout [UInt8]) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    private func put64(_ v: Int64, _ out: inout [UInt8]) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-    private func putString(_ s: String, _ out: inout [UInt8]) {
+    private func put32(_ v: UInt32, _ out: inout ByteBuffer) { withUnsafeBytes(of: v.littleEndian) { out.append($0) } }
+    private func put64(_ v: Int64, _ out: inout ByteBuffer) { withUnsafeBytes(of: v.littleEndian) { out.append($0) } }
+    private func putString(_ s: String, _ out: inout ByteBuffer) {
+        var s = s
         put32(UInt32(s.utf8.count), &out)
-        out.append(contentsOf: s.utf8)
+        s.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
     }
 
     // MARK: reading
