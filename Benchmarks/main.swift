@@ -151,6 +151,9 @@ for suite in suites {
         for w in loaded?.windows ?? [] { engine.restore(w) }
         let restoreSeconds = Double(System.monotonicNanos() - t0) / 1e9
         print("state: \(n) windows, file \(size / 1_000_000) MB: write \(fmt(writeSeconds, 2)) s, decode \(fmt(loadSeconds, 2)) s, restore into one engine \(fmt(restoreSeconds, 2)) s")
+        t0 = System.monotonicNanos()
+        let status = StatusCommand.run(try StatusCommand.parse(["--state", path, "--contact", "4670\(10_000_000 + n / 2)", "--at", "2023-11-14T22:13:20Z"]))
+        print("status for one contact: \(fmt(Double(System.monotonicNanos() - t0) / 1e9, 3)) s (exit \(status))")
         try? FileManager.default.removeItem(atPath: path)
     default:
         print("unknown suite \(suite)")

@@ -91,9 +91,7 @@ public struct StateFile: Sendable, Equatable {
             putString(w.category, &out)
             putString(w.conversationID, &out)
         }
-        var h = FNV1a()
-        h.add(UnsafeBufferPointer(start: out.base, count: out.count))
-        put64(Int64(bitPattern: h.value), &out)
+        put64(Int64(bitPattern: Self.checksum(UnsafeBufferPointer(start: out.base, count: out.count))), &out)
         return out.array
     }
 
@@ -103,6 +101,23 @@ public struct StateFile: Sendable, Equatable {
         var s = s
         put32(UInt32(s.utf8.count), &out)
         s.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A fast checksum of the file body: FNV-style multiply-xor over 64-bit words.
+    public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let raw = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+        var i = 0
+        while i + 8 <= bytes.count {
+            h = (h ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* 0x0000_0100_0000_01B3
+            h ^= h >> 29
+            i += 8
+        }
+        while i < bytes.count {
+            h = (h ^ UInt64(bytes[i])) &* 0x0000_0100_0000_01B3
+            i += 1
+        }
+        return h ^ UInt64(bytes.count)
     }
 
     // MARK: reading
@@ -120,10 +135,10 @@ public struct StateFile: Sendable, Equatable {
                 throw LoadError("state file format \(version) is newer than this windowkeeper (\(Self.version))")
             }
             guard b.count >= magic.count + 12 else { throw LoadError("state file is truncated") }
-            var h = FNV1a()
-            h.add(UnsafeBufferPointer(rebasing: b[0..<(b.count - 8)]))
             let stored = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + b.count - 8).loadUnaligned(as: UInt64.self))
-            guard h.value == stored else { throw LoadError("state file is corrupt or truncated (checksum mismatch)") }
+            guard checksum(UnsafeBufferPointer(rebasing: b[0..<(b.count - 8)])) == stored else {
+                throw LoadError("state file is corrupt or truncated (checksum mismatch)")
+            }
             r.end = b.count - 8
             var engine = EngineOptions()
             engine.csw = try r.i64()
@@ -142,26 +157,71 @@ public struct StateFile: Sendable, Equatable {
             let appCount = Int(try r.u32())
             var apps: [String] = []
             for _ in 0..<appCount { apps.append(try r.string()) }
-            let count = try r.i64()
-            guard count >= 0, count <= Int64(r.end - r.pos) / 40 + 1 else { throw LoadError("state file is corrupt (window count)") }
             var windows: [SavedWindow] = []
-            windows.reserveCapacity(Int(count))
-            for _ in 0..<count {
-                guard let kind = WindowKind(rawValue: try r.u8()) else { throw LoadError("state file is corrupt (window kind)") }
-                let flags = try r.u8()
-                let warnDone = try r.u8()
-                let app = Int(try r.u32())
-                guard app < apps.count else { throw LoadError("state file is corrupt (app index)") }
-                let opened = try r.i64(), expires = try r.i64(), last = try r.i64()
-                windows.append(SavedWindow(kind: kind, pmp: flags & 1 != 0, open: flags & 2 != 0, warnDone: warnDone,
-                                           opened: opened, expires: expires, last: last, app: apps[app],
-                                           contact: try r.string(), contactID: try r.string(),
-                                           category: try r.string(), conversationID: try r.string()))
+            try scanWindows(&r, apps: apps) { v in
+                windows.append(SavedWindow(kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
+                                           opened: v.opened, expires: v.expires, last: v.last, app: apps[v.app],
+                                           contact: string(v.contact), contactID: string(v.contactID),
+                                           category: string(v.category), conversationID: string(v.conversationID)))
             }
             guard r.pos == r.end else { throw LoadError("state file is corrupt (trailing bytes)") }
             return StateFile(semantics: Semantics(engine: engine, mode: mode, lateness: lateness),
                              clock: clock, newest: newest, windows: windows)
         }
+    }
+
+    /// One saved window with its strings still as bytes in the file.
+    public struct WindowView {
+        public var kind: WindowKind
+        public var pmp: Bool
+        public var open: Bool
+        public var warnDone: UInt8
+        public var app: Int
+        public var opened: Int64, expires: Int64, last: Int64
+        public var contact: UnsafeBufferPointer<UInt8>
+        public var contactID: UnsafeBufferPointer<UInt8>
+        public var category: UnsafeBufferPointer<UInt8>
+        public var conversationID: UnsafeBufferPointer<UInt8>
+    }
+
+    static func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+
+    private static func scanWindows(_ r: inout Reader, apps: [String], _ visit: (WindowView) -> Void) throws(LoadError) {
+        let count = try r.i64()
+        guard count >= 0, count <= Int64(r.end - r.pos) / 40 + 1 else { throw LoadError("state file is corrupt (window count)") }
+        for _ in 0..<count {
+            guard let kind = WindowKind(rawValue: try r.u8()) else { throw LoadError("state file is corrupt (window kind)") }
+            let flags = try r.u8()
+            let warnDone = try r.u8()
+            let app = Int(try r.u32())
+            guard app < apps.count else { throw LoadError("state file is corrupt (app index)") }
+            let opened = try r.i64(), expires = try r.i64(), last = try r.i64()
+            visit(WindowView(kind: kind, pmp: flags & 1 != 0, open: flags & 2 != 0, warnDone: warnDone, app: app,
+                             opened: opened, expires: expires, last: last, contact: try r.field(), contactID: try r.field(),
+                             category: try r.field(), conversationID: try r.field()))
+        }
+    }
+
+    /// Checks a file and visits its windows without building them (the status query):
+    /// returns the app table; `visit` sees every window with its strings as bytes.
+    public static func scan(_ b: UnsafeBufferPointer<UInt8>, _ visit: (WindowView, [String]) -> Void) throws(LoadError) {
+        guard b.count >= magic.count + 12, Array(b[0..<magic.count]) == magic else { throw LoadError("not a windowkeeper state file") }
+        var r = Reader(bytes: b, pos: magic.count)
+        guard try r.u32() <= version else { throw LoadError("state file format is newer than this windowkeeper") }
+        let stored = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + b.count - 8).loadUnaligned(as: UInt64.self))
+        guard checksum(UnsafeBufferPointer(rebasing: b[0..<(b.count - 8)])) == stored else {
+            throw LoadError("state file is corrupt or truncated (checksum mismatch)")
+        }
+        r.end = b.count - 8
+        r.pos += 5 * 8 + 1
+        let leads = Int(try r.u32())
+        guard leads <= 64 else { throw LoadError("state file is corrupt (\(leads) warning leads)") }
+        r.pos += leads * 8 + 16
+        let appCount = Int(try r.u32())
+        var apps: [String] = []
+        for _ in 0..<appCount { apps.append(try r.string()) }
+        try scanWindows(&r, apps: apps) { visit($0, apps) }
+        guard r.pos == r.end else { throw LoadError("state file is corrupt (trailing bytes)") }
     }
 
     private struct Reader {
@@ -193,10 +253,13 @@ public struct StateFile: Sendable, Equatable {
             return Int64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + pos).loadUnaligned(as: Int64.self))
         }
         mutating func string() throws(LoadError) -> String {
+            StateFile.string(try field())
+        }
+        mutating func field() throws(LoadError) -> UnsafeBufferPointer<UInt8> {
             let n = Int(try u32())
             try need(n)
             defer { pos += n }
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[pos..<(pos + n)]), as: UTF8.self)
+            return UnsafeBufferPointer(rebasing: bytes[pos..<(pos + n)])
         }
     }
 

@@ -66,7 +66,12 @@ public struct Pipeline: Sendable {
                 if let saved = try k.load() {
                     var perShard = Array(repeating: [SavedWindow](), count: shards.count)
                     for w in saved.windows { perShard[Int(w.contactHash % UInt64(shards.count))].append(w) }
-                    for (k, shard) in shards.enumerated() { await shard.restore(perShard[k], clock: saved.clock) }
+                    await withTaskGroup(of: Void.self) { group in
+                        for (k, shard) in shards.enumerated() {
+                            let windows = perShard[k]
+                            group.addTask { await shard.restore(windows, clock: saved.clock) }
+                        }
+                    }
                     reader.restore(clock: saved.clock, newest: saved.newest)
                 }
             } catch {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import WindowCore
 
@@ -42,26 +45,39 @@ public enum StatusCommand {
     }
 
     /// Prints the matching open windows; returns the exit status (1: the contact has none).
+    /// The file is mapped and scanned; only matching windows become strings.
     public static func run(_ q: Query, now: Int64 = System.nowMillis()) -> Int32 {
-        guard let data = FileManager.default.contents(atPath: q.statePath) else {
+        let fd = open(q.statePath, O_RDONLY | O_CLOEXEC)
+        var st = stat()
+        guard fd >= 0, fstat(fd, &st) == 0, st.st_size > 0,
+              let map = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
+            if fd >= 0 { close(fd) }
             FileHandle.standardError.write(Data("windowkeeper status: cannot read \(q.statePath)\n".utf8))
             return 2
         }
-        let file: StateFile
-        do {
-            file = try StateFile.decode([UInt8](data))
-        } catch {
-            FileHandle.standardError.write(Data("windowkeeper status: \(q.statePath): \(error.description)\n".utf8))
-            return 2
-        }
+        defer { munmap(map, Int(st.st_size)); close(fd) }
+        let bytes = UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: Int(st.st_size))
         let t = q.at ?? now
         var out = ByteBuffer()
         var found = 0
-        for w in file.windows where w.open && w.expires > t {
-            if let app = q.app, w.app != app { continue }
-            if let c = q.contact, w.contact != c { continue }
-            found += 1
-            line(w, at: t, &out)
+        let wantContact = q.contact.map { Array($0.utf8) }
+        do {
+            try StateFile.scan(bytes) { v, apps in
+                guard v.open, v.expires > t else { return }
+                if let c = wantContact, !c.elementsEqual(v.contact) { return }
+                if let app = q.app, apps[v.app] != app { return }
+                found += 1
+                let w = SavedWindow(kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone, opened: v.opened,
+                                    expires: v.expires, last: v.last, app: apps[v.app],
+                                    contact: String(decoding: v.contact, as: UTF8.self),
+                                    contactID: String(decoding: v.contactID, as: UTF8.self),
+                                    category: String(decoding: v.category, as: UTF8.self),
+                                    conversationID: String(decoding: v.conversationID, as: UTF8.self))
+                line(w, at: t, &out)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("windowkeeper status: \(q.statePath): \(error.description)\n".utf8))
+            return 2
         }
         FileHandle.standardOutput.write(Data(bytes: out.base, count: out.count))
         return q.contact != nil && found == 0 ? 1 : 0
