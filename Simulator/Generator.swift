@@ -196,9 +196,19 @@ struct Generator {
             }
         }
         if options.faults == .heavy {
-            for _ in 0..<max(1, base.count / 50) {
+            for i in 0..<max(8, base.count / 50) {
                 let r = rng.pick(base)
-                arrive(malformed(from: r), at: r.time + rng.int(0...lateness))
+                arrive(malformed(from: r, kind: Self.malformedKinds[i % Self.malformedKinds.count]), at: r.time + rng.int(0...lateness))
+            }
+            // A record from long before the horizon (too_late once the clock runs), and one
+            // line over the default 1 MiB limit (line_too_long).
+            if let r = base.dropFirst(base.count / 2).first {
+                var old = r
+                old.time -= 40 * 24 * Self.hour
+                arrive(old, at: r.time)
+                var long = r
+                long.malformed = "line_too_long"
+                arrive(long, at: r.time)
             }
         }
         arrivals.sort { $0.key != $1.key ? $0.key < $1.key : $0.seq < $1.seq }
@@ -206,11 +216,11 @@ struct Generator {
     }
 
     /// A line that must be rejected (or, for bad metadata, processed without pricing).
-    private mutating func malformed(from r: SimRecord) -> SimRecord {
+    static let malformedKinds = ["invalid_json", "invalid_utf8", "unknown_callback", "missing_field", "bad_timestamp",
+                                 "missing_contact", "bad_metadata", "blank"]
+
+    private func malformed(from r: SimRecord, kind: String) -> SimRecord {
         var m = r
-        let kinds = ["invalid_json", "invalid_utf8", "unknown_callback", "missing_field", "bad_timestamp",
-                     "missing_contact", "bad_metadata", "blank"]
-        let kind = rng.pick(kinds)
         if kind == "bad_metadata" {
             m.kind = .receipt(status: "DELIVERED")
             m.channel = "WHATSAPP"

@@ -92,6 +92,8 @@ struct LineWriter {
             b.insert(0xFF, at: b.count / 2)
             return b
         case "unknown_callback": return Array("{\"app_id\":\(Self.quote(r.app)),\"surprise\":{}}".utf8)
+        case "line_too_long":
+            return Array(good.dropLast().utf8) + Array(",\"padding\":\"".utf8) + Array(repeating: 0x61, count: 1 << 20) + [0x22, 0x7D]
         case "missing_field": return Array(good.replacingFirst("\"app_id\":", with: "\"app\":").utf8)
         case "bad_timestamp":
             return Array("{\"app_id\":\"A\",\"event_time\":\"2024-13-45T25:61:00Z\",\"message\":{\"channel_identity\":{\"channel\":\"WHATSAPP\",\"identity\":\"1\"}}}".utf8)
