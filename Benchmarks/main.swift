@@ -18,6 +18,12 @@ while let a = it.next() {
 }
 if suites.isEmpty { suites = ["decode"] }
 
+func residentBytes() -> Int {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+          let pages = Int(statm.split(separator: " ")[1]) else { return 0 }
+    return pages * 4_096
+}
+
 func loadLines(_ path: String) -> [UInt8] {
     guard let d = FileManager.default.contents(atPath: path) else { fatalError("cannot read \(path)") }
     return [UInt8](d)
@@ -155,6 +161,75 @@ for suite in suites {
         let status = StatusCommand.run(try StatusCommand.parse(["--state", path, "--contact", "4670\(10_000_000 + n / 2)", "--at", "2023-11-14T22:13:20Z"]))
         print("status for one contact: \(fmt(Double(System.monotonicNanos() - t0) / 1e9, 3)) s (exit \(status))")
         try? FileManager.default.removeItem(atPath: path)
+    case "timestamp":
+        var texts: [[UInt8]] = []
+        var rng = SplitMix64(seed: 1)
+        for _ in 0..<200_000 {
+            let ms = 1_700_000_000_000 + Int64(rng.next() % 100_000_000_000)
+            var t = Timestamp.format(ms)
+            if rng.next() % 2 == 0 { t = String(t.dropLast()) + "123456Z" }
+            texts.append(Array(t.utf8))
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let strings = texts.map { String(decoding: $0, as: UTF8.self) }
+        let foundation = measure("baseline: ISO8601DateFormatter", unit: "timestamps", items: 20_000, runs: runs) {
+            var n: UInt64 = 0
+            for t in strings.prefix(20_000) { n &+= UInt64(bitPattern: Int64(formatter.date(from: t)?.timeIntervalSince1970 ?? 0)) }
+            return n
+        }
+        print(foundation.line)
+        let ours = measure("Timestamp.parse (bytes)", unit: "timestamps", items: texts.count, runs: runs) {
+            var n: UInt64 = 0
+            for t in texts { n &+= UInt64(bitPattern: t.withUnsafeBufferPointer { Timestamp.parse($0) } ?? 0) }
+            return n
+        }
+        print(ours.line, " ns each \(fmt(1e3 / ours.medianRate, 1)), \(fmt(ours.medianRate / foundation.medianRate, 0))× the baseline")
+    case "timers":
+        // Schedule, cancel (lazily, by sequence) and fire 10 M timers against sorting them.
+        let n = Int(ProcessInfo.processInfo.environment["WK_TIMERS"] ?? "") ?? 10_000_000
+        var rng = SplitMix64(seed: 2)
+        let dues = (0..<n).map { _ in Int64(rng.next() % 1_000_000_000) }
+        let sorted = measure("baseline: sort \(n) due times", unit: "timers", items: n, runs: 3, warmup: 0) {
+            var d = dues
+            d.sort()
+            return UInt64(bitPattern: d[n / 2])
+        }
+        print(sorted.line)
+        let heap = measure("TimerHeap push all, pop all (10% stale)", unit: "timers", items: n, runs: 3, warmup: 0) {
+            var h = TimerHeap()
+            for (i, d) in dues.enumerated() { h.push(TimerEntry(due: d, slot: Int32(truncatingIfNeeded: i), seq: UInt32(i % 10))) }
+            var fired: UInt64 = 0
+            while let e = h.pop() {
+                if e.seq != 0 { fired &+= UInt64(bitPattern: e.due) }  // seq 0 stands for a stale entry
+            }
+            return fired
+        }
+        print(heap.line, " ratio to sort \(fmt(heap.medianRate / sorted.medianRate, 2))")
+    case "memory":
+        // Resident bytes per tracked contact (one open customer service window each, with its timer).
+        for n in [1_000_000, 10_000_000] where n <= (Int(ProcessInfo.processInfo.environment["WK_MAX_CONTACTS"] ?? "") ?? 10_000_000) {
+            let before = residentBytes()
+            var engine = WindowEngine(options: EngineOptions())
+            var arena: [UInt8] = []
+            for i in 0..<n {
+                arena.removeAll(keepingCapacity: true)
+                arena.append(contentsOf: "01EB37HMH1M6SV18BSNS3G135H".utf8)
+                arena.append(contentsOf: "4670\(10_000_000 + i)".utf8)
+                arena.append(contentsOf: "01HXCT\(i)".utf8)
+                let appR = ByteRange(start: 0, count: 26), contactR = ByteRange(start: 26, count: 12)
+                let idR = ByteRange(start: 38, count: Int32(arena.count - 38))
+                arena.withUnsafeBufferPointer { a in
+                    let hash = FNV1a.contactHash(app: UnsafeBufferPointer(rebasing: a[0..<26]), contact: UnsafeBufferPointer(rebasing: a[26..<38]))
+                    engine.apply(WindowInput(operation: .contactMessage, freeEntryPoint: false, time: 1_700_000_000_000 + Int64(i),
+                                             contactHash: hash, app: appR, contact: contactR, contactID: idR), in: a)
+                }
+                engine.events.removeAll(keepingCapacity: true)
+            }
+            let after = residentBytes()
+            print("memory: \(n) contacts, \(engine.contactCount) tracked: \((after - before) / n) bytes per contact (RSS \((after - before) >> 20) MiB); baseline: RSS before \(before >> 20) MiB")
+            blackHole &+= UInt64(engine.contactCount)
+        }
     default:
         print("unknown suite \(suite)")
     }
