@@ -96,7 +96,8 @@ extension EventKind {
 }
 
 extension WindowKind {
-    var jsonName: StaticString {
+    /// The `window` value in the feed.
+    public var jsonName: StaticString {
         switch self {
         case .customerService: "customer_service"
         case .conversation: "conversation"

@@ -85,7 +85,7 @@ public enum StatusCommand {
 
     static func line(_ w: SavedWindow, at t: Int64, _ out: inout ByteBuffer) {
         out.append("{\"window\":\"")
-        out.append(w.kind.jsonNameForStatus)
+        out.append(w.kind.jsonName)
         out.append("\"")
         for (key, value) in [("app_id", w.app), ("contact", w.contact), ("contact_id", w.contactID),
                              ("category", w.category), ("conversation_id", w.conversationID)] where !value.isEmpty {
@@ -99,15 +99,5 @@ public enum StatusCommand {
         EventEncoder.appendTime(w.expires, &out)
         var rest = ",\"remaining_s\":\((w.expires - t) / 1_000)}\n"
         rest.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-    }
-}
-
-extension WindowKind {
-    var jsonNameForStatus: StaticString {
-        switch self {
-        case .customerService: "customer_service"
-        case .conversation: "conversation"
-        case .freeEntryPoint: "free_entry_point"
-        }
     }
 }
