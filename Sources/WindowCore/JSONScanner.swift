@@ -70,16 +70,21 @@ public struct JSONScanner {
         let n = bytes.count
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         while true {
-            // SWAR: stop at the first 8-byte word holding '"', '\\' or a control byte.
-            while pos + 8 <= n {
+            if pos + 8 <= n {
+                // SWAR: flag bytes that are '"', '\\' or control; the lowest flag is exact,
+                // so jump straight to the first special byte of the word.
                 let w = raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
                 let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
                 let q = w ^ (ones &* 0x22), b = w ^ (ones &* 0x5C)
-                let special = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w)
-                if special & highs != 0 { break }
-                pos += 8
+                let special = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w)) & highs
+                if special == 0 {
+                    pos += 8
+                    continue
+                }
+                pos += special.trailingZeroBitCount >> 3
+            } else if pos >= n {
+                return nil
             }
-            guard pos < n else { return nil }
             let c = bytes[pos]
             if c == 0x22 {
                 let span = StringSpan(start: start, end: pos, escaped: escaped)
