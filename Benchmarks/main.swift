@@ -154,6 +154,7 @@ for suite in suites {
         let loadSeconds = Double(System.monotonicNanos() - t0) / 1e9
         t0 = System.monotonicNanos()
         var engine = WindowEngine(options: EngineOptions())
+        engine.reserve(windows: loaded?.windows.count ?? 0)
         for w in loaded?.windows ?? [] { engine.restore(w) }
         let restoreSeconds = Double(System.monotonicNanos() - t0) / 1e9
         print("state: \(n) windows, file \(size / 1_000_000) MB: write \(fmt(writeSeconds, 2)) s, decode \(fmt(loadSeconds, 2)) s, restore into one engine \(fmt(restoreSeconds, 2)) s")

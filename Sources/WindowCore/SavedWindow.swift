@@ -47,36 +47,58 @@ extension WindowEngine {
     }
 
     /// Puts a saved window back, with its timers; the clock comes from `restoreClock`.
+    /// Uses the saved strings as they are (no re-decoding).
     public mutating func restore(_ s: SavedWindow) {
-        var arena: [UInt8] = []
-        func put(_ text: String) -> ByteRange {
-            let start = arena.count
-            arena.append(contentsOf: text.utf8)
-            return ByteRange(start: Int32(start), count: Int32(arena.count - start))
-        }
-        let input = WindowInput(operation: .contactMessage, freeEntryPoint: false, time: s.opened,
-                                contactHash: s.contactHash, app: put(s.app), contact: put(s.contact),
-                                contactID: put(s.contactID), category: put(s.category), conversationID: put(s.conversationID))
-        arena.withUnsafeBufferPointer { a in
-            let c = contactSlot(input, a)
-            let slot = newWindow(contact: c, kind: s.kind, pmp: s.pmp, opened: s.opened, input, a)
-            windows[Int(slot)].expires = s.expires
-            windows[Int(slot)].last = s.last
-            windows[Int(slot)].open = s.open
-            windows[Int(slot)].warnDone = s.warnDone
-            if s.kind == .customerService {
-                contacts[Int(c)].customerService = slot
+        let hash = s.contactHash
+        let c: Int32
+        if let found = contactIndex.find(hash, { contacts[Int($0)].contact == s.contact && contacts[Int($0)].app == s.app }) {
+            c = found
+        } else {
+            let app = appNames[s.app] ?? s.app
+            if appNames[s.app] == nil { appNames[s.app] = s.app }
+            let entry = Contact(hash: hash, app: app, contact: s.contact)
+            if let free = freeContacts.popLast() {
+                c = free
+                contacts[Int(c)] = entry
             } else {
-                contacts[Int(c)].others.append(slot)
-                if !s.pmp {
-                    let key = Self.keyHash(contactHash: input.contactHash, id: slice(a, input.conversationID))
-                    windows[Int(slot)].keyHash = key
-                    keyedIndex.insert(key, slot)
-                }
+                c = Int32(contacts.count)
+                contacts.append(entry)
             }
-            if s.open { counters.open[Int(s.kind.rawValue)] += 1 } else { counters.remembered += 1 }
-            schedule(slot)
+            contactIndex.insert(hash, c)
         }
+        let w = Window(contact: c, kind: s.kind, pmp: s.pmp, open: s.open, warnDone: s.warnDone, seq: 0,
+                       opened: s.opened, expires: s.expires, last: s.last, heapDue: .max, keyHash: 0,
+                       contactID: s.contactID, category: s.category, conversationID: s.conversationID)
+        let slot: Int32
+        if let free = freeWindows.popLast() {
+            slot = free
+            let seq = windows[Int(free)].seq
+            windows[Int(free)] = w
+            windows[Int(free)].seq = seq
+        } else {
+            slot = Int32(windows.count)
+            windows.append(w)
+        }
+        if s.kind == .customerService {
+            contacts[Int(c)].customerService = slot
+        } else {
+            contacts[Int(c)].others.append(slot)
+            if !s.pmp {
+                var id = s.conversationID
+                let key = id.withUTF8 { Self.keyHash(contactHash: hash, id: $0) }
+                windows[Int(slot)].keyHash = key
+                keyedIndex.insert(key, slot)
+            }
+        }
+        if s.open { counters.open[Int(s.kind.rawValue)] += 1 } else { counters.remembered += 1 }
+        schedule(slot)
+    }
+
+    /// Sizes the tables for `windows` more windows before a restore.
+    public mutating func reserve(windows n: Int) {
+        windows.reserveCapacity(windows.count + n)
+        contacts.reserveCapacity(contacts.count + n)
+        contactIndex.reserve(contactIndex.count + n)
     }
 
     /// Sets the clock a restored shard continues from (timers due by then fire at the next advance).

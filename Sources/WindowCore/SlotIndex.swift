@@ -20,6 +20,26 @@ struct SlotIndex {
         mask = cap - 1
     }
 
+    /// Grows the table once for `n` entries (restoring a state), instead of step by step.
+    mutating func reserve(_ n: Int) {
+        var cap = slots.count
+        while (n + tombstones) * 4 > cap * 3 { cap <<= 1 }
+        guard cap > slots.count else { return }
+        let oldSlots = slots, oldHashes = hashes
+        slots = Array(repeating: Self.empty, count: cap)
+        hashes = Array(repeating: 0, count: cap)
+        mask = cap - 1
+        count = 0
+        tombstones = 0
+        for i in 0..<oldSlots.count where oldSlots[i] >= 0 {
+            var j = Int(truncatingIfNeeded: oldHashes[i]) & mask
+            while slots[j] >= 0 { j = (j + 1) & mask }
+            slots[j] = oldSlots[i]
+            hashes[j] = oldHashes[i]
+            count += 1
+        }
+    }
+
     func find(_ hash: UInt64, _ matches: (Int32) -> Bool) -> Int32? {
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {

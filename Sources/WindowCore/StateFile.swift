@@ -158,6 +158,7 @@ public struct StateFile: Sendable, Equatable {
             var apps: [String] = []
             for _ in 0..<appCount { apps.append(try r.string()) }
             var windows: [SavedWindow] = []
+            windows.reserveCapacity(min((r.end - r.pos) / 40 + 1, 1 << 26))
             try scanWindows(&r, apps: apps) { v in
                 windows.append(SavedWindow(kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
                                            opened: v.opened, expires: v.expires, last: v.last, app: apps[v.app],

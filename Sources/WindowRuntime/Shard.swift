@@ -37,6 +37,7 @@ public actor Shard {
 
     /// Puts saved windows back and continues from the saved clock.
     public func restore(_ windows: [SavedWindow], clock: Int64) {
+        engine.reserve(windows: windows.count)
         for w in windows { engine.restore(w) }
         if clock != .min { engine.restoreClock(clock) }
         if mode == .wall { engine.advance(to: max(engine.clock, self.clock.now() - lateness)) } else { engine.advance(to: engine.clock) }
