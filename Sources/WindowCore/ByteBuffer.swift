@@ -66,6 +66,23 @@ public struct ByteBuffer: ~Copyable {
         append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
+    /// The decimal digits of `v` (a minus sign first when negative).
+    public mutating func appendDecimal(_ v: Int64) {
+        reserve(20)
+        if v < 0 { put(0x2D) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 24 bytes of scratch, right-aligned
+        var n = v.magnitude
+        var len = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[23 - len] = UInt8(truncatingIfNeeded: n % 10) &+ 0x30
+                n /= 10
+                len += 1
+            } while n > 0
+            append(UnsafeRawBufferPointer(rebasing: d[(24 - len)...]))
+        }
+    }
+
     /// Two decimal digits of `v` (0...99); the caller reserved room.
     @inline(__always)
     mutating func putTwoDigits(_ v: Int64) {

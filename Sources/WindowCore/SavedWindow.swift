@@ -50,35 +50,11 @@ extension WindowEngine {
     /// Uses the saved strings as they are (no re-decoding).
     public mutating func restore(_ s: SavedWindow) {
         let hash = s.contactHash
-        let c: Int32
-        if let found = contactIndex.find(hash, { contacts[Int($0)].contact == s.contact && contacts[Int($0)].app == s.app }) {
-            c = found
-        } else {
-            let app = appNames[s.app] ?? s.app
-            if appNames[s.app] == nil { appNames[s.app] = s.app }
-            let entry = Contact(hash: hash, app: app, contact: s.contact)
-            if let free = freeContacts.popLast() {
-                c = free
-                contacts[Int(c)] = entry
-            } else {
-                c = Int32(contacts.count)
-                contacts.append(entry)
-            }
-            contactIndex.insert(hash, c)
-        }
-        let w = Window(contact: c, kind: s.kind, pmp: s.pmp, open: s.open, warnDone: s.warnDone, seq: 0,
-                       opened: s.opened, expires: s.expires, last: s.last, heapDue: .max, keyHash: 0,
-                       contactID: s.contactID, category: s.category, conversationID: s.conversationID)
-        let slot: Int32
-        if let free = freeWindows.popLast() {
-            slot = free
-            let seq = windows[Int(free)].seq
-            windows[Int(free)] = w
-            windows[Int(free)].seq = seq
-        } else {
-            slot = Int32(windows.count)
-            windows.append(w)
-        }
+        let c = contactIndex.find(hash, { contacts[Int($0)].contact == s.contact && contacts[Int($0)].app == s.app })
+            ?? addContact(hash: hash, app: s.app, contact: s.contact)
+        let slot = storeWindow(Window(contact: c, kind: s.kind, pmp: s.pmp, open: s.open, warnDone: s.warnDone, seq: 0,
+                                      opened: s.opened, expires: s.expires, last: s.last, heapDue: .max, keyHash: 0,
+                                      contactID: s.contactID, category: s.category, conversationID: s.conversationID))
         if s.kind == .customerService {
             contacts[Int(c)].customerService = slot
         } else {

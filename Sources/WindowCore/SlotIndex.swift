@@ -24,20 +24,7 @@ struct SlotIndex {
     mutating func reserve(_ n: Int) {
         var cap = slots.count
         while (n + tombstones) * 4 > cap * 3 { cap <<= 1 }
-        guard cap > slots.count else { return }
-        let oldSlots = slots, oldHashes = hashes
-        slots = Array(repeating: Self.empty, count: cap)
-        hashes = Array(repeating: 0, count: cap)
-        mask = cap - 1
-        count = 0
-        tombstones = 0
-        for i in 0..<oldSlots.count where oldSlots[i] >= 0 {
-            var j = Int(truncatingIfNeeded: oldHashes[i]) & mask
-            while slots[j] >= 0 { j = (j + 1) & mask }
-            slots[j] = oldSlots[i]
-            hashes[j] = oldHashes[i]
-            count += 1
-        }
+        if cap > slots.count { rebuild(capacity: cap) }
     }
 
     func find(_ hash: UInt64, _ matches: (Int32) -> Bool) -> Int32? {
@@ -51,7 +38,10 @@ struct SlotIndex {
     }
 
     mutating func insert(_ hash: UInt64, _ slot: Int32) {
-        if (count + tombstones + 1) * 4 > slots.count * 3 { rebuild(growing: (count + 1) * 2 > slots.count / 2) }
+        if (count + tombstones + 1) * 4 > slots.count * 3 {
+            // Grow when live entries fill the table; otherwise just sweep the tombstones out.
+            rebuild(capacity: (count + 1) * 2 > slots.count / 2 ? slots.count * 2 : slots.count)
+        }
         var i = Int(truncatingIfNeeded: hash) & mask
         while slots[i] >= 0 { i = (i + 1) & mask }
         if slots[i] == Self.tombstone { tombstones -= 1 }
@@ -75,9 +65,8 @@ struct SlotIndex {
         }
     }
 
-    private mutating func rebuild(growing: Bool) {
+    private mutating func rebuild(capacity cap: Int) {
         let oldSlots = slots, oldHashes = hashes
-        let cap = growing ? oldSlots.count * 2 : oldSlots.count
         slots = Array(repeating: Self.empty, count: cap)
         hashes = Array(repeating: 0, count: cap)
         mask = cap - 1

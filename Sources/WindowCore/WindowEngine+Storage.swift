@@ -22,15 +22,20 @@ extension WindowEngine {
         }) {
             return found
         }
-        let appText = String(decoding: app, as: UTF8.self)
+        return addContact(hash: input.contactHash, app: String(decoding: app, as: UTF8.self),
+                          contact: String(decoding: contact, as: UTF8.self))
+    }
+
+    /// A new contact entry (its app id interned, so all its contacts share one string).
+    mutating func addContact(hash: UInt64, app: String, contact: String) -> Int32 {
         let interned: String
-        if let a = appNames[appText] {
+        if let a = appNames[app] {
             interned = a
         } else {
-            appNames[appText] = appText
-            interned = appText
+            appNames[app] = app
+            interned = app
         }
-        let entry = Contact(hash: input.contactHash, app: interned, contact: String(decoding: contact, as: UTF8.self))
+        let entry = Contact(hash: hash, app: interned, contact: contact)
         let slot: Int32
         if let free = freeContacts.popLast() {
             slot = free
@@ -39,8 +44,20 @@ extension WindowEngine {
             slot = Int32(contacts.count)
             contacts.append(entry)
         }
-        contactIndex.insert(input.contactHash, slot)
+        contactIndex.insert(hash, slot)
         return slot
+    }
+
+    /// Stores a window in a free slot (keeping that slot's timer sequence) or a new one.
+    mutating func storeWindow(_ w: Window) -> Int32 {
+        if let free = freeWindows.popLast() {
+            let seq = windows[Int(free)].seq
+            windows[Int(free)] = w
+            windows[Int(free)].seq = seq
+            return free
+        }
+        windows.append(w)
+        return Int32(windows.count - 1)
     }
 
     mutating func releaseContactIfEmpty(_ c: Int32) {
@@ -58,14 +75,7 @@ extension WindowEngine {
             contactID: String(decoding: slice(arena, input.contactID), as: UTF8.self),
             category: kind == .customerService ? "" : String(decoding: slice(arena, input.category), as: UTF8.self),
             conversationID: kind == .customerService ? "" : String(decoding: slice(arena, input.conversationID), as: UTF8.self))
-        if let free = freeWindows.popLast() {
-            let seq = windows[Int(free)].seq
-            windows[Int(free)] = w
-            windows[Int(free)].seq = seq
-            return free
-        }
-        windows.append(w)
-        return Int32(windows.count - 1)
+        return storeWindow(w)
     }
 
     /// Forgets a window: out of its contact, out of the keyed index, timers invalidated.

@@ -64,8 +64,7 @@ public struct WindowEvent: Sendable, Equatable {
         EventEncoder.appendTime(expiresAt, &out)
         if event == .expiring {
             out.append(",\"remaining_s\":")
-            var digits: [UInt8] = Array(String(lead / 1_000).utf8)
-            digits.withUnsafeMutableBytes { out.append(UnsafeRawBufferPointer($0)) }
+            out.appendDecimal(lead / 1_000)
         }
         out.append(",\"due_at\":")
         EventEncoder.appendTime(dueAt, &out)

@@ -30,12 +30,6 @@ public struct Pipeline: Sendable {
 
     private enum Child { case consumer, ticker }
 
-    /// The clock at end of input in event mode: max(C, --until or the newest event time).
-    private func final(_ reader: Reader, _ until: Int64?) -> Int64 {
-        var ingest = reader.ingest
-        return ingest.finish(until: until)
-    }
-
     public func run() async -> RunStatus {
         let started = System.monotonicNanos()
         var rejects: FDWriter?
@@ -88,7 +82,8 @@ public struct Pipeline: Sendable {
         let mode = options.ingest.mode
         let until = options.until
 
-        let outcome: ReaderOutcome = await withTaskGroup(of: Child.self) { group in
+        // The reader's outcome, and (event mode, end of input) the clock C moved to at the end.
+        let (outcome, finalClock): (ReaderOutcome, Int64?) = await withTaskGroup(of: Child.self) { group in
             for k in shards.indices {
                 let shard = shards[k], stream = streams[k].stream, slot = slots[k]
                 group.addTask {
@@ -130,15 +125,14 @@ public struct Pipeline: Sendable {
                 if case .consumer = child { consumers -= 1 }
             }
             group.cancelAll()
-            return outcome
+            return (outcome, final)
         }
 
         var status = RunStatus.ok
         if let keeper {
             var windows: [SavedWindow] = []
             for s in shards { windows.append(contentsOf: await s.savedWindows) }
-            var c = mode == .event ? reader.ingest.clock : clock.now() - options.ingest.lateness
-            if case .endOfInput = outcome, mode == .event { c = max(c, final(reader, until)) }
+            let c = mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
             if let e = keeper.write(StateFile(semantics: options.semantics, clock: c, newest: reader.ingest.maxEventTime, windows: windows)) {
                 errors.write(Array("windowkeeper: \(e)\n".utf8))
                 status = .ioError

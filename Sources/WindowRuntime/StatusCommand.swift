@@ -97,7 +97,8 @@ public enum StatusCommand {
         EventEncoder.appendTime(w.opened, &out)
         out.append(",\"expires_at\":")
         EventEncoder.appendTime(w.expires, &out)
-        var rest = ",\"remaining_s\":\((w.expires - t) / 1_000)}\n"
-        rest.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+        out.append(",\"remaining_s\":")
+        out.appendDecimal((w.expires - t) / 1_000)
+        out.append("}\n")
     }
 }

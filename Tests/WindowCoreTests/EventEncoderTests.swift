@@ -60,3 +60,13 @@ import Testing
         #expect(moved.id == e.id)  // not part of the identity
     }
 }
+
+@Suite struct ByteBufferTests {
+    @Test func appendDecimal_matchesStringFormatting() {
+        for v: Int64 in [0, 7, 10, 86_400, -1, -90, Int64.max, Int64.min, 1_234_567_890] {
+            var b = ByteBuffer(capacity: 4)
+            b.appendDecimal(v)
+            #expect(String(decoding: b.array, as: UTF8.self) == String(v))
+        }
+    }
+}
