@@ -108,29 +108,20 @@ for suite in suites {
             return n
         }
         print(baseline.line)
-        for encode in [false, true] {
-            let m = measure(encode ? "engine apply + fire + encode" : "engine apply + fire", unit: "records", items: inputs.count, runs: runs) {
-                var engine = WindowEngine(options: EngineOptions())
-                var out = ByteBuffer()
-                var n: UInt64 = 0
-                arena.withUnsafeBufferPointer { a in
-                    for (input, c) in inputs {
-                        engine.apply(input, in: a)
-                        engine.advance(to: c)
-                        if encode {
-                            for e in engine.events { e.encode(into: &out) }
-                            n &+= UInt64(out.count)
-                            out.removeAll()
-                        } else {
-                            n &+= UInt64(engine.events.count)
-                        }
-                        engine.events.removeAll(keepingCapacity: true)
-                    }
+        let m = measure("engine apply + fire + encode", unit: "records", items: inputs.count, runs: runs) {
+            var engine = WindowEngine(options: EngineOptions())
+            var n: UInt64 = 0
+            arena.withUnsafeBufferPointer { a in
+                for (input, c) in inputs {
+                    engine.apply(input, in: a)
+                    engine.advance(to: c)
+                    n &+= UInt64(engine.output.count)
+                    engine.output.removeAll()
                 }
-                return n
             }
-            print(m.line, " ratio to baseline \(fmt(m.medianRate / baseline.medianRate, 3))")
+            return n
         }
+        print(m.line, " ratio to baseline \(fmt(m.medianRate / baseline.medianRate, 3))")
     case "state":
         // Write and load a state of N open windows (N contacts, one customer service window each).
         let n = Int(ProcessInfo.processInfo.environment["WK_STATE_WINDOWS"] ?? "") ?? 10_000_000
@@ -225,7 +216,7 @@ for suite in suites {
                     engine.apply(WindowInput(operation: .contactMessage, freeEntryPoint: false, time: 1_700_000_000_000 + Int64(i),
                                              contactHash: hash, app: appR, contact: contactR, contactID: idR), in: a)
                 }
-                engine.events.removeAll(keepingCapacity: true)
+                engine.output.removeAll()
             }
             let after = residentBytes()
             print("memory: \(n) contacts, \(engine.contactCount) tracked: \((after - before) / n) bytes per contact (RSS \((after - before) >> 20) MiB); baseline: RSS before \(before >> 20) MiB")

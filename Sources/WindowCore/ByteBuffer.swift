@@ -11,10 +11,10 @@ public struct ByteBuffer: ~Copyable {
     public private(set) var base: UnsafeMutablePointer<UInt8>
     public private(set) var count = 0
     private var capacity: Int
-    /// The day number and "YYYY-MM-DDT" of the last formatted time: most events of a batch
-    /// fall on the same few days.
-    var cachedDay: Int64 = .min
-    var cachedDate: (UInt64, UInt32) = (0, 0)
+    /// Day numbers and their "YYYY-MM-DDT" (11 bytes in 16) of the last two formatted dates:
+    /// most events of a batch fall on the same few days.
+    var cachedDay: (Int64, Int64) = (.min, .min)
+    var cachedDate: (SIMD16<UInt8>, SIMD16<UInt8>) = (.zero, .zero)
 
     public init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 64)
@@ -81,6 +81,20 @@ public struct ByteBuffer: ~Copyable {
             } while n > 0
             append(UnsafeRawBufferPointer(rebasing: d[(24 - len)...]))
         }
+    }
+
+    /// The 11 date bytes at `offset`, for the date cache.
+    func dateBytes(at offset: Int) -> SIMD16<UInt8> {
+        var v = SIMD16<UInt8>.zero
+        withUnsafeMutableBytes(of: &v) { $0.baseAddress!.copyMemory(from: base + offset, byteCount: 11) }
+        return v
+    }
+
+    /// Writes 11 cached date bytes (16 are stored; the caller reserved 16).
+    @inline(__always)
+    mutating func putDate(_ v: SIMD16<UInt8>) {
+        UnsafeMutableRawPointer(base + count).storeBytes(of: v, as: SIMD16<UInt8>.self)
+        count += 11
     }
 
     /// Two decimal digits of `v` (0...99); the caller reserved room.

@@ -39,8 +39,9 @@ extension WindowEngine {
         for (i, w) in windows.enumerated() where !free.contains(Int32(i)) {
             let c = contacts[Int(w.contact)]
             out.append(SavedWindow(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, opened: w.opened,
-                                   expires: w.expires, last: w.last, app: c.app, contact: c.contact,
-                                   contactID: w.contactID, category: w.category, conversationID: w.conversationID))
+                                   expires: w.expires, last: w.last, app: text.string(apps[Int(c.app)]),
+                                   contact: text.string(c.contact), contactID: text.string(w.contactID),
+                                   category: text.string(w.category), conversationID: text.string(w.conversationID)))
         }
         free.removeAll()
         return out
@@ -50,11 +51,18 @@ extension WindowEngine {
     /// Uses the saved strings as they are (no re-decoding).
     public mutating func restore(_ s: SavedWindow) {
         let hash = s.contactHash
-        let c = contactIndex.find(hash, { contacts[Int($0)].contact == s.contact && contacts[Int($0)].app == s.app })
-            ?? addContact(hash: hash, app: s.app, contact: s.contact)
+        let c = EventText.withBytes(s.app) { app in
+            EventText.withBytes(s.contact) { contact in
+                contactIndex.find(hash, {
+                    text.equals(contacts[Int($0)].contact, contact.assumingMemoryBound(to: UInt8.self))
+                        && text.equals(apps[Int(contacts[Int($0)].app)], app.assumingMemoryBound(to: UInt8.self))
+                }) ?? addContact(hash: hash, app: app, contact: contact)
+            }
+        }
         let slot = storeWindow(Window(contact: c, kind: s.kind, pmp: s.pmp, open: s.open, warnDone: s.warnDone, seq: 0,
                                       opened: s.opened, expires: s.expires, last: s.last, heapDue: .max, keyHash: 0,
-                                      contactID: s.contactID, category: s.category, conversationID: s.conversationID))
+                                      contactID: text.add(s.contactID), category: text.add(s.category),
+                                      conversationID: text.add(s.conversationID)))
         if s.kind == .customerService {
             contacts[Int(c)].customerService = slot
         } else {

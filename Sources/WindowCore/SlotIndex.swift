@@ -4,8 +4,13 @@
 /// so hash collisions never merge two contacts. Deletion leaves tombstones; the table is
 /// rebuilt when they pile up.
 struct SlotIndex {
-    private var slots: [Int32]
-    private var hashes: [UInt64]
+    /// Hash and slot side by side: one cache line visit per probe.
+    private struct Entry {
+        var hash: UInt64
+        var slot: Int32
+    }
+
+    private var entries: [Entry]
     private var mask: Int
     private(set) var count = 0
     private var tombstones = 0
@@ -15,48 +20,51 @@ struct SlotIndex {
     init(capacity: Int = 16) {
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
-        slots = Array(repeating: Self.empty, count: cap)
-        hashes = Array(repeating: 0, count: cap)
+        entries = Array(repeating: Entry(hash: 0, slot: Self.empty), count: cap)
         mask = cap - 1
     }
 
+    /// The home position of a hash. The high half is used: contact hashes are routed to
+    /// shards by their low bits, which are therefore alike within one shard.
+    @inline(__always)
+    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 32 | hash << 32) & mask }
+
     /// Grows the table once for `n` entries (restoring a state), instead of step by step.
     mutating func reserve(_ n: Int) {
-        var cap = slots.count
+        var cap = entries.count
         while (n + tombstones) * 4 > cap * 3 { cap <<= 1 }
-        if cap > slots.count { rebuild(capacity: cap) }
+        if cap > entries.count { rebuild(capacity: cap) }
     }
 
     func find(_ hash: UInt64, _ matches: (Int32) -> Bool) -> Int32? {
-        var i = Int(truncatingIfNeeded: hash) & mask
+        var i = home(hash)
         while true {
-            let s = slots[i]
-            if s == Self.empty { return nil }
-            if s >= 0, hashes[i] == hash, matches(s) { return s }
+            let e = entries[i]
+            if e.slot == Self.empty { return nil }
+            if e.slot >= 0, e.hash == hash, matches(e.slot) { return e.slot }
             i = (i + 1) & mask
         }
     }
 
     mutating func insert(_ hash: UInt64, _ slot: Int32) {
-        if (count + tombstones + 1) * 4 > slots.count * 3 {
+        if (count + tombstones + 1) * 4 > entries.count * 3 {
             // Grow when live entries fill the table; otherwise just sweep the tombstones out.
-            rebuild(capacity: (count + 1) * 2 > slots.count / 2 ? slots.count * 2 : slots.count)
+            rebuild(capacity: (count + 1) * 2 > entries.count / 2 ? entries.count * 2 : entries.count)
         }
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while slots[i] >= 0 { i = (i + 1) & mask }
-        if slots[i] == Self.tombstone { tombstones -= 1 }
-        slots[i] = slot
-        hashes[i] = hash
+        var i = home(hash)
+        while entries[i].slot >= 0 { i = (i + 1) & mask }
+        if entries[i].slot == Self.tombstone { tombstones -= 1 }
+        entries[i] = Entry(hash: hash, slot: slot)
         count += 1
     }
 
     mutating func remove(_ hash: UInt64, _ slot: Int32) {
-        var i = Int(truncatingIfNeeded: hash) & mask
+        var i = home(hash)
         while true {
-            let s = slots[i]
+            let s = entries[i].slot
             if s == Self.empty { return }
             if s == slot {
-                slots[i] = Self.tombstone
+                entries[i].slot = Self.tombstone
                 count -= 1
                 tombstones += 1
                 return
@@ -66,17 +74,15 @@ struct SlotIndex {
     }
 
     private mutating func rebuild(capacity cap: Int) {
-        let oldSlots = slots, oldHashes = hashes
-        slots = Array(repeating: Self.empty, count: cap)
-        hashes = Array(repeating: 0, count: cap)
+        let old = entries
+        entries = Array(repeating: Entry(hash: 0, slot: Self.empty), count: cap)
         mask = cap - 1
         count = 0
         tombstones = 0
-        for i in 0..<oldSlots.count where oldSlots[i] >= 0 {
-            var j = Int(truncatingIfNeeded: oldHashes[i]) & mask
-            while slots[j] >= 0 { j = (j + 1) & mask }
-            slots[j] = oldSlots[i]
-            hashes[j] = oldHashes[i]
+        for e in old where e.slot >= 0 {
+            var j = home(e.hash)
+            while entries[j].slot >= 0 { j = (j + 1) & mask }
+            entries[j] = e
             count += 1
         }
     }

@@ -91,25 +91,26 @@ public enum Timestamp {
     }
 
     /// Appends `millis` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, exactly three fraction digits).
-    /// The date part is cached per buffer: consecutive events mostly share a day.
+    /// The date part is cached per buffer: consecutive events mostly share two days.
     public static func append(_ millis: Int64, to out: inout ByteBuffer) {
         var days = millis / 86_400_000
         var rem = millis % 86_400_000
         if rem < 0 { rem += 86_400_000; days -= 1 }
         out.reserve(40)
-        if days != out.cachedDay || days < -719_468 || days > 2_932_896 {
+        if days == out.cachedDay.0 {
+            out.putDate(out.cachedDate.0)
+        } else if days == out.cachedDay.1 {
+            out.putDate(out.cachedDate.1)
+        } else {
             let start = out.count
             appendDate(days: days, to: &out)
             if out.count - start == 11 {
-                out.cachedDay = days
-                let base = out.base
-                withUnsafeMutableBytes(of: &out.cachedDate.0) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base + start, count: 8)) }
-                withUnsafeMutableBytes(of: &out.cachedDate.1) { $0.baseAddress!.copyMemory(from: base + start + 8, byteCount: 3) }
+                // Two days cached: an event's opened_at and expires_at mostly fall on two days.
+                out.cachedDay.1 = out.cachedDay.0
+                out.cachedDate.1 = out.cachedDate.0
+                out.cachedDay.0 = days
+                out.cachedDate.0 = out.dateBytes(at: start)
             }
-        } else {
-            let (head, tail) = out.cachedDate
-            withUnsafeBytes(of: head) { out.append($0) }
-            withUnsafeBytes(of: tail) { out.append(UnsafeRawBufferPointer(rebasing: $0[0..<3])) }
         }
         out.reserve(13)
         let secs = rem / 1_000

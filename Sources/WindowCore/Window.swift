@@ -17,16 +17,18 @@ struct Window {
     var heapDue: Int64
     /// Hash in the keyed index (CBP keyed windows only).
     var keyHash: UInt64
-    var contactID: String
-    var category: String
-    var conversationID: String
+    /// Strings in the engine's `TextStore`.
+    var contactID: TextRef
+    var category: TextRef
+    var conversationID: TextRef
 }
 
 /// One contact: (app_id, contact) and the windows it has.
 struct Contact {
     var hash: UInt64
-    var app: String
-    var contact: String
+    /// Index in the engine's interned app ids.
+    var app: UInt32
+    var contact: TextRef
     /// The customer service window slot, or -1.
     var customerService: Int32 = -1
     /// Conversation and free-entry-point windows, open or remembered.

@@ -17,16 +17,8 @@ extension WindowEngine {
             windows[Int(e.slot)].heapDue = .max
             fire(e.slot, at: x)
         }
-        if passEvents.count > 1 {
-            passEvents.sort { a, b in
-                if a.dueAt != b.dueAt { return a.dueAt < b.dueAt }
-                if a.window != b.window { return a.window < b.window }
-                if a.pmp != b.pmp { return !a.pmp }
-                return a.conversationID.utf8.lexicographicallyPrecedes(b.conversationID.utf8)
-            }
-        }
-        events.append(contentsOf: passEvents)
-        passEvents.removeAll(keepingCapacity: true)
+        pass.finish(into: &output, events: &events)
+        if text.wantsCompaction { compactText() }
     }
 
     private mutating func fire(_ s: Int32, at x: Int64) {
@@ -91,13 +83,86 @@ extension WindowEngine {
     }
 
     mutating func emit(_ kind: EventKind, _ s: Int32, due: Int64, lead: Int64, inPass: Bool) {
+        counters.events[Int(kind.rawValue)] += 1
         let w = windows[Int(s)]
         let c = contacts[Int(w.contact)]
-        counters.events[Int(kind.rawValue)] += 1
-        let event = WindowEvent(
-            event: kind, window: w.kind, pmp: w.pmp, app: c.app, contact: c.contact,
-            contactID: w.contactID, category: w.category, conversationID: w.conversationID,
-            openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)
-        if inPass { passEvents.append(event) } else { events.append(event) }
+        let text = EventText(app: self.text.bytes(apps[Int(c.app)]), contact: self.text.bytes(c.contact),
+                             contactID: self.text.bytes(w.contactID), category: self.text.bytes(w.category),
+                             conversationID: self.text.bytes(w.conversationID))
+        if inPass {
+            pass.add(kind, w.kind, pmp: w.pmp, text, openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)
+        } else {
+            EventText.encode(kind, w.kind, text, openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due, into: &output)
+        }
+        if recordsEvents {
+            let event = WindowEvent(
+                event: kind, window: w.kind, pmp: w.pmp, app: self.text.string(apps[Int(c.app)]), contact: self.text.string(c.contact),
+                contactID: self.text.string(w.contactID), category: self.text.string(w.category),
+                conversationID: self.text.string(w.conversationID),
+                openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)
+            if inPass { pass.events.append(event) } else { events.append(event) }
+        }
+    }
+}
+
+/// The events of one firing pass: encoded as they fire, then put in SPEC order (due time,
+/// window kind, pricing model, conversation id) when the pass ends.
+struct FiringPass: ~Copyable {
+    struct Item {
+        var due: Int64
+        var window: WindowKind
+        var pmp: Bool
+        /// The conversation id's bytes in `keys`.
+        var keyStart: Int32
+        var keyCount: Int32
+        /// The encoded line in `buffer`.
+        var start: Int32
+        var count: Int32
+        /// Index in `events` (when values are recorded).
+        var index: Int32
+    }
+
+    var items: [Item] = []
+    var keys: [UInt8] = []
+    var buffer = ByteBuffer(capacity: 1 << 12)
+    var events: [WindowEvent] = []
+
+    mutating func add(_ kind: EventKind, _ window: WindowKind, pmp: Bool, _ text: EventText,
+                      openedAt: Int64, expiresAt: Int64, lead: Int64, dueAt: Int64) {
+        let start = buffer.count
+        EventText.encode(kind, window, text, openedAt: openedAt, expiresAt: expiresAt, lead: lead, dueAt: dueAt, into: &buffer)
+        let keyStart = keys.count
+        keys.append(contentsOf: text.conversationID)
+        items.append(Item(due: dueAt, window: window, pmp: pmp, keyStart: Int32(keyStart), keyCount: Int32(text.conversationID.count),
+                          start: Int32(start), count: Int32(buffer.count - start), index: Int32(items.count)))
+    }
+
+    /// Appends the pass's lines (and values) in order and empties the pass.
+    mutating func finish(into output: inout ByteBuffer, events out: inout [WindowEvent]) {
+        guard !items.isEmpty else { return }
+        if items.count == 1 {
+            output.append(buffer.bytes)
+            out.append(contentsOf: events)
+        } else {
+            keys.withUnsafeBufferPointer { k in
+                items.sort { a, b in
+                    if a.due != b.due { return a.due < b.due }
+                    if a.window != b.window { return a.window < b.window }
+                    if a.pmp != b.pmp { return !a.pmp }
+                    let x = UnsafeBufferPointer(rebasing: k[Int(a.keyStart)..<Int(a.keyStart + a.keyCount)])
+                    let y = UnsafeBufferPointer(rebasing: k[Int(b.keyStart)..<Int(b.keyStart + b.keyCount)])
+                    if !x.elementsEqual(y) { return x.lexicographicallyPrecedes(y) }
+                    return a.index < b.index
+                }
+            }
+            for item in items {
+                output.append(UnsafeRawBufferPointer(rebasing: buffer.bytes[Int(item.start)..<Int(item.start + item.count)]))
+                if !events.isEmpty { out.append(events[Int(item.index)]) }
+            }
+        }
+        items.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        events.removeAll(keepingCapacity: true)
+        buffer.removeAll()
     }
 }

@@ -6,36 +6,32 @@ import Darwin
 
 /// Contact and window slots, and releasing them.
 extension WindowEngine {
-    /// Byte equality of a stored string and a range of the input (memcmp on contiguous UTF-8).
-    @inline(__always)
-    static func same(_ s: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        s.utf8.withContiguousStorageIfAvailable { u in
-            u.count == bytes.count && (u.count == 0 || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0)
-        } ?? s.utf8.elementsEqual(bytes)
-    }
-
     mutating func contactSlot(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
         let app = slice(arena, input.app)
         let contact = slice(arena, input.contact)
         if let found = contactIndex.find(input.contactHash, { s in
-            Self.same(contacts[Int(s)].contact, contact) && Self.same(contacts[Int(s)].app, app)
+            text.equals(contacts[Int(s)].contact, contact) && text.equals(apps[Int(contacts[Int(s)].app)], app)
         }) {
             return found
         }
-        return addContact(hash: input.contactHash, app: String(decoding: app, as: UTF8.self),
-                          contact: String(decoding: contact, as: UTF8.self))
+        return addContact(hash: input.contactHash, app: UnsafeRawBufferPointer(app), contact: UnsafeRawBufferPointer(contact))
     }
 
-    /// A new contact entry (its app id interned, so all its contacts share one string).
-    mutating func addContact(hash: UInt64, app: String, contact: String) -> Int32 {
-        let interned: String
-        if let a = appNames[app] {
-            interned = a
+    /// A new contact entry (its app id interned, so all its contacts share one copy).
+    mutating func addContact(hash: UInt64, app: UnsafeRawBufferPointer, contact: UnsafeRawBufferPointer) -> Int32 {
+        let appBytes = app.assumingMemoryBound(to: UInt8.self)
+        var h = FNV1a()
+        h.add(appBytes)
+        let appHash = h.mixed
+        let appSlot: UInt32
+        if let found = appIndex.find(appHash, { text.equals(apps[Int($0)], appBytes) }) {
+            appSlot = UInt32(found)
         } else {
-            appNames[app] = app
-            interned = app
+            appSlot = UInt32(apps.count)
+            apps.append(text.add(app))
+            appIndex.insert(appHash, Int32(appSlot))
         }
-        let entry = Contact(hash: hash, app: interned, contact: contact)
+        let entry = Contact(hash: hash, app: appSlot, contact: text.add(contact))
         let slot: Int32
         if let free = freeContacts.popLast() {
             slot = free
@@ -63,7 +59,8 @@ extension WindowEngine {
     mutating func releaseContactIfEmpty(_ c: Int32) {
         guard contacts[Int(c)].isEmpty else { return }
         contactIndex.remove(contacts[Int(c)].hash, c)
-        contacts[Int(c)] = Contact(hash: 0, app: "", contact: "")
+        text.free(contacts[Int(c)].contact)
+        contacts[Int(c)] = Contact(hash: 0, app: 0, contact: .empty)
         freeContacts.append(c)
     }
 
@@ -72,9 +69,9 @@ extension WindowEngine {
         let w = Window(
             contact: c, kind: kind, pmp: pmp, open: true, warnDone: 0, seq: 0,
             opened: t, expires: t + options.length(of: kind), last: t, heapDue: .max, keyHash: 0,
-            contactID: String(decoding: slice(arena, input.contactID), as: UTF8.self),
-            category: kind == .customerService ? "" : String(decoding: slice(arena, input.category), as: UTF8.self),
-            conversationID: kind == .customerService ? "" : String(decoding: slice(arena, input.conversationID), as: UTF8.self))
+            contactID: text.add(slice(arena, input.contactID)),
+            category: kind == .customerService ? .empty : text.add(slice(arena, input.category)),
+            conversationID: kind == .customerService ? .empty : text.add(slice(arena, input.conversationID)))
         return storeWindow(w)
     }
 
@@ -96,9 +93,31 @@ extension WindowEngine {
         }
         windows[Int(s)].seq &+= 1
         windows[Int(s)].heapDue = .max
-        windows[Int(s)].contactID = ""
-        windows[Int(s)].category = ""
-        windows[Int(s)].conversationID = ""
+        text.free(w.contactID)
+        text.free(w.category)
+        text.free(w.conversationID)
+        windows[Int(s)].contactID = .empty
+        windows[Int(s)].category = .empty
+        windows[Int(s)].conversationID = .empty
         freeWindows.append(s)
+    }
+}
+
+extension WindowEngine {
+    /// Moves the live strings into a fresh store (at a point where no bytes are borrowed).
+    mutating func compactText() {
+        var contacts = self.contacts, windows = self.windows, apps = self.apps
+        self.contacts = []; self.windows = []; self.apps = []
+        text.compact { move in
+            for i in apps.indices { apps[i] = move(apps[i]) }
+            for i in contacts.indices { contacts[i].contact = move(contacts[i].contact) }
+            for i in windows.indices {
+                windows[i].contactID = move(windows[i].contactID)
+                windows[i].category = move(windows[i].category)
+                windows[i].conversationID = move(windows[i].conversationID)
+            }
+        }
+        self.contacts = contacts; self.windows = windows; self.apps = apps
+        textCompactions += 1
     }
 }

@@ -1,13 +1,18 @@
 /// The window rules of SPEC section 3 and the firing rule of section 4, for the contacts of
-/// one shard. Pure and synchronous: time comes in as the clock C, events go out as values.
+/// one shard. Pure and synchronous: time comes in as the clock C, events go out as NDJSON
+/// bytes in `output` (and as values in `events` when `recordsEvents` is set).
 ///
 /// Use: for each line in order, `advance(to:)` with the clock after the previous line,
 /// `apply(_:in:)` for a record of this shard, then `advance(to:)` with the clock after it.
-public struct WindowEngine {
+public struct WindowEngine: ~Copyable {
     public let options: EngineOptions
     /// The clock C this shard has fired up to; `Int64.min` before any.
     public internal(set) var clock: Int64 = .min
-    /// Events emitted so far, in order; the caller drains them.
+    /// The feed lines of the events emitted so far, in order; the caller drains it.
+    public var output = ByteBuffer()
+    /// Also keep every event as a value in `events` (tests and tools; off on the hot path).
+    public var recordsEvents = false
+    /// Events emitted so far as values, when `recordsEvents` is set; the caller drains them.
     public var events: [WindowEvent] = []
     public internal(set) var counters = EngineCounters()
 
@@ -18,8 +23,15 @@ public struct WindowEngine {
     var freeWindows: [Int32] = []
     var keyedIndex = SlotIndex()
     var heap = TimerHeap()
-    var appNames: [String: String] = [:]
-    var passEvents: [WindowEvent] = []
+    /// Every string of the contacts and windows.
+    var text = TextStore()
+    /// Interned app ids (`Contact.app` indexes `apps`), found by hash in `appIndex`.
+    var apps: [TextRef] = []
+    var appIndex = SlotIndex()
+    /// How often `text` was compacted (tests).
+    var textCompactions = 0
+    /// The events of the firing pass under way, encoded in `passOutput`, sorted at its end.
+    var pass = FiringPass()
 
     public init(options: EngineOptions) {
         self.options = options
@@ -42,6 +54,7 @@ public struct WindowEngine {
         case .pmpFreeEntry: pmpFreeEntry(input, arena, contact: c)
         }
         releaseContactIfEmpty(c)
+        if text.wantsCompaction { compactText() }
     }
 
     private mutating func contactMessage(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
@@ -81,7 +94,7 @@ public struct WindowEngine {
         let keyHash = Self.keyHash(contactHash: input.contactHash, id: idBytes)
         let found = keyedIndex.find(keyHash) { s in
             let w = windows[Int(s)]
-            return w.contact == c && Self.same(w.conversationID, idBytes)
+            return w.contact == c && text.equals(w.conversationID, idBytes)
         }
         if let slot = found {
             let w = windows[Int(slot)]
@@ -147,8 +160,9 @@ public struct WindowEngine {
     private mutating func replaceContactID(_ slot: Int32, _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) {
         guard !input.contactID.isEmpty else { return }
         let bytes = slice(arena, input.contactID)
-        if !Self.same(windows[Int(slot)].contactID, bytes) {
-            windows[Int(slot)].contactID = String(decoding: bytes, as: UTF8.self)
+        if !text.equals(windows[Int(slot)].contactID, bytes) {
+            text.free(windows[Int(slot)].contactID)
+            windows[Int(slot)].contactID = text.add(bytes)
         }
     }
 

@@ -34,45 +34,26 @@ public struct WindowEvent: Sendable, Equatable {
     /// The stable event id: a hash of (app_id, contact, window, conversation id, event,
     /// opened_at, expires_at, lead).
     public var id: UInt64 {
-        var h = FNV1a()
-        h.add(app); h.addByte(0x1F)
-        h.add(contact); h.addByte(0x1F)
-        h.addByte(window.rawValue); h.addByte(0x1F)
-        h.add(conversationID); h.addByte(0x1F)
-        h.addByte(event.rawValue)
-        h.add(openedAt)
-        h.add(expiresAt)
-        h.add(lead)
-        return h.mixed
+        withText { EventText.id(event, window, $0, openedAt: openedAt, expiresAt: expiresAt, lead: lead) }
     }
 
     /// Appends the NDJSON line (keys in SPEC order, empty values omitted).
     public func encode(into out: inout ByteBuffer) {
-        out.append("{\"event\":\"")
-        out.append(event.jsonName)
-        out.append("\",\"window\":\"")
-        out.append(window.jsonName)
-        out.put(0x22)
-        if !app.isEmpty { out.append(",\"app_id\":"); EventEncoder.appendString(app, &out) }
-        if !contact.isEmpty { out.append(",\"contact\":"); EventEncoder.appendString(contact, &out) }
-        if !contactID.isEmpty { out.append(",\"contact_id\":"); EventEncoder.appendString(contactID, &out) }
-        if !category.isEmpty { out.append(",\"category\":"); EventEncoder.appendString(category, &out) }
-        if !conversationID.isEmpty { out.append(",\"conversation_id\":"); EventEncoder.appendString(conversationID, &out) }
-        out.append(",\"opened_at\":")
-        EventEncoder.appendTime(openedAt, &out)
-        out.append(",\"expires_at\":")
-        EventEncoder.appendTime(expiresAt, &out)
-        if event == .expiring {
-            out.append(",\"remaining_s\":")
-            out.appendDecimal(lead / 1_000)
+        withText { EventText.encode(event, window, $0, openedAt: openedAt, expiresAt: expiresAt, lead: lead, dueAt: dueAt, into: &out) }
+    }
+
+    private func withText<R>(_ body: (EventText) -> R) -> R {
+        EventText.withBytes(app) { a in
+            EventText.withBytes(contact) { c in
+                EventText.withBytes(contactID) { i in
+                    EventText.withBytes(category) { g in
+                        EventText.withBytes(conversationID) { v in
+                            body(EventText(app: a, contact: c, contactID: i, category: g, conversationID: v))
+                        }
+                    }
+                }
+            }
         }
-        out.append(",\"due_at\":")
-        EventEncoder.appendTime(dueAt, &out)
-        out.append(",\"id\":")
-        EventEncoder.appendHex(id, &out)
-        out.reserve(2)
-        out.put(0x7D)
-        out.put(0x0A)
     }
 
     /// The NDJSON line as bytes (tests, tools).
@@ -105,22 +86,141 @@ extension WindowKind {
     }
 }
 
+/// The text fields of one event as UTF-8 bytes: the one encoder of the feed works on these,
+/// for the engine (straight from its window table) and for `WindowEvent` values alike.
+public struct EventText {
+    public var app: UnsafeRawBufferPointer
+    public var contact: UnsafeRawBufferPointer
+    public var contactID: UnsafeRawBufferPointer
+    public var category: UnsafeRawBufferPointer
+    public var conversationID: UnsafeRawBufferPointer
+
+    public init(app: UnsafeRawBufferPointer, contact: UnsafeRawBufferPointer, contactID: UnsafeRawBufferPointer,
+                category: UnsafeRawBufferPointer, conversationID: UnsafeRawBufferPointer) {
+        self.app = app
+        self.contact = contact
+        self.contactID = contactID
+        self.category = category
+        self.conversationID = conversationID
+    }
+
+    /// The UTF-8 bytes of a string, without copying a native string.
+    @inline(__always)
+    public static func withBytes<R>(_ s: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if let r = s.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
+        var copy = s
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The stable event id (SPEC section 5): a hash of app_id, contact, window, conversation
+    /// id, event, opened_at, expires_at and lead, eight bytes per step.
+    public static func id(_ event: EventKind, _ window: WindowKind, _ t: EventText,
+                          openedAt: Int64, expiresAt: Int64, lead: Int64) -> UInt64 {
+        var h = WordHash()
+        h.add(t.app)
+        h.add(t.contact)
+        h.add(UInt64(window.rawValue) | UInt64(event.rawValue) << 8)
+        h.add(t.conversationID)
+        h.add(UInt64(bitPattern: openedAt))
+        h.add(UInt64(bitPattern: expiresAt))
+        h.add(UInt64(bitPattern: lead))
+        return h.mixed
+    }
+
+    /// Appends the NDJSON line of one event (keys in SPEC order, empty values omitted).
+    public static func encode(_ event: EventKind, _ window: WindowKind, _ t: EventText,
+                              openedAt: Int64, expiresAt: Int64, lead: Int64, dueAt: Int64,
+                              into out: inout ByteBuffer) {
+        out.append("{\"event\":\"")
+        out.append(event.jsonName)
+        out.append("\",\"window\":\"")
+        out.append(window.jsonName)
+        out.reserve(1)
+        out.put(0x22)
+        if t.app.count > 0 { out.append(",\"app_id\":"); EventEncoder.appendString(t.app, &out) }
+        if t.contact.count > 0 { out.append(",\"contact\":"); EventEncoder.appendString(t.contact, &out) }
+        if t.contactID.count > 0 { out.append(",\"contact_id\":"); EventEncoder.appendString(t.contactID, &out) }
+        if t.category.count > 0 { out.append(",\"category\":"); EventEncoder.appendString(t.category, &out) }
+        if t.conversationID.count > 0 { out.append(",\"conversation_id\":"); EventEncoder.appendString(t.conversationID, &out) }
+        out.append(",\"opened_at\":")
+        EventEncoder.appendTime(openedAt, &out)
+        out.append(",\"expires_at\":")
+        EventEncoder.appendTime(expiresAt, &out)
+        if event == .expiring {
+            out.append(",\"remaining_s\":")
+            out.appendDecimal(lead / 1_000)
+        }
+        out.append(",\"due_at\":")
+        EventEncoder.appendTime(dueAt, &out)
+        out.append(",\"id\":")
+        EventEncoder.appendHex(id(event, window, t, openedAt: openedAt, expiresAt: expiresAt, lead: lead), &out)
+        out.reserve(2)
+        out.put(0x7D)
+        out.put(0x0A)
+    }
+}
+
+/// A word-at-a-time hash for event ids: each field is taken eight bytes per multiply, with
+/// its length, so that field boundaries cannot be shifted; finished by splitmix64.
+struct WordHash {
+    private var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    @inline(__always)
+    mutating func add(_ v: UInt64) {
+        h = (h ^ v) &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 32
+    }
+
+    @inline(__always)
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        add(UInt64(n))
+        guard let p = bytes.baseAddress else { return }
+        var i = 0
+        while i + 8 <= n {
+            add(p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            i += 8
+        }
+        if i < n {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << shift
+                shift += 8
+                i += 1
+            }
+            add(tail)
+        }
+    }
+
+    var mixed: UInt64 {
+        var z = h
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
 /// JSON writing helpers over reused byte buffers.
 public enum EventEncoder {
     /// A JSON string literal: quotes, backslashes and control characters escaped.
     public static func appendString(_ s: String, _ out: inout ByteBuffer) {
-        let plain: Bool? = s.utf8.withContiguousStorageIfAvailable { buf in
-            for b in buf where b < 0x20 || b == 0x22 || b == 0x5C { return false }
-            out.reserve(buf.count + 2)
-            out.put(0x22)
-            out.append(UnsafeRawBufferPointer(buf))
-            out.put(0x22)
-            return true
-        }
-        if plain != true { appendEscaped(Array(s.utf8), &out) }
+        EventText.withBytes(s) { appendString($0, &out) }
     }
 
-    private static func appendEscaped(_ bytes: [UInt8], _ out: inout ByteBuffer) {
+    /// A JSON string literal of UTF-8 bytes.
+    public static func appendString(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
+        for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C {
+            appendEscaped(bytes, &out)
+            return
+        }
+        out.reserve(bytes.count + 2)
+        out.put(0x22)
+        out.append(bytes)
+        out.put(0x22)
+    }
+
+    private static func appendEscaped(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
         out.reserve(bytes.count * 6 + 2)
         out.put(0x22)
         for b in bytes {

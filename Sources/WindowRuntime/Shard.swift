@@ -8,7 +8,6 @@ public actor Shard {
     private let mode: ClockMode
     private let lateness: Int64
     private let clock: any WallClock
-    private var buffer = ByteBuffer()
 
     public init(options: EngineOptions, mode: ClockMode, lateness: Int64, sink: any EventSink,
                 clock: any WallClock = SystemWallClock()) {
@@ -91,10 +90,8 @@ public actor Shard {
     public var contactCount: Int { engine.contactCount }
 
     private func flush() {
-        guard !engine.events.isEmpty else { return }
-        for e in engine.events { e.encode(into: &buffer) }
-        engine.events.removeAll(keepingCapacity: true)
-        sink.write(buffer.bytes)
-        buffer.removeAll()
+        guard !engine.output.isEmpty else { return }
+        sink.write(engine.output.bytes)
+        engine.output.removeAll()
     }
 }

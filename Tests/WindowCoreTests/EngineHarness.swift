@@ -1,8 +1,9 @@
+import Testing
 @testable import WindowCore
 
 /// Drives a `WindowEngine` line by line like the event clock does: each record is applied
 /// at the current C, then C moves to max(C, t − lateness) and what is due fires.
-struct EngineHarness {
+struct EngineHarness: ~Copyable {
     var engine: WindowEngine
     var lateness: Int64 = 0
     static let hour: Int64 = 3_600_000
@@ -14,6 +15,7 @@ struct EngineHarness {
         options.setWarnLeads(warn)
         configure(&options)
         engine = WindowEngine(options: options)
+        engine.recordsEvents = true
         self.lateness = lateness
     }
 
@@ -22,9 +24,20 @@ struct EngineHarness {
     /// Events emitted so far as compact strings: "opened cs 46 [0,24) @0" (hours from base).
     var log: [String] { engine.events.map(Self.describe) }
 
+    /// The events so far (checking that the feed bytes match them), then forgets them.
     mutating func drain() -> [String] {
-        defer { engine.events.removeAll() }
+        #expect(outputMatchesEvents)
+        defer { engine.events.removeAll(); engine.output.removeAll() }
         return log
+    }
+
+    /// The engine's feed bytes so far equal the encoding of its event values, in order: the
+    /// hot path (encoding straight from the window table, passes sorted as bytes) and the
+    /// value path agree.
+    var outputMatchesEvents: Bool {
+        var expected = ByteBuffer()
+        for e in engine.events { e.encode(into: &expected) }
+        return expected.array == engine.output.array
     }
 
     static func describe(_ e: WindowEvent) -> String {
