@@ -83,6 +83,14 @@ public struct ByteBuffer: ~Copyable {
         }
     }
 
+    /// Appends an integer's bytes, little endian.
+    @inline(__always)
+    mutating func putLittleEndian<T: FixedWidthInteger>(_ v: T) {
+        reserve(MemoryLayout<T>.size)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: v.littleEndian, as: T.self)
+        count += MemoryLayout<T>.size
+    }
+
     /// The 11 date bytes at `offset`, for the date cache.
     func dateBytes(at offset: Int) -> SIMD16<UInt8> {
         var v = SIMD16<UInt8>.zero

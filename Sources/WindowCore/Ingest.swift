@@ -172,10 +172,9 @@ public struct Ingest {
             }
         }
         counters.windowRecords += 1
-        let hash = FNV1a.contactHash(app: bytes(r.app), contact: bytes(r.contact))
-        return WindowInput(operation: operation, freeEntryPoint: r.freeEntryPoint, time: r.time, contactHash: hash,
+        return WindowInput(operation: operation, freeEntryPoint: r.freeEntryPoint, time: r.time, contactHash: r.contactHash,
                            app: r.app, contact: r.contact, contactID: r.contactID,
-                           category: r.category, conversationID: r.conversationID)
+                           category: r.category, conversationID: r.conversationID, keyHash: r.keyHash)
     }
 
     /// Continues from a saved clock (event mode: the clock and the newest event time).

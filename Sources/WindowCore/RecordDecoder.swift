@@ -110,6 +110,12 @@ public struct RecordDecoder {
         if r.kind == .receipt {
             readMetadata(f.metadata, line, into: &r)
         }
+        if r.whatsapp {
+            r.contactHash = withBytes(r.app) { app in withBytes(r.contact) { FNV1a.contactHash(app: app, contact: $0) } }
+            if !r.conversationID.isEmpty {
+                r.keyHash = withBytes(r.conversationID) { WindowInput.keyHash(contactHash: r.contactHash, id: $0) }
+            }
+        }
         record = r
         return .record
     }
@@ -117,6 +123,18 @@ public struct RecordDecoder {
     /// Identity with every space removed, then one leading `+` removed.
     private mutating func normalisedContact(_ span: StringSpan?, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
         guard let span else { return .empty }
+        if !span.escaped {
+            // Common case, no escapes and no spaces: copy the bytes after one leading '+'.
+            let leadingPlus = span.count > 0 && line[span.start] == 0x2B
+            let raw = UnsafeBufferPointer(rebasing: line[(span.start + (leadingPlus ? 1 : 0))..<span.end])
+            var spaced = false
+            for b in raw where b == 0x20 { spaced = true; break }
+            if !spaced {
+                let start = arena.count
+                arena.append(contentsOf: raw)
+                return ByteRange(start: Int32(start), count: Int32(raw.count))
+            }
+        }
         scratch.removeAll(keepingCapacity: true)
         JSONScanner.unescape(line, span, into: &scratch)
         let start = arena.count

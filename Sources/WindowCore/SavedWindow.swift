@@ -31,62 +31,85 @@ public struct SavedWindow: Sendable, Equatable {
 }
 
 extension WindowEngine {
-    /// Every open and remembered window of this shard.
+    /// Every open and remembered window of this shard, as values (tests, tools).
     public func savedWindows() -> [SavedWindow] {
         var out: [SavedWindow] = []
-        out.reserveCapacity(windows.count - freeWindows.count)
-        var free = Set(freeWindows)
-        for (i, w) in windows.enumerated() where !free.contains(Int32(i)) {
-            let c = contacts[Int(w.contact)]
-            out.append(SavedWindow(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, opened: w.opened,
-                                   expires: w.expires, last: w.last, app: text.string(apps[Int(c.app)]),
-                                   contact: text.string(c.contact), contactID: text.string(w.contactID),
-                                   category: text.string(w.category), conversationID: text.string(w.conversationID)))
+        let image = windowImage()
+        image.records.withUnsafeBufferPointer { b in
+            StateFile.forEachRecord(b, count: image.count) { v in
+                out.append(SavedWindow(v, app: image.apps[v.app]))
+            }
         }
-        free.removeAll()
         return out
     }
 
-    /// Puts a saved window back, with its timers; the clock comes from `restoreClock`.
-    /// Uses the saved strings as they are (no re-decoding).
+    /// Prepares a restore of `n` windows: tables sized once, timers loaded unordered.
+    public mutating func beginRestore(windows n: Int) {
+        windows.reserveCapacity(windows.count + n)
+        contacts.reserveCapacity(contacts.count + n)
+        contactIndex.reserve(contactIndex.count + n)
+        bulkLoading = true
+    }
+
+    /// Puts a saved window back, with its timers (between `beginRestore` and `finishRestore`).
     public mutating func restore(_ s: SavedWindow) {
-        let hash = s.contactHash
-        let c = EventText.withBytes(s.app) { app in
+        EventText.withBytes(s.app) { app in
             EventText.withBytes(s.contact) { contact in
-                contactIndex.find(hash, {
-                    text.equals(contacts[Int($0)].contact, contact.assumingMemoryBound(to: UInt8.self))
-                        && text.equals(apps[Int(contacts[Int($0)].app)], app.assumingMemoryBound(to: UInt8.self))
-                }) ?? addContact(hash: hash, app: app, contact: contact)
+                EventText.withBytes(s.contactID) { contactID in
+                    EventText.withBytes(s.category) { category in
+                        EventText.withBytes(s.conversationID) { conversationID in
+                            let v = StateFile.WindowView(kind: s.kind, pmp: s.pmp, open: s.open, warnDone: s.warnDone, app: 0,
+                                                         opened: s.opened, expires: s.expires, last: s.last,
+                                                         contact: contact.assumingMemoryBound(to: UInt8.self),
+                                                         contactID: contactID.assumingMemoryBound(to: UInt8.self),
+                                                         category: category.assumingMemoryBound(to: UInt8.self),
+                                                         conversationID: conversationID.assumingMemoryBound(to: UInt8.self))
+                            let a = app.assumingMemoryBound(to: UInt8.self)
+                            restore(v, app: a, contactHash: FNV1a.contactHash(app: a, contact: v.contact))
+                        }
+                    }
+                }
             }
         }
-        let slot = storeWindow(Window(contact: c, kind: s.kind, pmp: s.pmp, open: s.open, warnDone: s.warnDone, seq: 0,
-                                      opened: s.opened, expires: s.expires, last: s.last, heapDue: .max, keyHash: 0,
-                                      contactID: text.add(s.contactID), category: text.add(s.category),
-                                      conversationID: text.add(s.conversationID)))
-        if s.kind == .customerService {
+    }
+
+    /// Puts a saved window back straight from a state file's bytes.
+    public mutating func restore(_ v: StateFile.WindowView, app: UnsafeBufferPointer<UInt8>, contactHash hash: UInt64) {
+        let c = contactIndex.find(hash, {
+            text.equals(contacts[Int($0)].contact, v.contact) && text.equals(apps[Int(contacts[Int($0)].app)], app)
+        }) ?? addContact(hash: hash, app: UnsafeRawBufferPointer(app), contact: UnsafeRawBufferPointer(v.contact))
+        let slot = storeWindow(Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone, seq: 0,
+                                      opened: v.opened, expires: v.expires, last: v.last, heapDue: .max, keyHash: 0,
+                                      contactID: text.add(v.contactID), category: text.add(v.category),
+                                      conversationID: text.add(v.conversationID)))
+        if v.kind == .customerService {
             contacts[Int(c)].customerService = slot
         } else {
             contacts[Int(c)].others.append(slot)
-            if !s.pmp {
-                var id = s.conversationID
-                let key = id.withUTF8 { Self.keyHash(contactHash: hash, id: $0) }
+            if !v.pmp {
+                let key = WindowInput.keyHash(contactHash: hash, id: v.conversationID)
                 windows[Int(slot)].keyHash = key
                 keyedIndex.insert(key, slot)
             }
         }
-        if s.open { counters.open[Int(s.kind.rawValue)] += 1 } else { counters.remembered += 1 }
+        if v.open { counters.open[Int(v.kind.rawValue)] += 1 } else { counters.remembered += 1 }
         schedule(slot)
     }
 
-    /// Sizes the tables for `windows` more windows before a restore.
-    public mutating func reserve(windows n: Int) {
-        windows.reserveCapacity(windows.count + n)
-        contacts.reserveCapacity(contacts.count + n)
-        contactIndex.reserve(contactIndex.count + n)
+    /// Ends a restore: timers in heap order, and the clock the shard continues from (timers
+    /// due by then fire at the next advance).
+    public mutating func finishRestore(clock c: Int64) {
+        bulkLoading = false
+        heap.heapify()
+        if c != .min { clock = c }
     }
+}
 
-    /// Sets the clock a restored shard continues from (timers due by then fire at the next advance).
-    public mutating func restoreClock(_ c: Int64) {
-        clock = c
+extension SavedWindow {
+    public init(_ v: StateFile.WindowView, app: String) {
+        func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+        self.init(kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone, opened: v.opened, expires: v.expires,
+                  last: v.last, app: app, contact: string(v.contact), contactID: string(v.contactID),
+                  category: string(v.category), conversationID: string(v.conversationID))
     }
 }

@@ -46,6 +46,11 @@ struct SlotIndex {
         }
     }
 
+    /// The slot at the hash's home position (or a negative marker), without a key check:
+    /// a load only, for warming caches ahead of `find`.
+    @inline(__always)
+    func slotAtHome(_ hash: UInt64) -> Int32 { entries[home(hash)].slot }
+
     mutating func insert(_ hash: UInt64, _ slot: Int32) {
         if (count + tombstones + 1) * 4 > entries.count * 3 {
             // Grow when live entries fill the table; otherwise just sweep the tombstones out.

@@ -46,128 +46,201 @@ public struct StateFile: Sendable, Equatable {
     // MARK: writing
 
     public func encoded() -> [UInt8] {
-        var out = ByteBuffer(capacity: 64 + windows.count * 80)
-        Self.magic.withUnsafeBytes { out.append($0) }
-        put32(Self.version, &out)
+        Array(Self.encode(semantics: semantics, clock: clock, newest: newest, images: [WindowImage(windows)]).joined())
+    }
+
+    /// The file for the shards' window images, as pieces to write one after the other
+    /// (header, each image's records, checksum): no copy of the records is made. The app
+    /// tables are merged and each record's app index is rewritten to the merged table.
+    public static func encode(semantics: Semantics, clock: Int64, newest: Int64, images: [WindowImage]) -> [[UInt8]] {
+        var out = ByteBuffer(capacity: 4_096)
+        magic.withUnsafeBytes { out.append($0) }
+        out.putLittleEndian(version)
         let e = semantics.engine
-        for v in [e.csw, e.conversation, e.fep, e.pmpFrom, semantics.lateness] { put64(v, &out) }
+        for v in [e.csw, e.conversation, e.fep, e.pmpFrom, semantics.lateness] { out.putLittleEndian(v) }
         out.reserve(1)
         out.put(semantics.mode == .event ? 1 : 0)
-        put32(UInt32(e.warnLeads.count), &out)
-        for l in e.warnLeads { put64(l, &out) }
-        put64(clock, &out)
-        put64(newest, &out)
-        var appIndex: [String: UInt32] = [:]
+        out.putLittleEndian(UInt32(e.warnLeads.count))
+        for l in e.warnLeads { out.putLittleEndian(l) }
+        out.putLittleEndian(clock)
+        out.putLittleEndian(newest)
+        var index: [String: UInt32] = [:]
         var apps: [String] = []
-        var lastApp = "", lastIndex: UInt32 = 0
-        var indices: [UInt32] = []
-        indices.reserveCapacity(windows.count)
-        for w in windows {
-            if w.app == lastApp, !apps.isEmpty { indices.append(lastIndex); continue }
-            if let i = appIndex[w.app] {
-                lastIndex = i
-            } else {
-                lastIndex = UInt32(apps.count)
-                appIndex[w.app] = lastIndex
-                apps.append(w.app)
+        let remaps = images.map { image in
+            image.apps.map { app -> UInt32 in
+                if let i = index[app] { return i }
+                index[app] = UInt32(apps.count)
+                apps.append(app)
+                return UInt32(apps.count - 1)
             }
-            lastApp = w.app
-            indices.append(lastIndex)
         }
-        put32(UInt32(apps.count), &out)
-        for a in apps { putString(a, &out) }
-        put64(Int64(windows.count), &out)
-        for (w, app) in zip(windows, indices) {
-            out.reserve(3)
-            out.put(w.kind.rawValue)
-            out.put((w.pmp ? 1 : 0) | (w.open ? 2 : 0))
-            out.put(w.warnDone)
-            put32(app, &out)
-            put64(w.opened, &out)
-            put64(w.expires, &out)
-            put64(w.last, &out)
-            putString(w.contact, &out)
-            putString(w.contactID, &out)
-            putString(w.category, &out)
-            putString(w.conversationID, &out)
+        out.putLittleEndian(UInt32(apps.count))
+        for a in apps {
+            EventText.withBytes(a) { b in
+                out.putLittleEndian(UInt32(b.count))
+                out.append(b)
+            }
         }
-        put64(Int64(bitPattern: Self.checksum(UnsafeBufferPointer(start: out.base, count: out.count))), &out)
-        return out.array
+        out.putLittleEndian(Int64(images.reduce(0) { $0 + $1.count }))
+        var pieces = [out.array]
+        var sum = Checksum()
+        sum.add(out.bytes)
+        for (var image, remap) in zip(images, remaps) {
+            if remap.enumerated().contains(where: { UInt32($0.offset) != $0.element }) {
+                // Rewrite the app indices in place, record by record.
+                image.records.withUnsafeMutableBytes { base in
+                    var pos = 0
+                    for _ in 0..<image.count {
+                        let app = base.loadUnaligned(fromByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
+                        base.storeBytes(of: remap[Int(UInt32(littleEndian: app))].littleEndian,
+                                        toByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
+                        pos += WindowImage.fixedBytes
+                        for _ in 0..<4 { pos += 4 + Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt32.self))) }
+                    }
+                }
+            }
+            image.records.withUnsafeBytes { sum.add($0) }
+            pieces.append(image.records)
+        }
+        pieces.append(withUnsafeBytes(of: sum.value.littleEndian) { Array($0) })
+        return pieces
     }
 
-    private func put32(_ v: UInt32, _ out: inout ByteBuffer) { withUnsafeBytes(of: v.littleEndian) { out.append($0) } }
-    private func put64(_ v: Int64, _ out: inout ByteBuffer) { withUnsafeBytes(of: v.littleEndian) { out.append($0) } }
-    private func putString(_ s: String, _ out: inout ByteBuffer) {
-        var s = s
-        put32(UInt32(s.utf8.count), &out)
-        s.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-    }
+    /// The file checksum, fed piece by piece: FNV-style multiply-xor over the 64-bit words
+    /// of the whole body, then its last bytes one by one and its length.
+    struct Checksum {
+        private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        private var pending: UInt64 = 0
+        private var pendingCount = 0
+        private var total = 0
 
-    /// A fast checksum of the file body: FNV-style multiply-xor over 64-bit words.
-    public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let raw = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 8)!)
-        var i = 0
-        while i + 8 <= bytes.count {
-            h = (h ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* 0x0000_0100_0000_01B3
+        @inline(__always)
+        private mutating func mix(_ word: UInt64) {
+            h = (h ^ word) &* 0x0000_0100_0000_01B3
             h ^= h >> 29
-            i += 8
         }
-        while i < bytes.count {
-            h = (h ^ UInt64(bytes[i])) &* 0x0000_0100_0000_01B3
-            i += 1
+
+        mutating func add(_ bytes: UnsafeRawBufferPointer) {
+            let n = bytes.count
+            total += n
+            var i = 0
+            if pendingCount > 0 {
+                while pendingCount < 8, i < n {
+                    pending |= UInt64(bytes[i]) << (8 * UInt64(pendingCount))
+                    pendingCount += 1
+                    i += 1
+                }
+                guard pendingCount == 8 else { return }
+                mix(pending)
+                pending = 0
+                pendingCount = 0
+            }
+            while i + 8 <= n {
+                mix(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                i += 8
+            }
+            while i < n {
+                pending |= UInt64(bytes[i]) << (8 * UInt64(pendingCount))
+                pendingCount += 1
+                i += 1
+            }
         }
-        return h ^ UInt64(bytes.count)
+
+        var value: UInt64 {
+            var v = h
+            for k in 0..<pendingCount { v = (v ^ (pending >> (8 * UInt64(k)) & 0xFF)) &* 0x0000_0100_0000_01B3 }
+            return v ^ UInt64(total)
+        }
+    }
+
+    /// The checksum of a whole file body (see `Checksum`).
+    public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var sum = Checksum()
+        sum.add(UnsafeRawBufferPointer(bytes))
+        return sum.value
     }
 
     // MARK: reading
 
-    /// Decodes a state file; throws on anything that is not exactly a complete, intact file
-    /// of a version this build knows.
+    /// What a state file holds besides its windows, and where the window records are.
+    public struct Header: Sendable {
+        public var semantics: Semantics
+        public var clock: Int64
+        public var newest: Int64
+        public var apps: [String]
+        public var windowCount: Int
+        /// Byte range of the window records in the file.
+        public var windowsStart: Int
+        public var windowsEnd: Int
+    }
+
+    /// Checks a whole state file (magic, version, checksum, and the structure of every
+    /// record) and reads its header. Throws on anything that is not exactly a complete,
+    /// intact file of a version this build knows; nothing is loaded from a file that fails.
+    public static func open(_ b: UnsafeBufferPointer<UInt8>) throws(LoadError) -> Header {
+        guard b.count >= magic.count + 4, Array(b[0..<magic.count]) == magic else {
+            throw LoadError("not a windowkeeper state file")
+        }
+        var r = Reader(bytes: b, pos: magic.count)
+        let version = try r.u32()
+        guard version <= Self.version else {
+            throw LoadError("state file format \(version) is newer than this windowkeeper (\(Self.version))")
+        }
+        guard b.count >= magic.count + 12 else { throw LoadError("state file is truncated") }
+        let stored = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + b.count - 8).loadUnaligned(as: UInt64.self))
+        guard checksum(UnsafeBufferPointer(rebasing: b[0..<(b.count - 8)])) == stored else {
+            throw LoadError("state file is corrupt or truncated (checksum mismatch)")
+        }
+        r.end = b.count - 8
+        var engine = EngineOptions()
+        engine.csw = try r.i64()
+        engine.conversation = try r.i64()
+        engine.fep = try r.i64()
+        engine.pmpFrom = try r.i64()
+        let lateness = try r.i64()
+        let mode: ClockMode = try r.u8() == 1 ? .event : .wall
+        let leadCount = Int(try r.u32())
+        guard leadCount <= 64 else { throw LoadError("state file is corrupt (\(leadCount) warning leads)") }
+        var leads: [Int64] = []
+        for _ in 0..<leadCount { leads.append(try r.i64()) }
+        engine.setWarnLeads(leads)
+        let clock = try r.i64()
+        let newest = try r.i64()
+        let appCount = Int(try r.u32())
+        guard appCount <= r.end - r.pos else { throw LoadError("state file is corrupt (app count)") }
+        var apps: [String] = []
+        for _ in 0..<appCount { apps.append(try r.string()) }
+        let count = try r.i64()
+        guard count >= 0, count <= Int64(r.end - r.pos) / Int64(WindowImage.fixedBytes + 16) else {
+            throw LoadError("state file is corrupt (window count)")
+        }
+        let start = r.pos
+        try scanWindows(&r, count: Int(count), appCount: apps.count) { _ in }
+        guard r.pos == r.end else { throw LoadError("state file is corrupt (trailing bytes)") }
+        return Header(semantics: Semantics(engine: engine, mode: mode, lateness: lateness), clock: clock, newest: newest,
+                      apps: apps, windowCount: Int(count), windowsStart: start, windowsEnd: r.end)
+    }
+
+    /// Visits the windows of a file that `open` accepted, strings as bytes in the file.
+    public static func forEachWindow(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, _ visit: (WindowView) -> Void) {
+        forEachRecord(UnsafeBufferPointer(rebasing: b[h.windowsStart..<h.windowsEnd]), count: h.windowCount, visit)
+    }
+
+    /// Visits `count` well-formed window records.
+    static func forEachRecord(_ b: UnsafeBufferPointer<UInt8>, count: Int, _ visit: (WindowView) -> Void) {
+        var r = Reader(bytes: b, pos: 0)
+        try? scanWindows(&r, count: count, appCount: Int.max, visit)
+    }
+
+    /// Decodes a whole state file into values (tests, tools; the pipeline restores from
+    /// the bytes with `open` and `forEachWindow`).
     public static func decode(_ bytes: [UInt8]) throws(LoadError) -> StateFile {
         try bytes.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(LoadError) -> StateFile in
-            guard b.count >= magic.count + 4, Array(b[0..<magic.count]) == magic else {
-                throw LoadError("not a windowkeeper state file")
-            }
-            var r = Reader(bytes: b, pos: magic.count)
-            let version = try r.u32()
-            guard version <= Self.version else {
-                throw LoadError("state file format \(version) is newer than this windowkeeper (\(Self.version))")
-            }
-            guard b.count >= magic.count + 12 else { throw LoadError("state file is truncated") }
-            let stored = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + b.count - 8).loadUnaligned(as: UInt64.self))
-            guard checksum(UnsafeBufferPointer(rebasing: b[0..<(b.count - 8)])) == stored else {
-                throw LoadError("state file is corrupt or truncated (checksum mismatch)")
-            }
-            r.end = b.count - 8
-            var engine = EngineOptions()
-            engine.csw = try r.i64()
-            engine.conversation = try r.i64()
-            engine.fep = try r.i64()
-            engine.pmpFrom = try r.i64()
-            let lateness = try r.i64()
-            let mode: ClockMode = try r.u8() == 1 ? .event : .wall
-            let leadCount = Int(try r.u32())
-            guard leadCount <= 64 else { throw LoadError("state file is corrupt (\(leadCount) warning leads)") }
-            var leads: [Int64] = []
-            for _ in 0..<leadCount { leads.append(try r.i64()) }
-            engine.setWarnLeads(leads)
-            let clock = try r.i64()
-            let newest = try r.i64()
-            let appCount = Int(try r.u32())
-            var apps: [String] = []
-            for _ in 0..<appCount { apps.append(try r.string()) }
+            let h = try open(b)
             var windows: [SavedWindow] = []
-            windows.reserveCapacity(min((r.end - r.pos) / 40 + 1, 1 << 26))
-            try scanWindows(&r, apps: apps) { v in
-                windows.append(SavedWindow(kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
-                                           opened: v.opened, expires: v.expires, last: v.last, app: apps[v.app],
-                                           contact: string(v.contact), contactID: string(v.contactID),
-                                           category: string(v.category), conversationID: string(v.conversationID)))
-            }
-            guard r.pos == r.end else { throw LoadError("state file is corrupt (trailing bytes)") }
-            return StateFile(semantics: Semantics(engine: engine, mode: mode, lateness: lateness),
-                             clock: clock, newest: newest, windows: windows)
+            windows.reserveCapacity(h.windowCount)
+            forEachWindow(b, h) { windows.append(SavedWindow($0, app: h.apps[$0.app])) }
+            return StateFile(semantics: h.semantics, clock: h.clock, newest: h.newest, windows: windows)
         }
     }
 
@@ -185,17 +258,13 @@ public struct StateFile: Sendable, Equatable {
         public var conversationID: UnsafeBufferPointer<UInt8>
     }
 
-    static func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
-
-    private static func scanWindows(_ r: inout Reader, apps: [String], _ visit: (WindowView) -> Void) throws(LoadError) {
-        let count = try r.i64()
-        guard count >= 0, count <= Int64(r.end - r.pos) / 40 + 1 else { throw LoadError("state file is corrupt (window count)") }
+    private static func scanWindows(_ r: inout Reader, count: Int, appCount: Int, _ visit: (WindowView) -> Void) throws(LoadError) {
         for _ in 0..<count {
             guard let kind = WindowKind(rawValue: try r.u8()) else { throw LoadError("state file is corrupt (window kind)") }
             let flags = try r.u8()
             let warnDone = try r.u8()
             let app = Int(try r.u32())
-            guard app < apps.count else { throw LoadError("state file is corrupt (app index)") }
+            guard app < appCount else { throw LoadError("state file is corrupt (app index)") }
             let opened = try r.i64(), expires = try r.i64(), last = try r.i64()
             visit(WindowView(kind: kind, pmp: flags & 1 != 0, open: flags & 2 != 0, warnDone: warnDone, app: app,
                              opened: opened, expires: expires, last: last, contact: try r.field(), contactID: try r.field(),
@@ -203,36 +272,15 @@ public struct StateFile: Sendable, Equatable {
         }
     }
 
-    /// Checks a file and visits its windows without building them (the status query):
-    /// returns the app table; `visit` sees every window with its strings as bytes.
-    public static func scan(_ b: UnsafeBufferPointer<UInt8>, _ visit: (WindowView, [String]) -> Void) throws(LoadError) {
-        guard b.count >= magic.count + 12, Array(b[0..<magic.count]) == magic else { throw LoadError("not a windowkeeper state file") }
-        var r = Reader(bytes: b, pos: magic.count)
-        guard try r.u32() <= version else { throw LoadError("state file format is newer than this windowkeeper") }
-        let stored = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + b.count - 8).loadUnaligned(as: UInt64.self))
-        guard checksum(UnsafeBufferPointer(rebasing: b[0..<(b.count - 8)])) == stored else {
-            throw LoadError("state file is corrupt or truncated (checksum mismatch)")
-        }
-        r.end = b.count - 8
-        r.pos += 5 * 8 + 1
-        let leads = Int(try r.u32())
-        guard leads <= 64 else { throw LoadError("state file is corrupt (\(leads) warning leads)") }
-        r.pos += leads * 8 + 16
-        let appCount = Int(try r.u32())
-        var apps: [String] = []
-        for _ in 0..<appCount { apps.append(try r.string()) }
-        try scanWindows(&r, apps: apps) { visit($0, apps) }
-        guard r.pos == r.end else { throw LoadError("state file is corrupt (trailing bytes)") }
-    }
-
     private struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var pos: Int
-        lazy var end: Int = bytes.count
+        var end: Int
 
         init(bytes: UnsafeBufferPointer<UInt8>, pos: Int) {
             self.bytes = bytes
             self.pos = pos
+            end = bytes.count
         }
 
         mutating func need(_ n: Int) throws(LoadError) {
@@ -254,7 +302,7 @@ public struct StateFile: Sendable, Equatable {
             return Int64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + pos).loadUnaligned(as: Int64.self))
         }
         mutating func string() throws(LoadError) -> String {
-            StateFile.string(try field())
+            String(decoding: try field(), as: UTF8.self)
         }
         mutating func field() throws(LoadError) -> UnsafeBufferPointer<UInt8> {
             let n = Int(try u32())

@@ -40,20 +40,35 @@ public struct TimerHeap: Sendable {
         guard let first = entries.first else { return nil }
         let last = entries.removeLast()
         if entries.isEmpty { return first }
-        var i = 0
+        siftDown(last, from: 0)
+        return first
+    }
+
+    /// Puts `e` at position `start` or below, moving smaller children up.
+    private mutating func siftDown(_ e: TimerEntry, from start: Int) {
         let n = entries.count
+        var i = start
         while true {
             let l = 2 * i + 1
             if l >= n { break }
             let r = l + 1
             let c = r < n && entries[r].due < entries[l].due ? r : l
-            guard entries[c].due < last.due else { break }
+            guard entries[c].due < e.due else { break }
             entries[i] = entries[c]
             i = c
         }
-        entries[i] = last
-        return first
+        entries[i] = e
     }
 
     public mutating func removeAll() { entries.removeAll() }
+
+    /// Adds an entry without restoring heap order (bulk loading); `heapify` must follow
+    /// before the next `push`, `pop` or `top`.
+    mutating func appendUnordered(_ e: TimerEntry) { entries.append(e) }
+
+    /// Restores heap order in O(n) after `appendUnordered`.
+    mutating func heapify() {
+        guard entries.count > 1 else { return }
+        for start in stride(from: entries.count / 2 - 1, through: 0, by: -1) { siftDown(entries[start], from: start) }
+    }
 }

@@ -79,7 +79,8 @@ extension WindowEngine {
         guard due < windows[Int(s)].heapDue else { return }
         windows[Int(s)].seq &+= 1
         windows[Int(s)].heapDue = due
-        heap.push(TimerEntry(due: due, slot: s, seq: windows[Int(s)].seq))
+        let entry = TimerEntry(due: due, slot: s, seq: windows[Int(s)].seq)
+        if bulkLoading { heap.appendUnordered(entry) } else { heap.push(entry) }
     }
 
     mutating func emit(_ kind: EventKind, _ s: Int32, due: Int64, lead: Int64, inPass: Bool) {

@@ -28,6 +28,8 @@ public struct WindowEngine: ~Copyable {
     /// Interned app ids (`Contact.app` indexes `apps`), found by hash in `appIndex`.
     var apps: [TextRef] = []
     var appIndex = SlotIndex()
+    /// Restoring: timers are appended unordered and heapified at the end.
+    var bulkLoading = false
     /// How often `text` was compacted (tests).
     var textCompactions = 0
     /// The events of the firing pass under way, encoded in `passOutput`, sorted at its end.
@@ -55,6 +57,31 @@ public struct WindowEngine: ~Copyable {
         }
         releaseContactIfEmpty(c)
         if text.wantsCompaction { compactText() }
+    }
+
+    /// Touches the index entries, contact entries and key bytes that `apply` will read for
+    /// `inputs`. The loads are independent of each other, so their cache misses overlap
+    /// instead of stalling one record at a time; call it for the next few records before
+    /// applying them. Changes nothing.
+    public func warm(_ inputs: UnsafeBufferPointer<WindowInput>) -> UInt64 {
+        var sink: UInt64 = 0
+        for input in inputs {
+            let s = contactIndex.slotAtHome(input.contactHash)
+            if s >= 0 {
+                let c = contacts[Int(s)]
+                sink &+= c.hash
+                let key = text.bytes(c.contact)
+                if key.count > 0 { sink &+= UInt64(key.load(as: UInt8.self)) }
+            }
+            if input.operation == .keyedReceipt {
+                let w = keyedIndex.slotAtHome(input.keyHash)
+                if w >= 0 {
+                    let id = text.bytes(windows[Int(w)].conversationID)
+                    if id.count > 0 { sink &+= UInt64(id.load(as: UInt8.self)) }
+                }
+            }
+        }
+        return sink
     }
 
     private mutating func contactMessage(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
@@ -91,7 +118,7 @@ public struct WindowEngine: ~Copyable {
     private mutating func keyedReceipt(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
         let t = input.time
         let idBytes = slice(arena, input.conversationID)
-        let keyHash = Self.keyHash(contactHash: input.contactHash, id: idBytes)
+        let keyHash = input.keyHash
         let found = keyedIndex.find(keyHash) { s in
             let w = windows[Int(s)]
             return w.contact == c && text.equals(w.conversationID, idBytes)
@@ -164,13 +191,6 @@ public struct WindowEngine: ~Copyable {
             text.free(windows[Int(slot)].contactID)
             windows[Int(slot)].contactID = text.add(bytes)
         }
-    }
-
-    static func keyHash(contactHash: UInt64, id: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h = FNV1a()
-        h.add(Int64(bitPattern: contactHash))
-        h.add(id)
-        return h.mixed
     }
 
     @inline(__always)

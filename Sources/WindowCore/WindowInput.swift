@@ -21,10 +21,13 @@ public struct WindowInput: Sendable {
     public var contactID: ByteRange
     public var category: ByteRange
     public var conversationID: ByteRange
+    /// Keyed receipts: `keyHash(contactHash:id:)` of the conversation id.
+    public var keyHash: UInt64
 
     public init(operation: Operation, freeEntryPoint: Bool, time: Int64, contactHash: UInt64,
                 app: ByteRange, contact: ByteRange, contactID: ByteRange = .empty,
-                category: ByteRange = .empty, conversationID: ByteRange = .empty) {
+                category: ByteRange = .empty, conversationID: ByteRange = .empty, keyHash: UInt64 = 0) {
+        self.keyHash = keyHash
         self.operation = operation
         self.freeEntryPoint = freeEntryPoint
         self.time = time
@@ -34,5 +37,13 @@ public struct WindowInput: Sendable {
         self.contactID = contactID
         self.category = category
         self.conversationID = conversationID
+    }
+
+    /// The hash a keyed window is indexed by: the contact's hash and the conversation id.
+    public static func keyHash(contactHash: UInt64, id: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = FNV1a()
+        h.add(Int64(bitPattern: contactHash))
+        h.add(id)
+        return h.mixed
     }
 }

@@ -57,26 +57,22 @@ public struct Pipeline: Sendable {
         if let path = options.statePath {
             let k = StateKeeper(path: path, semantics: options.semantics)
             do {
-                if let saved = try k.load() {
-                    var perShard = Array(repeating: [SavedWindow](), count: shards.count)
-                    for w in saved.windows { perShard[Int(w.contactHash % UInt64(shards.count))].append(w) }
+                if let (file, header) = try k.load() {
+                    // Every shard scans the checked file and restores its own windows, in parallel.
                     await withTaskGroup(of: Void.self) { group in
-                        for (k, shard) in shards.enumerated() {
-                            let windows = perShard[k]
-                            group.addTask { await shard.restore(windows, clock: saved.clock) }
+                        for (i, shard) in shards.enumerated() {
+                            let count = shards.count
+                            group.addTask { await shard.restore(file, header, index: i, count: count) }
                         }
                     }
-                    reader.restore(clock: saved.clock, newest: saved.newest)
+                    reader.restore(clock: header.clock, newest: header.newest)
                 }
             } catch {
                 errors.write(Array("windowkeeper: \(error.description)\n".utf8))
                 if case .unusable = error { return .usage }
                 return .ioError
             }
-            let semantics = options.semantics
-            reader.checkpoint = { windows, c, newest in
-                k.write(StateFile(semantics: semantics, clock: c, newest: newest, windows: windows))
-            }
+            reader.checkpoint = { images, c, newest in k.write(images, clock: c, newest: newest) }
             keeper = k
         }
         let mode = options.ingest.mode
@@ -130,10 +126,12 @@ public struct Pipeline: Sendable {
 
         var status = RunStatus.ok
         if let keeper {
-            var windows: [SavedWindow] = []
-            for s in shards { windows.append(contentsOf: await s.savedWindows) }
+            let images = await withTaskGroup(of: WindowImage.self) { group in
+                for s in shards { group.addTask { await s.windowImage } }
+                return await group.reduce(into: [WindowImage]()) { $0.append($1) }
+            }
             let c = mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
-            if let e = keeper.write(StateFile(semantics: options.semantics, clock: c, newest: reader.ingest.maxEventTime, windows: windows)) {
+            if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime) {
                 errors.write(Array("windowkeeper: \(e)\n".utf8))
                 status = .ioError
             }

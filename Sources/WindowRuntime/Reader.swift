@@ -42,7 +42,7 @@ final class Reader: @unchecked Sendable {
     static let batchRecords = 2_048
 
     /// Writes a checkpoint (set when --state is given).
-    var checkpoint: ((_ windows: [SavedWindow], _ clock: Int64, _ newest: Int64) -> String?)?
+    var checkpoint: ((_ windows: [WindowImage], _ clock: Int64, _ newest: Int64) -> String?)?
     private var lastCheckpoint = System.monotonicNanos()
     private(set) var checkpointError: String?
 
@@ -328,19 +328,19 @@ final class Reader: @unchecked Sendable {
 final class SnapshotCollector: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
-    private var windows: [SavedWindow] = []
+    private var windows: [WindowImage] = []
     private let count: Int
 
     init(count: Int) { self.count = count }
 
-    func add(_ w: [SavedWindow]) {
+    func add(_ w: WindowImage) {
         lock.lock()
-        windows.append(contentsOf: w)
+        windows.append(w)
         lock.unlock()
         done.signal()
     }
 
-    func wait() -> [SavedWindow] {
+    func wait() -> [WindowImage] {
         for _ in 0..<count { done.wait() }
         lock.lock()
         defer { lock.unlock() }

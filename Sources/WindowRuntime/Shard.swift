@@ -9,6 +9,11 @@ public actor Shard {
     private let lateness: Int64
     private let clock: any WallClock
 
+    /// Records whose cache lines are warmed together.
+    static let warmRun = 16
+    /// Keeps the warming loads from being optimised away.
+    private var warmSink: UInt64 = 0
+
     public init(options: EngineOptions, mode: ClockMode, lateness: Int64, sink: any EventSink,
                 clock: any WallClock = SystemWallClock()) {
         self.engine = WindowEngine(options: options)
@@ -30,20 +35,27 @@ public actor Shard {
             }
             flush()
         case .snapshot(let reply):
-            reply(engine.savedWindows())
+            reply(engine.windowImage())
         }
     }
 
-    /// Puts saved windows back and continues from the saved clock.
-    public func restore(_ windows: [SavedWindow], clock: Int64) {
-        engine.reserve(windows: windows.count)
-        for w in windows { engine.restore(w) }
-        if clock != .min { engine.restoreClock(clock) }
+    /// Puts this shard's windows of a checked state file back (shard `index` of `count`
+    /// takes the windows routed to it) and continues from the saved clock.
+    public func restore(_ file: MappedFile, _ header: StateFile.Header, index: Int, count: Int) {
+        engine.beginRestore(windows: header.windowCount / count + 1)
+        let apps = header.apps.map { Array($0.utf8) }
+        StateFile.forEachWindow(file.bytes, header) { v in
+            apps[v.app].withUnsafeBufferPointer { app in
+                let hash = FNV1a.contactHash(app: app, contact: v.contact)
+                if Int(hash % UInt64(count)) == index { engine.restore(v, app: app, contactHash: hash) }
+            }
+        }
+        engine.finishRestore(clock: header.clock)
         if mode == .wall { engine.advance(to: max(engine.clock, self.clock.now() - lateness)) } else { engine.advance(to: engine.clock) }
         flush()
     }
 
-    public var savedWindows: [SavedWindow] { engine.savedWindows() }
+    public var windowImage: WindowImage { engine.windowImage() }
 
     /// Applies a batch: each record sees C as it was after the previous line (SPEC section 4).
     public func process(_ batch: ShardBatch) {
@@ -58,18 +70,27 @@ public actor Shard {
             }
             let ticks = batch.ticks
             var t = 0
-            for (k, input) in batch.inputs.enumerated() {
-                let line = batch.lines[k]
-                while t < ticks.count, ticks[t].line < line {
-                    engine.advance(to: ticks[t].clock)
-                    t += 1
+            batch.inputs.withUnsafeBufferPointer { inputs in
+                let lines = batch.lines
+                var warmed = 0
+                for k in inputs.indices {
+                    if k >= warmed {
+                        // Warm the caches for the next run of records (see `WindowEngine.warm`).
+                        warmed = min(k + Self.warmRun, inputs.count)
+                        warmSink &+= engine.warm(UnsafeBufferPointer(rebasing: inputs[k..<warmed]))
+                    }
+                    let line = lines[k]
+                    while t < ticks.count, ticks[t].line < line {
+                        engine.advance(to: ticks[t].clock)
+                        t += 1
+                    }
+                    engine.apply(inputs[k], in: arena)
+                    while t < ticks.count, ticks[t].line <= line {
+                        engine.advance(to: ticks[t].clock)
+                        t += 1
+                    }
+                    engine.advance(to: engine.clock)
                 }
-                engine.apply(input, in: arena)
-                while t < ticks.count, ticks[t].line <= line {
-                    engine.advance(to: ticks[t].clock)
-                    t += 1
-                }
-                engine.advance(to: engine.clock)
             }
             while t < ticks.count {
                 engine.advance(to: ticks[t].clock)

@@ -48,5 +48,5 @@ public enum ShardMessage: Sendable {
     /// End of the stream; event mode moves the clock to the given value first.
     case finish(clock: Int64?)
     /// A checkpoint: the shard's windows after everything sent before this message.
-    case snapshot(@Sendable ([SavedWindow]) -> Void)
+    case snapshot(@Sendable (WindowImage) -> Void)
 }

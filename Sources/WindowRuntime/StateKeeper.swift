@@ -27,37 +27,54 @@ public struct StateKeeper: Sendable {
         }
     }
 
-    /// The saved state, nil when the file does not exist yet.
-    public func load() throws(LoadFailure) -> StateFile? {
+    /// The saved state, mapped and checked whole, with its header; nil when the file does
+    /// not exist yet.
+    public func load() throws(LoadFailure) -> (file: MappedFile, header: StateFile.Header)? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else { throw .io("cannot read --state \(path)") }
-        let file: StateFile
+        let file: MappedFile
+        switch MappedFile.open(path) {
+        case .success(let f): file = f
+        case .failure(let e): throw .io("cannot read --state \(path): \(e)")
+        }
+        let header: StateFile.Header
         do {
-            file = try StateFile.decode([UInt8](data))
+            header = try StateFile.open(file.bytes)
         } catch {
             throw .unusable("--state \(path): \(error.description); refusing to use or overwrite it")
         }
-        if let why = StateFile.incompatibility(saved: file.semantics, current: semantics) {
+        if let why = StateFile.incompatibility(saved: header.semantics, current: semantics) {
             throw .unusable("--state \(path): \(why); refusing to use or overwrite it")
         }
-        return file
+        return (file, header)
+    }
+
+    /// Writes the shards' windows atomically; returns an error message on failure.
+    public func write(_ images: [WindowImage], clock: Int64, newest: Int64) -> String? {
+        write(StateFile.encode(semantics: semantics, clock: clock, newest: newest, images: images))
     }
 
     /// Writes `file` atomically; returns an error message on failure.
     public func write(_ file: StateFile) -> String? {
-        let bytes = file.encoded()
+        write([file.encoded()])
+    }
+
+    /// Writes the pieces of a file, one after the other, atomically.
+    private func write(_ pieces: [[UInt8]]) -> String? {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return "cannot write \(tmp): \(String(cString: strerror(errno)))" }
-        let ok = bytes.withUnsafeBytes { raw -> Bool in
-            var p = raw.baseAddress!, left = raw.count
-            while left > 0 {
-                let n = Glibc.write(fd, p, left)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                p += n; left -= n
+        var ok = true
+        for piece in pieces where ok {
+            piece.withUnsafeBytes { bytes in
+                guard var p = bytes.baseAddress else { return }
+                var left = bytes.count
+                while left > 0 {
+                    let n = Glibc.write(fd, p, left)
+                    if n < 0 { if errno == EINTR { continue }; ok = false; return }
+                    p += n; left -= n
+                }
             }
-            return true
         }
         let synced = ok && fsync(fd) == 0
         close(fd)

@@ -47,33 +47,26 @@ public enum StatusCommand {
     /// Prints the matching open windows; returns the exit status (1: the contact has none).
     /// The file is mapped and scanned; only matching windows become strings.
     public static func run(_ q: Query, now: Int64 = System.nowMillis()) -> Int32 {
-        let fd = open(q.statePath, O_RDONLY | O_CLOEXEC)
-        var st = stat()
-        guard fd >= 0, fstat(fd, &st) == 0, st.st_size > 0,
-              let map = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
-            if fd >= 0 { close(fd) }
-            FileHandle.standardError.write(Data("windowkeeper status: cannot read \(q.statePath)\n".utf8))
+        let file: MappedFile
+        switch MappedFile.open(q.statePath) {
+        case .success(let f): file = f
+        case .failure(let e):
+            FileHandle.standardError.write(Data("windowkeeper status: cannot read \(q.statePath): \(e)\n".utf8))
             return 2
         }
-        defer { munmap(map, Int(st.st_size)); close(fd) }
-        let bytes = UnsafeBufferPointer(start: map.assumingMemoryBound(to: UInt8.self), count: Int(st.st_size))
         let t = q.at ?? now
         var out = ByteBuffer()
         var found = 0
         let wantContact = q.contact.map { Array($0.utf8) }
         do {
-            try StateFile.scan(bytes) { v, apps in
+            let header = try StateFile.open(file.bytes)
+            let apps = header.apps
+            StateFile.forEachWindow(file.bytes, header) { v in
                 guard v.open, v.expires > t else { return }
                 if let c = wantContact, !c.elementsEqual(v.contact) { return }
                 if let app = q.app, apps[v.app] != app { return }
                 found += 1
-                let w = SavedWindow(kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone, opened: v.opened,
-                                    expires: v.expires, last: v.last, app: apps[v.app],
-                                    contact: String(decoding: v.contact, as: UTF8.self),
-                                    contactID: String(decoding: v.contactID, as: UTF8.self),
-                                    category: String(decoding: v.category, as: UTF8.self),
-                                    conversationID: String(decoding: v.conversationID, as: UTF8.self))
-                line(w, at: t, &out)
+                line(SavedWindow(v, app: apps[v.app]), at: t, &out)
             }
         } catch {
             FileHandle.standardError.write(Data("windowkeeper status: \(q.statePath): \(error.description)\n".utf8))

@@ -69,9 +69,13 @@ struct EngineHarness: ~Copyable {
             FNV1a.contactHash(app: UnsafeBufferPointer(rebasing: $0[Int(appRange.start)..<Int(appRange.start + appRange.count)]),
                               contact: UnsafeBufferPointer(rebasing: $0[Int(contactRange.start)..<Int(contactRange.start + contactRange.count)]))
         }
+        let idRange = put(id)
+        let keyHash = arena.withUnsafeBufferPointer {
+            WindowInput.keyHash(contactHash: hash, id: UnsafeBufferPointer(rebasing: $0[Int(idRange.start)..<Int(idRange.start + idRange.count)]))
+        }
         let input = WindowInput(operation: op, freeEntryPoint: fep, time: Self.h(t), contactHash: hash,
                                 app: appRange, contact: contactRange, contactID: put(contactID),
-                                category: put(category), conversationID: put(id))
+                                category: put(category), conversationID: idRange, keyHash: keyHash)
         arena.withUnsafeBufferPointer { engine.apply(input, in: $0) }
         engine.advance(to: max(engine.clock, Self.h(t) - lateness))
     }

@@ -98,6 +98,23 @@ typealias SplitMix = SplitMix64
 }
 
 @Suite struct TimerHeapTests {
+    @Test func bulkLoadThenHeapify_popsInDueOrder() {
+        for seed in 0..<100 as Range<UInt64> {
+            var rng = SplitMix(seed: seed)
+            var heap = TimerHeap()
+            var model: [Int64] = []
+            for k in 0..<Int(rng.next() % 200) {
+                let due = Int64(rng.next() % 50)
+                heap.appendUnordered(TimerEntry(due: due, slot: Int32(k), seq: 0))
+                model.append(due)
+            }
+            heap.heapify()
+            var popped: [Int64] = []
+            while let e = heap.pop() { popped.append(e.due) }
+            #expect(popped == model.sorted(), "seed \(seed)")
+        }
+    }
+
     @Test func popOrder_matchesASortedArrayModelForManySeeds() {
         for seed in 0..<500 {
             var rng = SplitMix(seed: UInt64(seed))

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only (state files): shared by the shards while they restore,
+/// unmapped when the last reference goes.
+public final class MappedFile: @unchecked Sendable {
+    public let bytes: UnsafeBufferPointer<UInt8>
+
+    /// Maps `path`; nil with the reason when it cannot be read.
+    public static func open(_ path: String) -> Result<MappedFile, MappedFileError> {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(MappedFileError(errno: errno)) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(MappedFileError(errno: errno)) }
+        let size = Int(st.st_size)
+        guard size > 0 else { return .success(MappedFile(UnsafeBufferPointer(start: nil, count: 0))) }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), p != MAP_FAILED else {
+            return .failure(MappedFileError(errno: errno))
+        }
+        return .success(MappedFile(UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: size)))
+    }
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    deinit {
+        if let p = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: p), bytes.count) }
+    }
+}
+
+public struct MappedFileError: Error, CustomStringConvertible {
+    public var errno: Int32
+    public var description: String { String(cString: strerror(errno)) }
+}
