@@ -15,11 +15,6 @@ public struct FNV1a: Sendable {
     @inlinable
     public mutating func addByte(_ byte: UInt8) { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
 
-    public mutating func add(_ text: String) {
-        var t = text
-        t.withUTF8 { add($0) }
-    }
-
     public mutating func add(_ v: Int64) {
         var x = UInt64(bitPattern: v)
         for _ in 0..<8 { addByte(UInt8(truncatingIfNeeded: x)); x >>= 8 }

@@ -22,12 +22,6 @@ public struct SavedWindow: Sendable, Equatable {
         self.app = app; self.contact = contact; self.contactID = contactID
         self.category = category; self.conversationID = conversationID
     }
-
-    /// The routing hash of its contact.
-    public var contactHash: UInt64 {
-        var a = app, c = contact
-        return a.withUTF8 { ab in c.withUTF8 { FNV1a.contactHash(app: ab, contact: $0) } }
-    }
 }
 
 extension WindowEngine {
