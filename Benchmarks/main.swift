@@ -147,15 +147,7 @@ for suite in suites {
         func restoreShard(_ index: Int, _ seconds: inout Double) -> WindowEngine {
             let start = System.monotonicNanos()
             var engine = WindowEngine(options: EngineOptions())
-            engine.beginRestore(windows: header.windowCount / 2 + 1)
-            let apps = header.apps.map { Array($0.utf8) }
-            StateFile.forEachWindow(mapped.bytes, header) { v in
-                apps[v.app].withUnsafeBufferPointer { app in
-                    let hash = FNV1a.contactHash(app: app, contact: v.contact)
-                    if Int(hash % 2) == index { engine.restore(v, app: app, contactHash: hash) }
-                }
-            }
-            engine.finishRestore(clock: header.clock)
+            engine.restore(file: mapped.bytes, header, shard: index, of: 2)
             seconds = Double(System.monotonicNanos() - start) / 1e9
             return engine
         }

@@ -38,37 +38,31 @@ extension WindowEngine {
     }
 
     /// Prepares a restore of `n` windows: tables sized once, timers loaded unordered.
-    public mutating func beginRestore(windows n: Int) {
+    mutating func beginRestore(windows n: Int) {
         windows.reserveCapacity(windows.count + n)
         contacts.reserveCapacity(contacts.count + n)
         contactIndex.reserve(contactIndex.count + n)
         bulkLoading = true
     }
 
-    /// Puts a saved window back, with its timers (between `beginRestore` and `finishRestore`).
-    public mutating func restore(_ s: SavedWindow) {
-        EventText.withBytes(s.app) { app in
-            EventText.withBytes(s.contact) { contact in
-                EventText.withBytes(s.contactID) { contactID in
-                    EventText.withBytes(s.category) { category in
-                        EventText.withBytes(s.conversationID) { conversationID in
-                            let v = StateFile.WindowView(kind: s.kind, pmp: s.pmp, open: s.open, warnDone: s.warnDone, app: 0,
-                                                         opened: s.opened, expires: s.expires, last: s.last,
-                                                         contact: contact.assumingMemoryBound(to: UInt8.self),
-                                                         contactID: contactID.assumingMemoryBound(to: UInt8.self),
-                                                         category: category.assumingMemoryBound(to: UInt8.self),
-                                                         conversationID: conversationID.assumingMemoryBound(to: UInt8.self))
-                            let a = app.assumingMemoryBound(to: UInt8.self)
-                            restore(v, app: a, contactHash: FNV1a.contactHash(app: a, contact: v.contact))
-                        }
-                    }
-                }
+    /// Restores the windows of a state file that `StateFile.open` accepted which route to
+    /// shard `index` of `count` (by contact hash), timers and clock included. Each shard of
+    /// a pipeline calls it on the same mapped file, concurrently.
+    public mutating func restore(file: UnsafeBufferPointer<UInt8>, _ header: StateFile.Header, shard index: Int, of count: Int) {
+        beginRestore(windows: header.windowCount / count + 1)
+        let apps = header.apps.map { Array($0.utf8) }
+        StateFile.forEachWindow(file, header) { v in
+            apps[v.app].withUnsafeBufferPointer { app in
+                let hash = FNV1a.contactHash(app: app, contact: v.contact)
+                if Int(hash % UInt64(count)) == index { restore(v, app: app, contactHash: hash) }
             }
         }
+        finishRestore(clock: header.clock)
     }
 
-    /// Puts a saved window back straight from a state file's bytes.
-    public mutating func restore(_ v: StateFile.WindowView, app: UnsafeBufferPointer<UInt8>, contactHash hash: UInt64) {
+    /// Puts a saved window back straight from a state file's bytes (between `beginRestore`
+    /// and `finishRestore`).
+    mutating func restore(_ v: StateFile.WindowView, app: UnsafeBufferPointer<UInt8>, contactHash hash: UInt64) {
         let c = contactIndex.find(hash, {
             text.equals(contacts[Int($0)].contact, v.contact) && text.equals(apps[Int(contacts[Int($0)].app)], app)
         }) ?? addContact(hash: hash, app: UnsafeRawBufferPointer(app), contact: UnsafeRawBufferPointer(v.contact))
@@ -92,7 +86,7 @@ extension WindowEngine {
 
     /// Ends a restore: timers in heap order, and the clock the shard continues from (timers
     /// due by then fire at the next advance).
-    public mutating func finishRestore(clock c: Int64) {
+    mutating func finishRestore(clock c: Int64) {
         bulkLoading = false
         heap.heapify()
         if c != .min { clock = c }

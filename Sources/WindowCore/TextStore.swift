@@ -25,7 +25,6 @@ struct TextStore: ~Copyable {
     private(set) var garbage = 0
 
     var liveBytes: Int { buffer.count - garbage }
-    var byteCount: Int { buffer.count }
 
     /// Stores a copy of `bytes`.
     mutating func add(_ bytes: UnsafeRawBufferPointer) -> TextRef {
@@ -37,9 +36,6 @@ struct TextStore: ~Copyable {
     }
 
     mutating func add(_ bytes: UnsafeBufferPointer<UInt8>) -> TextRef { add(UnsafeRawBufferPointer(bytes)) }
-
-    /// Stores a string's UTF-8 bytes.
-    mutating func add(_ s: String) -> TextRef { EventText.withBytes(s) { add($0) } }
 
     /// Marks a string as no longer referenced.
     mutating func free(_ r: TextRef) { garbage += Int(r.count) }

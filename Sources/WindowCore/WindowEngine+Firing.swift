@@ -96,10 +96,10 @@ extension WindowEngine {
             EventText.encode(kind, w.kind, text, openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due, into: &output)
         }
         if recordsEvents {
+            func string(_ b: UnsafeRawBufferPointer) -> String { String(decoding: b, as: UTF8.self) }
             let event = WindowEvent(
-                event: kind, window: w.kind, pmp: w.pmp, app: self.text.string(apps[Int(c.app)]), contact: self.text.string(c.contact),
-                contactID: self.text.string(w.contactID), category: self.text.string(w.category),
-                conversationID: self.text.string(w.conversationID),
+                event: kind, window: w.kind, pmp: w.pmp, app: string(text.app), contact: string(text.contact),
+                contactID: string(text.contactID), category: string(text.category), conversationID: string(text.conversationID),
                 openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)
             if inPass { pass.events.append(event) } else { events.append(event) }
         }

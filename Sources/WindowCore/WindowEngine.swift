@@ -32,7 +32,7 @@ public struct WindowEngine: ~Copyable {
     var bulkLoading = false
     /// How often `text` was compacted (tests).
     var textCompactions = 0
-    /// The events of the firing pass under way, encoded in `passOutput`, sorted at its end.
+    /// The events of the firing pass under way, encoded as they fire, sorted at its end.
     var pass = FiringPass()
 
     public init(options: EngineOptions) {

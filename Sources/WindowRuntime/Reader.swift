@@ -42,7 +42,7 @@ final class Reader: @unchecked Sendable {
     static let batchRecords = 2_048
 
     /// Writes a checkpoint (set when --state is given).
-    var checkpoint: ((_ windows: [WindowImage], _ clock: Int64, _ newest: Int64) -> String?)?
+    var checkpoint: ((_ images: [WindowImage], _ clock: Int64, _ newest: Int64) -> String?)?
     private var lastCheckpoint = System.monotonicNanos()
     private(set) var checkpointError: String?
 

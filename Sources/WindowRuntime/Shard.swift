@@ -42,15 +42,7 @@ public actor Shard {
     /// Puts this shard's windows of a checked state file back (shard `index` of `count`
     /// takes the windows routed to it) and continues from the saved clock.
     public func restore(_ file: MappedFile, _ header: StateFile.Header, index: Int, count: Int) {
-        engine.beginRestore(windows: header.windowCount / count + 1)
-        let apps = header.apps.map { Array($0.utf8) }
-        StateFile.forEachWindow(file.bytes, header) { v in
-            apps[v.app].withUnsafeBufferPointer { app in
-                let hash = FNV1a.contactHash(app: app, contact: v.contact)
-                if Int(hash % UInt64(count)) == index { engine.restore(v, app: app, contactHash: hash) }
-            }
-        }
-        engine.finishRestore(clock: header.clock)
+        engine.restore(file: file.bytes, header, shard: index, of: count)
         if mode == .wall { engine.advance(to: max(engine.clock, self.clock.now() - lateness)) } else { engine.advance(to: engine.clock) }
         flush()
     }

@@ -89,14 +89,7 @@ import Testing
             bytes.withUnsafeBufferPointer { b in
                 guard let h = try? StateFile.open(b) else { Issue.record("seed \(seed): file refused"); return }
                 #expect(h.windowCount == first.engine.savedWindows().count)
-                let apps = h.apps.map { Array($0.utf8) }
-                second.engine.beginRestore(windows: h.windowCount)
-                StateFile.forEachWindow(b, h) { v in
-                    apps[v.app].withUnsafeBufferPointer { app in
-                        second.engine.restore(v, app: app, contactHash: FNV1a.contactHash(app: app, contact: v.contact))
-                    }
-                }
-                second.engine.finishRestore(clock: h.clock)
+                second.engine.restore(file: b, h, shard: 0, of: 1)
             }
             run(&second, ops[cut...])
             second.clock(t + 500)
