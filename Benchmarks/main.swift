@@ -226,7 +226,7 @@ for suite in suites {
                 let appR = ByteRange(start: 0, count: 26), contactR = ByteRange(start: 26, count: 12)
                 let idR = ByteRange(start: 38, count: Int32(arena.count - 38))
                 arena.withUnsafeBufferPointer { a in
-                    let hash = FNV1a.contactHash(app: UnsafeBufferPointer(rebasing: a[0..<26]), contact: UnsafeBufferPointer(rebasing: a[26..<38]))
+                    let hash = RoutingHash.contact(app: UnsafeBufferPointer(rebasing: a[0..<26]), contact: UnsafeBufferPointer(rebasing: a[26..<38]))
                     engine.apply(WindowInput(operation: .contactMessage, freeEntryPoint: false, time: 1_700_000_000_000 + Int64(i),
                                              contactHash: hash, app: appR, contact: contactR, contactID: idR), in: a)
                 }

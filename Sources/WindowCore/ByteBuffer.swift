@@ -29,6 +29,10 @@ public struct ByteBuffer: ~Copyable {
 
     public mutating func removeAll() { count = 0 }
 
+    /// Counts `n` bytes written at `base + count` by the caller (after `reserve`).
+    @inline(__always)
+    public mutating func commit(_ n: Int) { count += n }
+
     /// Drops the last `n` bytes.
     public mutating func truncate(by n: Int) { count -= min(n, count) }
 
@@ -58,12 +62,47 @@ public struct ByteBuffer: ~Copyable {
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let p = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
-        memcpy(base + count, p, bytes.count)
-        count += bytes.count
+        putBytes(p, bytes.count)
     }
 
+    @inline(__always)
     public mutating func append(_ s: StaticString) {
-        append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        reserve(s.utf8CodeUnitCount)
+        putBytes(s.utf8Start, s.utf8CodeUnitCount)
+    }
+
+    /// Copies `n` bytes; the caller reserved room. Short copies (the feed's keys and values)
+    /// are done with word moves that stay inside both ranges, not a library call.
+    @inline(__always)
+    public mutating func putBytes(_ src: UnsafeRawPointer, _ n: Int) {
+        let dst = UnsafeMutableRawPointer(base + count)
+        if n >= 8 {
+            if n > 64 {
+                memcpy(dst, src, n)
+            } else {
+                var i = 0
+                while i &+ 8 < n {
+                    dst.storeBytes(of: src.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+                    i &+= 8
+                }
+                dst.storeBytes(of: src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
+            }
+        } else if n >= 4 {
+            let head = src.loadUnaligned(as: UInt32.self), tail = src.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            dst.storeBytes(of: head, as: UInt32.self)
+            dst.storeBytes(of: tail, toByteOffset: n &- 4, as: UInt32.self)
+        } else {
+            for i in 0..<n { dst.storeBytes(of: src.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+        }
+        count &+= n
+    }
+
+    /// Stores a word at the end without counting it (the caller reserved room), then counts
+    /// `n` of its bytes: for assembling short runs of digits.
+    @inline(__always)
+    mutating func putWord(_ w: UInt64, counting n: Int) {
+        UnsafeMutableRawPointer(base + count).storeBytes(of: w.littleEndian, as: UInt64.self)
+        count &+= n
     }
 
     /// The decimal digits of `v` (a minus sign first when negative).

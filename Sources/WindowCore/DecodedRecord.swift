@@ -59,7 +59,7 @@ public struct DecodedRecord: Sendable {
     public var model: PricingModel?
     /// Type FREE_ENTRY_POINT, or category FREE_ENTRY_POINT / REFERRAL_CONVERSION.
     public var freeEntryPoint = false
-    /// WhatsApp records: `FNV1a.contactHash` of (app, contact), and with a conversation id
+    /// WhatsApp records: `RoutingHash.contact` of (app, contact), and with a conversation id
     /// `WindowInput.keyHash` (computed while decoding, which runs in parallel).
     public var contactHash: UInt64 = 0
     public var keyHash: UInt64 = 0

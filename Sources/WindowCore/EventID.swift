@@ -1,5 +1,5 @@
-/// FNV-1a, 64 bit: the stable hash for routing contacts and for event ids (never `hashValue`,
-/// which changes per process).
+/// FNV-1a, 64 bit: a stable byte-wise hash (never `hashValue`, which changes per process),
+/// for app ids and the simulator.
 public struct FNV1a: Sendable {
     public var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
@@ -27,13 +27,27 @@ public struct FNV1a: Sendable {
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
         return z ^ (z >> 31)
     }
+}
 
-    /// The routing hash of a contact key (app_id, contact).
-    public static func contactHash(app: UnsafeBufferPointer<UInt8>, contact: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h = FNV1a()
-        h.add(app)
-        h.addByte(0x1F)
-        h.add(contact)
+/// The stable hashes of contact keys and keyed windows: routing to shards and the engine's
+/// indexes. Word-at-a-time (`WordHash`), the same in every process and every release that
+/// reads the same state-file format (state files hold bytes, never these hashes).
+public enum RoutingHash {
+    /// The hash of a contact key (app_id, contact).
+    @inlinable
+    public static func contact(app: UnsafeBufferPointer<UInt8>, contact: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = WordHash()
+        h.add(UnsafeRawBufferPointer(app))
+        h.add(UnsafeRawBufferPointer(contact))
+        return h.mixed
+    }
+
+    /// The hash a keyed window is indexed by: the contact's hash and the conversation id.
+    @inlinable
+    public static func conversation(contactHash: UInt64, id: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = WordHash()
+        h.add(contactHash)
+        h.add(UnsafeRawBufferPointer(id))
         return h.mixed
     }
 }

@@ -60,54 +60,83 @@ public struct JSONScanner {
     }
 
     /// Scans a string starting at the opening quote; returns the span of its content.
-    /// Runs of plain bytes are skipped eight at a time.
+    /// Runs of plain bytes are skipped eight at a time. The cursor lives in a register until
+    /// the end (on failure `pos` is left at the offending byte).
     @inlinable
     public mutating func scanString() -> StringSpan? {
-        guard pos < bytes.count, bytes[pos] == 0x22 else { return nil }
-        pos += 1
-        let start = pos
-        var escaped = false
         let n = bytes.count
+        var p = pos
+        guard p < n, bytes[p] == 0x22 else { return nil }
+        p &+= 1
+        let start = p
+        var escaped = false
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         while true {
-            if pos + 8 <= n {
-                // SWAR: flag bytes that are '"', '\\' or control; the lowest flag is exact,
-                // so jump straight to the first special byte of the word.
-                let w = raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-                let q = w ^ (ones &* 0x22), b = w ^ (ones &* 0x5C)
-                let special = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w)) & highs
-                if special == 0 {
-                    pos += 8
+            if p &+ 16 <= n {
+                // Sixteen bytes per step in one SSE register (SIMD2<UInt64> lowers to plain
+                // SSE2 integer operations); the flags are those of `specialBytes`, per lane.
+                let special = Self.specialBytes(raw.loadUnaligned(fromByteOffset: p, as: SIMD2<UInt64>.self))
+                if special[0] | special[1] == 0 {
+                    p &+= 16
                     continue
                 }
-                pos += special.trailingZeroBitCount >> 3
-            } else if pos >= n {
+                p &+= special[0] != 0 ? special[0].trailingZeroBitCount &>> 3 : 8 &+ (special[1].trailingZeroBitCount &>> 3)
+            } else if p &+ 8 <= n {
+                let special = Self.specialBytes(raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+                if special == 0 {
+                    p &+= 8
+                    continue
+                }
+                // The lowest flag is exact: jump straight to the first special byte.
+                p &+= special.trailingZeroBitCount &>> 3
+            } else if p >= n {
+                pos = p
                 return nil
             }
-            let c = bytes[pos]
+            let c = raw.load(fromByteOffset: p, as: UInt8.self)
             if c == 0x22 {
-                let span = StringSpan(start: start, end: pos, escaped: escaped)
-                pos += 1
-                return span
+                pos = p &+ 1
+                return StringSpan(start: start, end: p, escaped: escaped)
             }
-            if c < 0x20 { return nil }
             if c == 0x5C {
                 escaped = true
-                pos += 1
-                guard pos < n else { return nil }
-                switch bytes[pos] {
-                case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: pos += 1
+                p &+= 1
+                guard p < n else { pos = p; return nil }
+                switch raw.load(fromByteOffset: p, as: UInt8.self) {
+                case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: p &+= 1
                 case 0x75:
-                    guard pos + 4 < n else { return nil }
-                    for k in 1...4 where JSONScanner.hexValue(bytes[pos + k]) == nil { return nil }
-                    pos += 5
-                default: return nil
+                    guard p &+ 4 < n else { pos = p; return nil }
+                    for k in 1...4 where JSONScanner.hexValue(bytes[p &+ k]) == nil { pos = p; return nil }
+                    p &+= 5
+                default: pos = p; return nil
                 }
+            } else if c < 0x20 {
+                pos = p
+                return nil
             } else {
-                pos += 1
+                p &+= 1
             }
         }
+    }
+
+    /// High bit set in each byte of `w` that may be '"', '\\' or a control character; the
+    /// lowest flagged byte is always one of them (borrows only run upwards). Bytes of 0x80 and
+    /// above are never flagged, and all three targets are below 0x80, so one `& ~w` serves
+    /// the three tests.
+    @inlinable @inline(__always)
+    static func specialBytes(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let q = w ^ 0x2222_2222_2222_2222, b = w ^ 0x5C5C_5C5C_5C5C_5C5C
+        return ((q &- ones) | (b &- ones) | (w &- 0x2020_2020_2020_2020)) & ~w & 0x8080_8080_8080_8080
+    }
+
+    /// `specialBytes` of two words at once.
+    @inlinable @inline(__always)
+    static func specialBytes(_ w: SIMD2<UInt64>) -> SIMD2<UInt64> {
+        let ones = SIMD2<UInt64>(repeating: 0x0101_0101_0101_0101)
+        let q = w ^ SIMD2(repeating: 0x2222_2222_2222_2222), b = w ^ SIMD2(repeating: 0x5C5C_5C5C_5C5C_5C5C)
+        return ((q &- ones) | (b &- ones) | (w &- SIMD2(repeating: 0x2020_2020_2020_2020))) & ~w
+            & SIMD2(repeating: 0x8080_8080_8080_8080)
     }
 
     @inlinable
@@ -258,8 +287,16 @@ public struct JSONScanner {
         let p = literal.utf8Start
         if !span.escaped {
             guard span.count == n else { return false }
-            return memcmp(p, bytes.baseAddress! + span.start, n) == 0
+            return Self.sameBytes(UnsafeRawPointer(bytes.baseAddress! + span.start), UnsafeRawPointer(p), n)
         }
+        return escapedEquals(span, literal)
+    }
+
+    /// `equals` for a span written with escapes: compares the unescaped bytes.
+    @usableFromInline
+    func escapedEquals(_ span: StringSpan, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        let p = literal.utf8Start
         var scratch: [UInt8] = []
         JSONScanner.unescape(bytes, span, into: &scratch)
         guard scratch.count == n else { return false }
@@ -267,39 +304,102 @@ public struct JSONScanner {
         return true
     }
 
+    /// Whether `n` bytes at `a` and `b` are equal: word loads that stay inside both ranges
+    /// (overlapping for lengths that are not a multiple of 8), no library call.
+    @inlinable @inline(__always)
+    static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                i += 8
+            }
+            return a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        for i in 0..<n where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+        return true
+    }
+
     /// Appends the unescaped UTF-8 content of `span` to `out`. Lone surrogates become U+FFFD.
     public static func unescape(_ bytes: UnsafeBufferPointer<UInt8>, _ span: StringSpan, into out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: span.count))
+        let n = out.withUnsafeMutableBufferPointer { unescape(bytes, span, to: $0.baseAddress! + start) }
+        out.removeLast(span.count - n)
+    }
+
+    /// Appends the unescaped UTF-8 content of `span` to `arena`.
+    @inlinable
+    public static func unescape(_ bytes: UnsafeBufferPointer<UInt8>, _ span: StringSpan, into arena: ByteArena) {
+        arena.reserve(span.count)
+        arena.commit(unescape(bytes, span, to: arena.end))
+    }
+
+    /// Writes the unescaped UTF-8 content of `span` at `out` (room for `span.count` bytes is
+    /// enough: no escape is shorter than what it stands for) and returns the length written.
+    /// Lone surrogates become U+FFFD.
+    @inlinable
+    public static func unescape(_ bytes: UnsafeBufferPointer<UInt8>, _ span: StringSpan, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let src = bytes.baseAddress! + span.start
         if !span.escaped {
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[span.start..<span.end]))
-            return
+            out.update(from: src, count: span.count)
+            return span.count
         }
-        var i = span.start
+        return unescapeEscaped(src, span.count, to: out)
+    }
+
+    @usableFromInline
+    static func unescapeEscaped(_ src: UnsafePointer<UInt8>, _ n: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var i = 0, o = 0
         func hex4(_ at: Int) -> UInt32 {
             var v: UInt32 = 0
-            for k in 0..<4 { v = v << 4 | (hexValue(bytes[at + k]) ?? 0) }
+            for k in 0..<4 { v = v << 4 | (hexValue(src[at + k]) ?? 0) }
             return v
         }
-        while i < span.end {
-            if bytes[i] != 0x5C {
-                var j = i + 1
-                while j < span.end, bytes[j] != 0x5C { j += 1 }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
-                i = j
+        let raw = UnsafeRawPointer(src)
+        let wout = UnsafeMutableRawPointer(out)
+        while i < n {
+            if i + 8 <= n {
+                // Copy a word; stop at its first backslash (exact SWAR zero-byte test).
+                // o <= i, so the store stays inside the room for n bytes.
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let x = w ^ 0x5C5C_5C5C_5C5C_5C5C
+                let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+                let slash = ~(((x & low7) &+ low7) | x) & ~low7
+                wout.storeBytes(of: w, toByteOffset: o, as: UInt64.self)
+                if slash == 0 {
+                    i += 8
+                    o += 8
+                    continue
+                }
+                let k = slash.trailingZeroBitCount >> 3
+                i += k
+                o += k
+            }
+            let b = src[i]
+            if b != 0x5C {
+                out[o] = b
+                o += 1
+                i += 1
                 continue
             }
-            let e = bytes[i + 1]
+            let e = src[i + 1]
             i += 2
             switch e {
-            case 0x62: out.append(0x08)
-            case 0x66: out.append(0x0C)
-            case 0x6E: out.append(0x0A)
-            case 0x72: out.append(0x0D)
-            case 0x74: out.append(0x09)
+            case 0x62: out[o] = 0x08; o += 1
+            case 0x66: out[o] = 0x0C; o += 1
+            case 0x6E: out[o] = 0x0A; o += 1
+            case 0x72: out[o] = 0x0D; o += 1
+            case 0x74: out[o] = 0x09; o += 1
             case 0x75:
                 var scalar = hex4(i)
                 i += 4
                 if scalar >= 0xD800, scalar < 0xDC00 {
-                    if i + 6 <= span.end, bytes[i] == 0x5C, bytes[i + 1] == 0x75 {
+                    if i + 6 <= n, src[i] == 0x5C, src[i + 1] == 0x75 {
                         let low = hex4(i + 2)
                         if low >= 0xDC00, low < 0xE000 {
                             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
@@ -313,23 +413,25 @@ public struct JSONScanner {
                 } else if scalar >= 0xDC00, scalar < 0xE000 {
                     scalar = 0xFFFD
                 }
-                appendScalar(scalar, to: &out)
-            default: out.append(e)  // " \ /
+                o += putScalar(scalar, at: out + o)
+            default: out[o] = e; o += 1  // " \ /
             }
         }
+        return o
     }
 
-    static func appendScalar(_ s: UInt32, to out: inout [UInt8]) {
+    /// Writes one scalar as UTF-8 (at most 3 bytes for a `\u` escape, 4 for a pair).
+    static func putScalar(_ s: UInt32, at out: UnsafeMutablePointer<UInt8>) -> Int {
         switch s {
-        case 0..<0x80: out.append(UInt8(s))
+        case 0..<0x80:
+            out[0] = UInt8(s); return 1
         case 0x80..<0x800:
-            out.append(UInt8(0xC0 | s >> 6)); out.append(UInt8(0x80 | s & 0x3F))
+            out[0] = UInt8(0xC0 | s >> 6); out[1] = UInt8(0x80 | s & 0x3F); return 2
         case 0x800..<0x10000:
-            out.append(UInt8(0xE0 | s >> 12)); out.append(UInt8(0x80 | s >> 6 & 0x3F))
-            out.append(UInt8(0x80 | s & 0x3F))
+            out[0] = UInt8(0xE0 | s >> 12); out[1] = UInt8(0x80 | s >> 6 & 0x3F); out[2] = UInt8(0x80 | s & 0x3F); return 3
         default:
-            out.append(UInt8(0xF0 | s >> 18)); out.append(UInt8(0x80 | s >> 12 & 0x3F))
-            out.append(UInt8(0x80 | s >> 6 & 0x3F)); out.append(UInt8(0x80 | s & 0x3F))
+            out[0] = UInt8(0xF0 | s >> 18); out[1] = UInt8(0x80 | s >> 12 & 0x3F)
+            out[2] = UInt8(0x80 | s >> 6 & 0x3F); out[3] = UInt8(0x80 | s & 0x3F); return 4
         }
     }
 }

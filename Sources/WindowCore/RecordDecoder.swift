@@ -11,19 +11,17 @@ import Darwin
 /// `missing_contact` check need the clock and are left to `Ingest`.
 public struct RecordDecoder {
     /// Unescaped, normalised field values of the last decoded record.
-    public private(set) var arena: [UInt8] = []
+    public let arena = ByteArena()
     public private(set) var record = DecodedRecord()
-    private var scratch: [UInt8] = []
+    /// Unescaped text that is not kept (an escaped identity, a metadata string).
+    private let scratch = ByteArena(capacity: 1024)
 
-    public init() {
-        arena.reserveCapacity(4096)
-        scratch.reserveCapacity(1024)
-    }
+    public init() {}
 
     /// The bytes of `range` in the arena.
     @inlinable
     public func withBytes<R>(_ range: ByteRange, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        arena.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[Int(range.start)..<Int(range.start + range.count)])) }
+        body(UnsafeBufferPointer(start: arena.base + Int(range.start), count: Int(range.count)))
     }
 
     public func string(_ range: ByteRange) -> String {
@@ -32,7 +30,7 @@ public struct RecordDecoder {
 
     /// Empties the arena; ranges of earlier records become invalid.
     public mutating func resetArena() {
-        arena.removeAll(keepingCapacity: true)
+        arena.removeAll()
     }
 
     /// Decodes `line` (without its `\n`). The record's strings are appended to the arena,
@@ -111,7 +109,7 @@ public struct RecordDecoder {
             readMetadata(f.metadata, line, into: &r)
         }
         if r.whatsapp {
-            r.contactHash = withBytes(r.app) { app in withBytes(r.contact) { FNV1a.contactHash(app: app, contact: $0) } }
+            r.contactHash = withBytes(r.app) { app in withBytes(r.contact) { RoutingHash.contact(app: app, contact: $0) } }
             if !r.conversationID.isEmpty {
                 r.keyHash = withBytes(r.conversationID) { WindowInput.keyHash(contactHash: r.contactHash, id: $0) }
             }
@@ -131,34 +129,36 @@ public struct RecordDecoder {
             for b in raw where b == 0x20 { spaced = true; break }
             if !spaced {
                 let start = arena.count
-                arena.append(contentsOf: raw)
+                arena.append(raw)
                 return ByteRange(start: Int32(start), count: Int32(raw.count))
             }
         }
-        scratch.removeAll(keepingCapacity: true)
-        JSONScanner.unescape(line, span, into: &scratch)
+        scratch.removeAll()
+        JSONScanner.unescape(line, span, into: scratch)
         let start = arena.count
+        arena.reserve(scratch.count)
+        var out = arena.end
         var first = true
-        for b in scratch where b != 0x20 {
+        for i in 0..<scratch.count where scratch[i] != 0x20 {
             if first {
                 first = false
-                if b == 0x2B { continue }
+                if scratch[i] == 0x2B { continue }
             }
-            arena.append(b)
+            out.pointee = scratch[i]
+            out += 1
         }
+        arena.commit(out - arena.end)
         return ByteRange(start: Int32(start), count: Int32(arena.count - start))
     }
 
-    private mutating func copy(_ span: StringSpan, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
+    private func copy(_ span: StringSpan, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
         let start = arena.count
-        JSONScanner.unescape(line, span, into: &arena)
+        JSONScanner.unescape(line, span, into: arena)
         return ByteRange(start: Int32(start), count: Int32(arena.count - start))
     }
 
     static func status(of bytes: UnsafeBufferPointer<UInt8>) -> ReceiptStatus {
-        func eq(_ literal: StaticString) -> Bool {
-            literal.utf8CodeUnitCount == bytes.count && memcmp(literal.utf8Start, bytes.baseAddress!, bytes.count) == 0
-        }
+        func eq(_ literal: StaticString) -> Bool { equals(bytes, literal) }
         switch bytes.count {
         case 9: return eq("DELIVERED") ? .delivered : .other
         case 4: return eq("READ") ? .read : .other
@@ -181,12 +181,9 @@ public struct RecordDecoder {
             if !readPricing(&s, into: &r) { r.badMetadata = true }
         case .string(let span):
             if span.count == 0 { return }
-            scratch.removeAll(keepingCapacity: true)
-            JSONScanner.unescape(line, span, into: &scratch)
-            let inner = scratch
-            defer { scratch = inner }
-            scratch = []
-            let ok = inner.withUnsafeBufferPointer { buf -> Bool in
+            scratch.removeAll()
+            JSONScanner.unescape(line, span, into: scratch)
+            let ok = scratch.withUnsafeBufferPointer { buf -> Bool in
                 var s = JSONScanner(buf)
                 s.skipWhitespace()
                 if s.scanLiteral("null") {
@@ -223,25 +220,23 @@ public struct RecordDecoder {
         }
         guard ok else { return false }
         let buffer = s.bytes
-        func pick(_ names: [Int]) -> ByteRange {
-            for i in names {
-                if let span = found[i].value, span.count > 0 {
-                    return copy(span, buffer)
-                }
-            }
+        /// The first non-empty value of key `first`, else of key `second`.
+        func pick(_ first: Int, _ second: Int? = nil) -> ByteRange {
+            if let span = found[first].value, span.count > 0 { return copy(span, buffer) }
+            if let second, let span = found[second].value, span.count > 0 { return copy(span, buffer) }
             return .empty
         }
-        r.conversationID = pick([PricingKey.whatsappConversationID, PricingKey.conversationID])
-        r.category = upperCased(pick([PricingKey.pricingCategory, PricingKey.category]))
-        let model = pick([PricingKey.pricingModel])
+        r.conversationID = pick(PricingKey.whatsappConversationID, PricingKey.conversationID)
+        r.category = upperCased(pick(PricingKey.pricingCategory, PricingKey.category))
+        let model = pick(PricingKey.pricingModel)
         r.model = withBytes(model) { b -> PricingModel? in
             if Self.equalsFolded(b, "cbp") { return .cbp }
             if Self.equalsFolded(b, "pmp") { return .pmp }
             return nil
         }
-        let type = upperCased(pick([PricingKey.pricingType, PricingKey.type]))
-        r.freeEntryPoint = withBytes(type) { "FREE_ENTRY_POINT".utf8.elementsEqual($0) }
-            || withBytes(r.category) { "FREE_ENTRY_POINT".utf8.elementsEqual($0) || "REFERRAL_CONVERSION".utf8.elementsEqual($0) }
+        let type = upperCased(pick(PricingKey.pricingType, PricingKey.type))
+        r.freeEntryPoint = withBytes(type) { Self.equals($0, "FREE_ENTRY_POINT") }
+            || withBytes(r.category) { Self.equals($0, "FREE_ENTRY_POINT") || Self.equals($0, "REFERRAL_CONVERSION") }
         return true
     }
 
@@ -257,8 +252,13 @@ public struct RecordDecoder {
         if ascii { return range }
         let upper = Array(string(range).uppercased().utf8)
         let start = arena.count
-        arena.append(contentsOf: upper)
+        upper.withUnsafeBufferPointer { arena.append($0) }
         return ByteRange(start: Int32(start), count: Int32(upper.count))
+    }
+
+    static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount
+            && JSONScanner.sameBytes(UnsafeRawPointer(bytes.baseAddress!), UnsafeRawPointer(literal.utf8Start), bytes.count)
     }
 
     static func equalsFolded(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
@@ -275,11 +275,10 @@ public struct RecordDecoder {
 
 /// The pricing keys of `message_metadata`, matched case-insensitively.
 enum PricingKey {
-    static let names = ["whatsapp_conversation_id", "conversation_id", "pricing_category", "category",
-                        "pricing_model", "pricing_type", "type"]
+    static let names: [StaticString] = ["whatsapp_conversation_id", "conversation_id", "pricing_category", "category",
+                                        "pricing_model", "pricing_type", "type"]
     static let whatsappConversationID = 0, conversationID = 1, pricingCategory = 2, category = 3
     static let pricingModel = 4, pricingType = 5, type = 6
-    private static let nameBytes = names.map { Array($0.utf8) }
 
     /// The occurrence chosen for one key: the first exact (lower-case) spelling, else the first.
     struct Slot {
@@ -313,15 +312,25 @@ enum PricingKey {
             JSONScanner.unescape(bytes, key, into: &k)
             return k.withUnsafeBufferPointer { match($0, StringSpan(start: 0, end: $0.count, escaped: false)) }
         }
-        outer: for (i, name) in nameBytes.enumerated() where name.count == key.count {
-            var exact = true
-            for k in 0..<name.count {
-                var b = bytes[key.start + k]
-                if b >= 0x41, b <= 0x5A { b += 0x20; exact = false }
-                if b != name[k] { continue outer }
-            }
-            return (i, exact)
+        // The seven names have seven different lengths: the length picks the one candidate.
+        let i: Int
+        switch key.count {
+        case 24: i = whatsappConversationID
+        case 15: i = conversationID
+        case 16: i = pricingCategory
+        case 8: i = category
+        case 13: i = pricingModel
+        case 12: i = pricingType
+        case 4: i = type
+        default: return nil
         }
-        return nil
+        let name = names[i].utf8Start
+        var exact = true
+        for k in 0..<key.count {
+            var b = bytes[key.start + k]
+            if b >= 0x41, b <= 0x5A { b += 0x20; exact = false }
+            if b != name[k] { return nil }
+        }
+        return (i, exact)
     }
 }

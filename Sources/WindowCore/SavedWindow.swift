@@ -53,7 +53,7 @@ extension WindowEngine {
         let apps = header.apps.map { Array($0.utf8) }
         StateFile.forEachWindow(file, header) { v in
             apps[v.app].withUnsafeBufferPointer { app in
-                let hash = FNV1a.contactHash(app: app, contact: v.contact)
+                let hash = RoutingHash.contact(app: app, contact: v.contact)
                 if Int(hash % UInt64(count)) == index { restore(v, app: app, contactHash: hash) }
             }
         }

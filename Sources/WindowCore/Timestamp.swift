@@ -112,18 +112,16 @@ public enum Timestamp {
                 out.cachedDate.0 = out.dateBytes(at: start)
             }
         }
-        out.reserve(13)
+        // "hh:mm:ss" and ".mmmZ", each assembled in a word and stored at once.
+        out.reserve(16)
         let secs = rem / 1_000
-        out.putTwoDigits(secs / 3_600)
-        out.put(0x3A)
-        out.putTwoDigits(secs / 60 % 60)
-        out.put(0x3A)
-        out.putTwoDigits(secs % 60)
-        out.put(0x2E)
         let ms = rem % 1_000
-        out.put(UInt8(truncatingIfNeeded: ms / 100) &+ 0x30)
-        out.putTwoDigits(ms % 100)
-        out.put(0x5A)
+        @inline(__always) func two(_ v: Int64) -> UInt64 {
+            let q = v / 10
+            return UInt64(truncatingIfNeeded: 0x30 + q) | UInt64(truncatingIfNeeded: 0x30 + v - q * 10) << 8
+        }
+        out.putWord(two(secs / 3_600) | 0x3A << 16 | two(secs / 60 % 60) << 24 | 0x3A << 40 | two(secs % 60) << 48, counting: 8)
+        out.putWord(0x2E | UInt64(truncatingIfNeeded: 0x30 + ms / 100) << 8 | two(ms % 100) << 16 | 0x5A << 32, counting: 5)
     }
 
     /// "YYYY-MM-DDT" of a day number (civil from days, Hinnant).

@@ -18,6 +18,12 @@ public struct UTF8Validator: Sendable {
         // ASCII fast path, 8 bytes at a time.
         if let base = bytes.baseAddress {
             let raw = UnsafeRawPointer(base)
+            while i + 32 <= n {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+                if w & 0x8080_8080_8080_8080 != 0 { break }
+                i += 32
+            }
             while i + 8 <= n {
                 if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
                 i += 8

@@ -162,16 +162,19 @@ public struct EventText {
 
 /// A word-at-a-time hash for event ids: each field is taken eight bytes per multiply, with
 /// its length, so that field boundaries cannot be shifted; finished by splitmix64.
+@usableFromInline
 struct WordHash {
-    private var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+    @usableFromInline var h: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-    @inline(__always)
+    @inlinable init() {}
+
+    @inlinable @inline(__always)
     mutating func add(_ v: UInt64) {
         h = (h ^ v) &* 0xFF51_AFD7_ED55_8CCD
         h ^= h >> 32
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func add(_ bytes: UnsafeRawBufferPointer) {
         let n = bytes.count
         add(UInt64(n))
@@ -193,6 +196,7 @@ struct WordHash {
         }
     }
 
+    @inlinable
     var mixed: UInt64 {
         var z = h
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
@@ -209,15 +213,32 @@ public enum EventEncoder {
     }
 
     /// A JSON string literal of UTF-8 bytes.
+    @inline(__always)
     public static func appendString(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
-        for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C {
+        guard let p = bytes.baseAddress, !needsEscape(p, bytes.count) else {
             appendEscaped(bytes, &out)
             return
         }
         out.reserve(bytes.count + 2)
         out.put(0x22)
-        out.append(bytes)
+        out.putBytes(p, bytes.count)
         out.put(0x22)
+    }
+
+    /// Whether any byte is '"', '\\' or a control character (eight bytes per step).
+    @inline(__always)
+    static func needsEscape(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+        var i = 0
+        while i &+ 8 <= n {
+            if JSONScanner.specialBytes(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) != 0 { return true }
+            i &+= 8
+        }
+        while i < n {
+            let b = p.load(fromByteOffset: i, as: UInt8.self)
+            if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+            i &+= 1
+        }
+        return false
     }
 
     private static func appendEscaped(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
@@ -247,11 +268,26 @@ public enum EventEncoder {
         out.put(0x22)
     }
 
+    /// Sixteen lower-case hex digits in quotes.
     public static func appendHex(_ v: UInt64, _ out: inout ByteBuffer) {
-        out.reserve(18)
+        out.reserve(24)
         out.put(0x22)
-        for shift in stride(from: 60, through: 0, by: -4) { out.put(hexDigit(UInt8(truncatingIfNeeded: v >> UInt64(shift)) & 0xF)) }
+        out.putWord(hexDigits(UInt32(truncatingIfNeeded: v >> 32)), counting: 8)
+        out.putWord(hexDigits(UInt32(truncatingIfNeeded: v)), counting: 8)
         out.put(0x22)
+    }
+
+    /// The eight hex digits of `v` as the bytes of a little-endian word, most significant first.
+    @inline(__always)
+    static func hexDigits(_ v: UInt32) -> UInt64 {
+        // Spread the nibbles one per byte, most significant nibble in the lowest byte.
+        var x = UInt64(v.byteSwapped)                                        // bytes b0..b3 = v's bytes, high first
+        x = (x | x << 16) & 0x0000_FFFF_0000_FFFF
+        x = (x | x << 8) & 0x00FF_00FF_00FF_00FF                               // byte k of v in byte 2k
+        x = ((x >> 4) & 0x000F_000F_000F_000F) | ((x & 0x000F_000F_000F_000F) << 8)  // high nibble first
+        // 0-9 -> '0'-'9', 10-15 -> 'a'-'f'.
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
     }
 
     // [UInt8] variants for diagnostics and summaries (not on the hot path).

@@ -14,7 +14,7 @@ public struct WindowInput: Sendable {
     /// Free-entry-point receipt (chooses the kind of a keyed window).
     public var freeEntryPoint: Bool
     public var time: Int64
-    /// `FNV1a.contactHash` of (app, contact).
+    /// `RoutingHash.contact` of (app, contact).
     public var contactHash: UInt64
     public var app: ByteRange
     public var contact: ByteRange
@@ -39,11 +39,8 @@ public struct WindowInput: Sendable {
         self.conversationID = conversationID
     }
 
-    /// The hash a keyed window is indexed by: the contact's hash and the conversation id.
+    /// The hash a keyed window is indexed by (`RoutingHash.conversation`).
     public static func keyHash(contactHash: UInt64, id: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h = FNV1a()
-        h.add(Int64(bitPattern: contactHash))
-        h.add(id)
-        return h.mixed
+        RoutingHash.conversation(contactHash: contactHash, id: id)
     }
 }

@@ -66,7 +66,7 @@ struct EngineHarness: ~Copyable {
         }
         let appRange = put(app), contactRange = put(contact)
         let hash = arena.withUnsafeBufferPointer {
-            FNV1a.contactHash(app: UnsafeBufferPointer(rebasing: $0[Int(appRange.start)..<Int(appRange.start + appRange.count)]),
+            RoutingHash.contact(app: UnsafeBufferPointer(rebasing: $0[Int(appRange.start)..<Int(appRange.start + appRange.count)]),
                               contact: UnsafeBufferPointer(rebasing: $0[Int(contactRange.start)..<Int(contactRange.start + contactRange.count)]))
         }
         let idRange = put(id)

@@ -107,7 +107,7 @@ import WindowCore
         let shard = Shard(options: options, mode: .wall, lateness: 0, sink: sink, clock: clock)
         var batch = ShardBatch()
         let arena = Array("APP46".utf8)
-        let hash = arena.withUnsafeBufferPointer { FNV1a.contactHash(app: UnsafeBufferPointer(rebasing: $0[0..<3]), contact: UnsafeBufferPointer(rebasing: $0[3..<5])) }
+        let hash = arena.withUnsafeBufferPointer { RoutingHash.contact(app: UnsafeBufferPointer(rebasing: $0[0..<3]), contact: UnsafeBufferPointer(rebasing: $0[3..<5])) }
         let input = WindowInput(operation: .contactMessage, freeEntryPoint: false, time: Self.t0, contactHash: hash,
                                 app: ByteRange(start: 0, count: 3), contact: ByteRange(start: 3, count: 2))
         arena.withUnsafeBufferPointer { batch.append(input, line: 0, from: $0) }
