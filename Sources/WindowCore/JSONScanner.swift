@@ -193,6 +193,13 @@ public struct JSONScanner {
         }
     }
 
+    /// `skipValue` with the common case, a string right at the cursor, inline.
+    @inlinable @inline(__always)
+    public mutating func skipAnyValue() -> Bool {
+        if pos < bytes.count, bytes[pos] == 0x22 { return scanString() != nil }
+        return skipValue()
+    }
+
     /// Skips one complete value of any kind (after whitespace); false when it is malformed.
     public mutating func skipValue() -> Bool {
         skipWhitespace()

@@ -64,14 +64,14 @@ struct TopFields {
         switch key.escaped ? -1 : key.count {
         case 6:
             if s.equals(key, "app_id") { return Self.stringValue(&s, into: &appID, first: Self.first(&seen, 1)) }
-            return s.skipValue()
+            return s.skipAnyValue()
         case 7:
             if s.equals(key, "message") {
                 return Self.channelObject(&s, into: &message, first: Self.first(&seen, 8), receipt: false)
             }
         case 10:
             if s.equals(key, "event_time") { return Self.stringValue(&s, into: &eventTime, first: Self.first(&seen, 2)) }
-            if s.equals(key, "project_id") { return s.skipValue() }
+            if s.equals(key, "project_id") { return s.skipAnyValue() }
         case 13:
             if s.equals(key, "accepted_time") { return Self.stringValue(&s, into: &acceptedTime, first: Self.first(&seen, 4)) }
         case 16:
@@ -91,7 +91,7 @@ struct TopFields {
                 break
             }
         }
-        return s.skipValue()
+        return s.skipAnyValue()
     }
 
     /// The slow path for a key written with escapes: compare it unescaped.
@@ -145,31 +145,34 @@ struct TopFields {
         fields.present = true
         guard s.peek() == 0x7B else { return s.skipValue() }
         return s.scanObject { s, key in
-            if s.equals(key, "channel_identity") {
+            // The key's length picks the one name it can be (escaped keys compare them all).
+            let length = key.escaped ? -1 : key.count
+            if length == 16 || length < 0, s.equals(key, "channel_identity") {
                 guard ChannelFields.first(&fields.seen, 1), s.peek() == 0x7B else { return s.skipValue() }
                 var seenInner: UInt8 = 0
                 return s.scanObject { s, key in
-                    if s.equals(key, "channel") {
+                    let length = key.escaped ? -1 : key.count
+                    if length == 7 || length < 0, s.equals(key, "channel") {
                         return stringValue(&s, into: &fields.channel, first: ChannelFields.first(&seenInner, 1))
                     }
-                    if s.equals(key, "identity") {
+                    if length == 8 || length < 0, s.equals(key, "identity") {
                         return stringValue(&s, into: &fields.identity, first: ChannelFields.first(&seenInner, 2))
                     }
-                    return s.skipValue()
+                    return s.skipAnyValue()
                 }
             }
-            if s.equals(key, "contact_id") {
+            if length == 10 || length < 0, s.equals(key, "contact_id") {
                 return stringValue(&s, into: &fields.contactID, first: ChannelFields.first(&fields.seen, 2))
             }
             if receipt {
-                if s.equals(key, "status") {
+                if length == 6 || length < 0, s.equals(key, "status") {
                     return stringValue(&s, into: &fields.status, first: ChannelFields.first(&fields.seen, 4))
                 }
             } else {
-                if s.equals(key, "accept_time") {
+                if length == 11 || length < 0, s.equals(key, "accept_time") {
                     return stringValue(&s, into: &fields.acceptTime, first: ChannelFields.first(&fields.seen, 8))
                 }
-                if s.equals(key, "injected") {
+                if length == 8 || length < 0, s.equals(key, "injected") {
                     let first = ChannelFields.first(&fields.seen, 16)
                     if s.peek() == 0x74, s.scanLiteral("true") {
                         if first { fields.injected = true }
@@ -178,7 +181,7 @@ struct TopFields {
                     return s.skipValue()
                 }
             }
-            return s.skipValue()
+            return s.skipAnyValue()
         }
     }
 }
