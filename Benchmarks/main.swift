@@ -134,7 +134,9 @@ for suite in suites {
                                        category: "", conversationID: ""))
         }
         let semantics = StateFile.Semantics(engine: EngineOptions(), mode: .event, lateness: 0)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-bench-state").path
+        // WK_STATE_FILE keeps the file (e.g. to measure a real run's checkpoint pause on it).
+        let keep = ProcessInfo.processInfo.environment["WK_STATE_FILE"]
+        let path = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("wk-bench-state").path
         let keeper = StateKeeper(path: path, semantics: semantics)
         if let e = keeper.write([WindowImage(windows)], clock: 0, newest: 0) { fatalError(e) }  // setup, untimed
         windows = []
@@ -166,7 +168,7 @@ for suite in suites {
         t0 = System.monotonicNanos()
         let status = StatusCommand.run(try StatusCommand.parse(["--state", path, "--contact", "4670\(10_000_000 + n / 2)", "--at", "2023-11-14T22:13:20Z"]))
         print("status for one contact: \(fmt(Double(System.monotonicNanos() - t0) / 1e9, 3)) s (exit \(status))")
-        try? FileManager.default.removeItem(atPath: path)
+        if keep == nil { try? FileManager.default.removeItem(atPath: path) }
     case "timestamp":
         var texts: [[UInt8]] = []
         var rng = SplitMix64(seed: 1)

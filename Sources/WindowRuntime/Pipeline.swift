@@ -126,6 +126,15 @@ public struct Pipeline: Sendable {
 
         var status = RunStatus.ok
         if let keeper {
+            // A checkpoint still being written finishes first. A write that failed while
+            // reading went on stopped the reader with that error; one that failed after the
+            // last chunk is reported here.
+            if let e = reader.finishCheckpoints() {
+                if case .ioError = outcome {} else {
+                    errors.write(Array("windowkeeper: \(e)\n".utf8))
+                    status = .ioError
+                }
+            }
             let images = await withTaskGroup(of: WindowImage.self) { group in
                 for s in shards { group.addTask { await s.windowImage } }
                 return await group.reduce(into: [WindowImage]()) { $0.append($1) }
@@ -144,7 +153,8 @@ public struct Pipeline: Sendable {
         }
         let elapsed = Double(System.monotonicNanos() - started) / 1e9
         let summary = Summary(ingest: reader.ingest.counters, engine: engine, contacts: contacts,
-                              elapsedSeconds: elapsed, suppressedDiagnostics: log.suppressed)
+                              elapsedSeconds: elapsed, suppressedDiagnostics: log.suppressed,
+                              checkpoints: keeper == nil ? nil : (reader.checkpointsTaken, Double(reader.longestCheckpointPause) / 1e9))
         switch outcome {
         case .endOfInput, .stopped: break
         case .strict(let line):

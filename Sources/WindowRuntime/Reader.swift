@@ -41,10 +41,34 @@ final class Reader: @unchecked Sendable {
     static let roundLines: Int32 = 8_192
     static let batchRecords = 2_048
 
-    /// Writes a checkpoint (set when --state is given).
-    var checkpoint: ((_ images: [WindowImage], _ clock: Int64, _ newest: Int64) -> String?)?
+    /// Writes a checkpoint (set when --state is given). Called on a background queue, one
+    /// call at a time.
+    var checkpoint: (@Sendable (_ images: [WindowImage], _ clock: Int64, _ newest: Int64) -> String?)?
     private var lastCheckpoint = System.monotonicNanos()
-    private(set) var checkpointError: String?
+    /// Checkpoint files are written off the reader thread: input stops only while the shards
+    /// take their snapshots, not while the file is merged, written and synced.
+    private let checkpointQueue = DispatchQueue(label: "windowkeeper.checkpoint", qos: .utility)
+    private let checkpointWrites = DispatchGroup()
+    private let checkpointLock = NSLock()
+    private var checkpointWritingFlag = false  // guarded by checkpointLock
+    private var checkpointFailure: String?  // guarded by checkpointLock
+    /// Periodic checkpoints taken, and the longest time one shard stood still (emitting
+    /// nothing) to take its snapshot for one (ns).
+    private(set) var checkpointsTaken = 0
+    private(set) var longestCheckpointPause: UInt64 = 0
+
+    /// The first error of a background checkpoint write, if any.
+    var checkpointError: String? {
+        checkpointLock.lock()
+        defer { checkpointLock.unlock() }
+        return checkpointFailure
+    }
+
+    private var checkpointWriting: Bool {
+        checkpointLock.lock()
+        defer { checkpointLock.unlock() }
+        return checkpointWritingFlag
+    }
 
     init(fd: Int32, signalFD: Int32, options: RunOptions, routes: [Route], log: DiagnosticLog, clock: any WallClock) {
         self.fd = fd
@@ -135,30 +159,54 @@ final class Reader: @unchecked Sendable {
         return nil
     }
 
+    /// Due when the period has passed and the previous checkpoint file is written.
     private var checkpointDue: Bool {
         guard checkpoint != nil, options.checkpointEvery > 0 else { return false }
-        return System.monotonicNanos() - lastCheckpoint >= UInt64(options.checkpointEvery) * 1_000_000
+        return System.monotonicNanos() - lastCheckpoint >= UInt64(options.checkpointEvery) * 1_000_000 && !checkpointWriting
     }
 
     /// A consistent cut: everything read so far is sequenced and routed, then every shard
     /// snapshots after the batches it was sent (in stream order) and the clock is taken.
+    /// The file is then written in the background while reading goes on.
     private func writeCheckpoint() {
         guard let checkpoint else { return }
         submit(drain: true)
         flushRound()
         let collected = SnapshotCollector(count: routes.count)
-        for route in routes { route.send(.snapshot { collected.add($0) }) }
-        let windows = collected.wait()
+        for route in routes { route.send(.snapshot { collected.add($0, took: $1) }) }
+        let (windows, longest) = collected.wait()
         let c = options.ingest.mode == .event ? ingest.clock : clock.now() - options.ingest.lateness
-        checkpointError = checkpoint(windows, c, ingest.maxEventTime)
+        let newest = ingest.maxEventTime
         lastCheckpoint = System.monotonicNanos()
+        longestCheckpointPause = max(longestCheckpointPause, longest)
+        checkpointsTaken += 1
+        checkpointLock.lock()
+        checkpointWritingFlag = true
+        checkpointLock.unlock()
+        checkpointWrites.enter()
+        checkpointQueue.async { [checkpointLock, checkpointWrites] in
+            let failure = checkpoint(windows, c, newest)
+            checkpointLock.lock()
+            if self.checkpointFailure == nil { self.checkpointFailure = failure }
+            self.checkpointWritingFlag = false
+            checkpointLock.unlock()
+            checkpointWrites.leave()
+        }
     }
 
-    /// How long input may stay quiet before a due checkpoint is written anyway (ms).
+    /// Waits until no checkpoint file is being written (before the final state is written,
+    /// so an older checkpoint can never replace it); returns the first write error, if any.
+    func finishCheckpoints() -> String? {
+        checkpointWrites.wait()
+        return checkpointError
+    }
+
+    /// How long input may stay quiet before a due checkpoint is written anyway (ms); while a
+    /// checkpoint file is still being written, look again in 50 ms.
     private var pollTimeout: Int32 {
         guard checkpoint != nil, options.checkpointEvery > 0 else { return -1 }
         let left = Int64(options.checkpointEvery) - Int64((System.monotonicNanos() - lastCheckpoint) / 1_000_000)
-        return Int32(max(0, min(left, 60_000)))
+        return Int32(max(checkpointWriting ? 50 : 0, min(left, 60_000)))
     }
 
     private func finish(_ outcome: ReaderOutcome) -> ReaderOutcome {
@@ -329,21 +377,24 @@ final class SnapshotCollector: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var windows: [WindowImage] = []
+    private var longest: UInt64 = 0
     private let count: Int
 
     init(count: Int) { self.count = count }
 
-    func add(_ w: WindowImage) {
+    func add(_ w: WindowImage, took nanos: UInt64) {
         lock.lock()
         windows.append(w)
+        longest = max(longest, nanos)
         lock.unlock()
         done.signal()
     }
 
-    func wait() -> [WindowImage] {
+    /// Every shard's image, and the longest time one shard took for its own.
+    func wait() -> ([WindowImage], UInt64) {
         for _ in 0..<count { done.wait() }
         lock.lock()
         defer { lock.unlock() }
-        return windows
+        return (windows, longest)
     }
 }

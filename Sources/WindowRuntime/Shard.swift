@@ -35,7 +35,10 @@ public actor Shard {
             }
             flush()
         case .snapshot(let reply):
-            reply(engine.windowImage())
+            // The time this shard stops emitting for the checkpoint.
+            let started = System.monotonicNanos()
+            let image = engine.windowImage()
+            reply(image, System.monotonicNanos() - started)
         }
     }
 

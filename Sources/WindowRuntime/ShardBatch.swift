@@ -47,6 +47,7 @@ public enum ShardMessage: Sendable {
     case batch(ShardBatch)
     /// End of the stream; event mode moves the clock to the given value first.
     case finish(clock: Int64?)
-    /// A checkpoint: the shard's windows after everything sent before this message.
-    case snapshot(@Sendable (WindowImage) -> Void)
+    /// A checkpoint: the shard's windows after everything sent before this message, and
+    /// how long (ns) the shard spent taking them.
+    case snapshot(@Sendable (WindowImage, UInt64) -> Void)
 }

@@ -7,6 +7,9 @@ struct Summary {
     var contacts: Int
     var elapsedSeconds: Double
     var suppressedDiagnostics: Int
+    /// With --state: periodic checkpoints taken, and the longest time a shard stood still
+    /// (emitting nothing) to take its snapshot; the file itself is written in the background.
+    var checkpoints: (taken: Int, longestPauseSeconds: Double)?
 
     func json() -> String {
         func object(_ pairs: [(String, String)]) -> String {
@@ -23,7 +26,7 @@ struct Summary {
         let open = [WindowKind.customerService, .conversation, .freeEntryPoint].map { ($0.name, "\(engine.open[Int($0.rawValue)])") }
         let records = ingest.records
         let rate = elapsedSeconds > 0 ? Double(records) / elapsedSeconds : 0
-        let fields: [(String, String)] = [
+        var fields: [(String, String)] = [
             ("lines", "\(ingest.lines)"),
             ("blank", "\(ingest.blank)"),
             ("skipped", "\(ingest.skipped)"),
@@ -45,6 +48,10 @@ struct Summary {
             ("elapsed_s", String(format3(elapsedSeconds))),
             ("records_per_s", "\(Int(rate))"),
         ]
+        if let checkpoints {
+            fields.append(("checkpoints", object([("taken", "\(checkpoints.taken)"),
+                                                   ("longest_pause_s", format3(checkpoints.longestPauseSeconds))])))
+        }
         return object([("summary", object(fields))])
     }
 

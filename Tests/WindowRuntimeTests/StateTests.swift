@@ -70,6 +70,26 @@ import Testing
         #expect(resumed >= 6)
     }
 
+    /// Checkpoint files are written in the background: the state at exit must be the final
+    /// one, never replaced by a periodic checkpoint that finished writing later.
+    @Test func stateAtExit_isTheFinalStateWhateverTheCheckpoints() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-final-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for seed in 0..<4 as Range<UInt64> {
+            let input = Callback.stream(seed: seed + 300, lines: 4_000, contacts: 40).joined(separator: "\n") + "\n"
+            var files: [Data] = []
+            for every in ["1ms", "1h"] {
+                let state = dir.appendingPathComponent("s-\(seed)-\(every).bin").path
+                let run = try ExecutableTests.run(["--clock", "event", "--shards", "2", "--state", state, "--checkpoint-every", every], input: input)
+                #expect(run.status == 0)
+                #expect(run.stderr.contains("\"checkpoints\":{\"taken\":"))
+                files.append(try Data(contentsOf: URL(fileURLWithPath: state)))
+            }
+            #expect(files[0] == files[1], "seed \(seed)")
+        }
+    }
+
     @Test func corruptState_isRefusedAndLeftAlone() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-bad-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
