@@ -130,7 +130,7 @@ public struct Pipeline: Sendable {
             // reading went on stopped the reader with that error; one that failed after the
             // last chunk is reported here.
             if let e = reader.finishCheckpoints() {
-                if case .ioError = outcome {} else {
+                if case .ioError(let stopped) = outcome, stopped == e {} else {
                     errors.write(Array("windowkeeper: \(e)\n".utf8))
                     status = .ioError
                 }

@@ -94,7 +94,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-bad-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let garbage = Data("WKSTATE\0 this is not a state file".utf8)
-        FileManager.default.createFile(atPath: path, contents: garbage)
+        #expect(FileManager.default.createFile(atPath: path, contents: garbage))
         let run = try ExecutableTests.run(["--clock", "event", "--state", path], input: try Fixtures.text("sample.ndjson"))
         #expect(run.status == 2)
         #expect(run.stderr.contains("refusing"))
