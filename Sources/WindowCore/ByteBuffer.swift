@@ -33,8 +33,6 @@ public struct ByteBuffer: ~Copyable {
     @inline(__always)
     public mutating func commit(_ n: Int) { count += n }
 
-    /// Drops the last `n` bytes.
-    public mutating func truncate(by n: Int) { count -= min(n, count) }
 
     /// Makes room for `n` more bytes.
     @inline(__always)

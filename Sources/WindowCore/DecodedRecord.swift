@@ -60,7 +60,7 @@ public struct DecodedRecord: Sendable {
     /// Type FREE_ENTRY_POINT, or category FREE_ENTRY_POINT / REFERRAL_CONVERSION.
     public var freeEntryPoint = false
     /// WhatsApp records: `RoutingHash.contact` of (app, contact), and with a conversation id
-    /// `WindowInput.keyHash` (computed while decoding, which runs in parallel).
+    /// `RoutingHash.conversation` (computed while decoding, which runs in parallel).
     public var contactHash: UInt64 = 0
     public var keyHash: UInt64 = 0
 

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A span of a JSON string's raw content (between the quotes) in the scanned buffer.
 public struct StringSpan: Sendable, Equatable {
     public var start: Int

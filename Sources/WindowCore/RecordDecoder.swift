@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Decodes one input line into a `DecodedRecord`, straight from the bytes.
 ///
 /// It validates the whole line as JSON (so `invalid_json` is exact) but extracts only the
@@ -111,7 +105,7 @@ public struct RecordDecoder {
         if r.whatsapp {
             r.contactHash = withBytes(r.app) { app in withBytes(r.contact) { RoutingHash.contact(app: app, contact: $0) } }
             if !r.conversationID.isEmpty {
-                r.keyHash = withBytes(r.conversationID) { WindowInput.keyHash(contactHash: r.contactHash, id: $0) }
+                r.keyHash = withBytes(r.conversationID) { RoutingHash.conversation(contactHash: r.contactHash, id: $0) }
             }
         }
         record = r
@@ -136,19 +130,25 @@ public struct RecordDecoder {
         scratch.removeAll()
         JSONScanner.unescape(line, span, into: scratch)
         let start = arena.count
-        arena.reserve(scratch.count)
+        scratch.withUnsafeBufferPointer { Self.appendContactKey($0, to: arena) }
+        return ByteRange(start: Int32(start), count: Int32(arena.count - start))
+    }
+
+    /// Appends the contact key of an (unescaped) identity: every space removed, then one
+    /// leading `+`. The one implementation of the rule (the `status` query uses it too).
+    public static func appendContactKey(_ identity: UnsafeBufferPointer<UInt8>, to arena: ByteArena) {
+        arena.reserve(identity.count)
         var out = arena.end
         var first = true
-        for i in 0..<scratch.count where scratch[i] != 0x20 {
+        for b in identity where b != 0x20 {
             if first {
                 first = false
-                if scratch[i] == 0x2B { continue }
+                if b == 0x2B { continue }
             }
-            out.pointee = scratch[i]
+            out.pointee = b
             out += 1
         }
         arena.commit(out - arena.end)
-        return ByteRange(start: Int32(start), count: Int32(arena.count - start))
     }
 
     private func copy(_ span: StringSpan, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {

@@ -63,9 +63,7 @@ extension WindowEngine {
     /// Puts a saved window back straight from a state file's bytes (between `beginRestore`
     /// and `finishRestore`).
     mutating func restore(_ v: StateFile.WindowView, app: UnsafeBufferPointer<UInt8>, contactHash hash: UInt64) {
-        let c = contactIndex.find(hash, {
-            text.equals(contacts[Int($0)].contact, v.contact) && text.equals(apps[Int(contacts[Int($0)].app)], app)
-        }) ?? addContact(hash: hash, app: UnsafeRawBufferPointer(app), contact: UnsafeRawBufferPointer(v.contact))
+        let c = contactSlot(hash: hash, app: app, contact: v.contact)
         let slot = storeWindow(Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone, seq: 0,
                                       opened: v.opened, expires: v.expires, last: v.last, heapDue: .max, keyHash: 0,
                                       contactID: text.add(v.contactID), category: text.add(v.category),
@@ -75,7 +73,7 @@ extension WindowEngine {
         } else {
             contacts[Int(c)].others.append(slot)
             if !v.pmp {
-                let key = WindowInput.keyHash(contactHash: hash, id: v.conversationID)
+                let key = RoutingHash.conversation(contactHash: hash, id: v.conversationID)
                 windows[Int(slot)].keyHash = key
                 keyedIndex.insert(key, slot)
             }

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Where a string of the window table lives in its `TextStore`.
 struct TextRef: Equatable {
     var offset: UInt32

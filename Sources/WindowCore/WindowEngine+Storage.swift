@@ -1,20 +1,17 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Contact and window slots, and releasing them.
 extension WindowEngine {
     mutating func contactSlot(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let app = slice(arena, input.app)
-        let contact = slice(arena, input.contact)
-        if let found = contactIndex.find(input.contactHash, { s in
+        contactSlot(hash: input.contactHash, app: slice(arena, input.app), contact: slice(arena, input.contact))
+    }
+
+    /// The contact entry of (app, contact), added when it is new.
+    mutating func contactSlot(hash: UInt64, app: UnsafeBufferPointer<UInt8>, contact: UnsafeBufferPointer<UInt8>) -> Int32 {
+        if let found = contactIndex.find(hash, { s in
             text.equals(contacts[Int(s)].contact, contact) && text.equals(apps[Int(contacts[Int(s)].app)], app)
         }) {
             return found
         }
-        return addContact(hash: input.contactHash, app: UnsafeRawBufferPointer(app), contact: UnsafeRawBufferPointer(contact))
+        return addContact(hash: hash, app: UnsafeRawBufferPointer(app), contact: UnsafeRawBufferPointer(contact))
     }
 
     /// A new contact entry (its app id interned, so all its contacts share one copy).

@@ -21,7 +21,7 @@ public struct WindowInput: Sendable {
     public var contactID: ByteRange
     public var category: ByteRange
     public var conversationID: ByteRange
-    /// Keyed receipts: `keyHash(contactHash:id:)` of the conversation id.
+    /// Keyed receipts: `RoutingHash.conversation` of the contact hash and conversation id.
     public var keyHash: UInt64
 
     public init(operation: Operation, freeEntryPoint: Bool, time: Int64, contactHash: UInt64,
@@ -37,10 +37,5 @@ public struct WindowInput: Sendable {
         self.contactID = contactID
         self.category = category
         self.conversationID = conversationID
-    }
-
-    /// The hash a keyed window is indexed by (`RoutingHash.conversation`).
-    public static func keyHash(contactHash: UInt64, id: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        RoutingHash.conversation(contactHash: contactHash, id: id)
     }
 }

@@ -37,11 +37,11 @@ public enum StatusCommand {
         return q
     }
 
-    /// The same contact key as the input: spaces removed, then one leading `+`.
+    /// The same contact key as the input's (`RecordDecoder.appendContactKey`).
     static func normalise(_ identity: String) -> String {
-        var s = identity.filter { $0 != " " }
-        if s.hasPrefix("+") { s.removeFirst() }
-        return s
+        let key = ByteArena(capacity: identity.utf8.count)
+        Array(identity.utf8).withUnsafeBufferPointer { RecordDecoder.appendContactKey($0, to: key) }
+        return String(decoding: key.array, as: UTF8.self)
     }
 
     /// Prints the matching open windows; returns the exit status (1: the contact has none).

@@ -71,7 +71,7 @@ struct EngineHarness: ~Copyable {
         }
         let idRange = put(id)
         let keyHash = arena.withUnsafeBufferPointer {
-            WindowInput.keyHash(contactHash: hash, id: UnsafeBufferPointer(rebasing: $0[Int(idRange.start)..<Int(idRange.start + idRange.count)]))
+            RoutingHash.conversation(contactHash: hash, id: UnsafeBufferPointer(rebasing: $0[Int(idRange.start)..<Int(idRange.start + idRange.count)]))
         }
         let input = WindowInput(operation: op, freeEntryPoint: fep, time: Self.h(t), contactHash: hash,
                                 app: appRange, contact: contactRange, contactID: put(contactID),

@@ -37,7 +37,7 @@ import Testing
 
     @Test func timeFormatting_agreesWithTheParserAcrossTheDateCache() {
         var buffer = ByteBuffer()
-        var rng = SplitMix(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<20_000 {
             let ms = Int64(rng.next() % 315_569_520_000_000) - 62_167_219_200_000  // years 0000–9999
             buffer.removeAll()

@@ -48,7 +48,7 @@ import Testing
 
     @Test func feed_randomStreams_matchSplitForManySeeds() {
         for seed in 0..<300 {
-            var rng = SplitMix(seed: UInt64(seed))
+            var rng = SplitMix64(seed: UInt64(seed))
             let n = Int(rng.next() % 300)
             let alphabet: [UInt8] = [0x0A, 0x61, 0x62, 0x0D, 0xC3, 0xA9, 0xFF]
             let input = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
@@ -68,11 +68,9 @@ import Testing
     }
 }
 
-typealias SplitMix = SplitMix64
-
 @Suite struct UTF8ValidatorTests {
     @Test func isValid_agreesWithTheStandardLibraryOnRandomBytes() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let interesting: [UInt8] = [0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xA0, 0xED, 0x9F, 0xEF,
                                     0xF0, 0x90, 0xF4, 0x8F, 0xF5, 0xFF]
         for _ in 0..<20_000 {
@@ -100,7 +98,7 @@ typealias SplitMix = SplitMix64
 @Suite struct TimerHeapTests {
     @Test func bulkLoadThenHeapify_popsInDueOrder() {
         for seed in 0..<100 as Range<UInt64> {
-            var rng = SplitMix(seed: seed)
+            var rng = SplitMix64(seed: seed)
             var heap = TimerHeap()
             var model: [Int64] = []
             for k in 0..<Int(rng.next() % 200) {
@@ -117,7 +115,7 @@ typealias SplitMix = SplitMix64
 
     @Test func popOrder_matchesASortedArrayModelForManySeeds() {
         for seed in 0..<500 {
-            var rng = SplitMix(seed: UInt64(seed))
+            var rng = SplitMix64(seed: UInt64(seed))
             var heap = TimerHeap()
             var model: [Int64] = []
             for step in 0..<200 {

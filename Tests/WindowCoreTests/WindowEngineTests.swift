@@ -284,7 +284,7 @@ import Testing
     /// A random stream of records over few contacts and ids, with lateness so that records
     /// arrive out of order; the clock ends far beyond every window.
     static func randomRun(seed: UInt64, repeats: Bool, compactAlways: Bool = false) -> [String] {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var h = EngineHarness(warn: [2 * EngineHarness.hour, EngineHarness.hour], lateness: 6 * EngineHarness.hour)
         if compactAlways { h.engine.text.compactionFloor = -1 }
         var t = 0.0
