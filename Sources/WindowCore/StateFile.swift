@@ -1,15 +1,26 @@
 /// The `--state` file: a versioned binary snapshot of the clock and every open and
-/// remembered window, with the options it was made with and a checksum.
+/// remembered window, with the options it was made with, indexed by contact bucket and
+/// checksummed block by block (so `status` checks and reads one bucket, not the whole file).
 ///
-/// Layout (little endian): magic "WKSTATE\0", version u32, options (csw, conversation, fep,
-/// pmp-from, lateness: i64; clock mode u8; lead count u32 + i64 each), clock i64, newest event
-/// time i64, app table (u32 count, strings), window count u64, windows (kind u8, flags u8,
-/// warnDone u8, app index u32, opened/expires/last i64, contact, contact_id, category,
-/// conversation_id as u32 length + UTF-8), then FNV-1a 64 of everything before it.
-/// Strings are length-prefixed, so no escaping; loading is one pass over the bytes.
+/// Layout (little endian):
+/// - header: magic "WKSTATE\0", version u32, options (csw, conversation, fep, pmp-from,
+///   lateness: i64; clock mode u8; lead count u32 + i64 each), clock i64, newest event time
+///   i64, app table (u32 count, strings), window count i64, bucket bits u8, then the checksum
+///   of the header;
+/// - index: for each of the 2^bits buckets, the end of its records (u64, from the start of
+///   the records) and their checksum (u64), then the checksum of the index;
+/// - records, bucket after bucket: kind u8, flags u8, warnDone u8, app index u32,
+///   opened/expires/last i64, then contact, contact_id, category and conversation_id as
+///   u32 length + UTF-8 (see `WindowImage`).
+/// A window's bucket is the top `bits` bits of `WordHash` of its contact bytes. Strings are
+/// length-prefixed, so no escaping; loading is one pass over the bytes.
 public struct StateFile: Sendable, Equatable {
     public static let magic: [UInt8] = Array("WKSTATE".utf8) + [0]
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
+    /// The finest bucketing: shard images group their records by this many bits.
+    public static let maxBucketBits = 16
+    /// About how many windows a bucket of a file holds (fewer buckets for small files).
+    static let windowsPerBucket = 256
 
     /// The options that change what the saved state means.
     public struct Semantics: Sendable, Equatable {
@@ -43,16 +54,68 @@ public struct StateFile: Sendable, Equatable {
         public init(_ d: String) { description = d }
     }
 
-    // MARK: writing
+    // MARK: buckets
 
-    public func encoded() -> [UInt8] {
-        Array(Self.encode(semantics: semantics, clock: clock, newest: newest, images: [WindowImage(windows)]).joined())
+    /// The bucket of a contact at the finest resolution (`maxBucketBits` bits); a file with
+    /// `bits` bits puts it in bucket `fine >> (maxBucketBits - bits)`.
+    public static func fineBucket(ofContact contact: UnsafeRawBufferPointer) -> Int {
+        var h = WordHash()
+        h.add(contact)
+        return Int(truncatingIfNeeded: h.mixed >> UInt64(64 - maxBucketBits))
     }
 
-    /// The file for the shards' window images, as pieces to write one after the other
-    /// (header, each image's records, checksum): no copy of the records is made. The app
-    /// tables are merged and each record's app index is rewritten to the merged table.
-    public static func encode(semantics: Semantics, clock: Int64, newest: Int64, images: [WindowImage]) -> [[UInt8]] {
+    public static func fineBucket(ofContact contact: UnsafeBufferPointer<UInt8>) -> Int {
+        fineBucket(ofContact: UnsafeRawBufferPointer(contact))
+    }
+
+    /// Bucket bits for a file of `n` windows.
+    static func bucketBits(windows n: Int) -> Int {
+        var bits = 0
+        while bits < maxBucketBits, n >> bits > windowsPerBucket { bits += 1 }
+        return bits
+    }
+
+    // MARK: writing
+
+    /// A file ready to write: its header and index, and the shards' records (app indices
+    /// already rewritten to the merged table), in bucket order by `forEachPiece`.
+    public struct Encoded {
+        var head: [UInt8]
+        var images: [WindowImage]
+        var bits: Int
+
+        /// The file's bytes in order, as pieces (no copy of the records is made).
+        public func forEachPiece(_ body: (UnsafeRawBufferPointer) -> Void) {
+            head.withUnsafeBytes(body)
+            for j in 0..<(1 << bits) { forEachSlice(bucket: j, body) }
+        }
+
+        /// The records of file bucket `j`, image by image.
+        func forEachSlice(bucket j: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+            let shift = maxBucketBits - bits
+            let first = j << shift, last = ((j + 1) << shift) - 1
+            for image in images {
+                let start = first == 0 ? 0 : image.bucketEnds[first - 1], end = image.bucketEnds[last]
+                guard end > start else { continue }
+                image.records.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+            }
+        }
+
+        /// The whole file in one array (tests, tools).
+        public var bytes: [UInt8] {
+            var out: [UInt8] = []
+            forEachPiece { out.append(contentsOf: $0) }
+            return out
+        }
+    }
+
+    public func encoded() -> [UInt8] {
+        Self.encode(semantics: semantics, clock: clock, newest: newest, images: [WindowImage(windows)]).bytes
+    }
+
+    /// The file for the shards' window images. The app tables are merged and each record's
+    /// app index is rewritten to the merged table; each bucket's records are checksummed.
+    public static func encode(semantics: Semantics, clock: Int64, newest: Int64, images: [WindowImage]) -> Encoded {
         var out = ByteBuffer(capacity: 4_096)
         magic.withUnsafeBytes { out.append($0) }
         out.putLittleEndian(version)
@@ -81,38 +144,58 @@ public struct StateFile: Sendable, Equatable {
                 out.append(b)
             }
         }
-        out.putLittleEndian(Int64(images.reduce(0) { $0 + $1.count }))
-        var pieces = [out.array]
-        var sum = Checksum()
-        sum.add(out.bytes)
-        for (var image, remap) in zip(images, remaps) {
-            if remap.enumerated().contains(where: { UInt32($0.offset) != $0.element }) {
-                // Rewrite the app indices in place, record by record.
-                image.records.withUnsafeMutableBytes { base in
-                    var pos = 0
-                    for _ in 0..<image.count {
-                        let app = base.loadUnaligned(fromByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
-                        base.storeBytes(of: remap[Int(UInt32(littleEndian: app))].littleEndian,
-                                        toByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
-                        pos += WindowImage.fixedBytes
-                        for _ in 0..<4 { pos += 4 + Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt32.self))) }
-                    }
-                }
-            }
-            image.records.withUnsafeBytes { sum.add($0) }
-            pieces.append(image.records)
+        let count = images.reduce(0) { $0 + $1.count }
+        out.putLittleEndian(Int64(count))
+        let bits = bucketBits(windows: count)
+        out.reserve(1)
+        out.put(UInt8(bits))
+        out.putLittleEndian(checksum(out.bytes, seed: 0))
+        var images = images
+        for (i, remap) in remaps.enumerated() where remap.enumerated().contains(where: { UInt32($0.offset) != $0.element }) {
+            rewriteApps(&images[i], remap)
         }
-        pieces.append(withUnsafeBytes(of: sum.value.littleEndian) { Array($0) })
-        return pieces
+        var file = Encoded(head: [], images: images, bits: bits)
+        let indexStart = out.count
+        var end: UInt64 = 0
+        for j in 0..<(1 << bits) {
+            var sum = Checksum(seed: UInt64(j))
+            file.forEachSlice(bucket: j) { slice in
+                sum.add(slice)
+                end += UInt64(slice.count)
+            }
+            out.putLittleEndian(end)
+            out.putLittleEndian(sum.value)
+        }
+        out.putLittleEndian(checksum(UnsafeRawBufferPointer(rebasing: out.bytes[indexStart...]), seed: 1))
+        file.head = out.array
+        return file
     }
 
-    /// The file checksum, fed piece by piece: FNV-style multiply-xor over the 64-bit words
-    /// of the whole body, then its last bytes one by one and its length.
+    /// Rewrites the app index of every record of `image` in place.
+    private static func rewriteApps(_ image: inout WindowImage, _ remap: [UInt32]) {
+        let count = image.count
+        image.records.withUnsafeMutableBytes { base in
+            var pos = 0
+            for _ in 0..<count {
+                let app = base.loadUnaligned(fromByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
+                base.storeBytes(of: remap[Int(UInt32(littleEndian: app))].littleEndian,
+                                toByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
+                pos += WindowImage.fixedBytes
+                for _ in 0..<4 { pos += 4 + Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt32.self))) }
+            }
+        }
+    }
+
+    /// A block checksum, fed piece by piece: FNV-style multiply-xor over the 64-bit words of
+    /// the block, then its last bytes one by one and its length. The seed (a bucket's number)
+    /// makes equal blocks in different places sum differently.
     struct Checksum {
-        private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        private var h: UInt64
         private var pending: UInt64 = 0
         private var pendingCount = 0
         private var total = 0
+
+        init(seed: UInt64 = 0) { h = 0xcbf2_9ce4_8422_2325 ^ seed &* 0x9E37_79B9_7F4A_7C15 }
 
         @inline(__always)
         private mutating func mix(_ word: UInt64) {
@@ -153,10 +236,10 @@ public struct StateFile: Sendable, Equatable {
         }
     }
 
-    /// The checksum of a whole file body (see `Checksum`).
-    public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var sum = Checksum()
-        sum.add(UnsafeRawBufferPointer(bytes))
+    /// The checksum of one block (see `Checksum`).
+    static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        var sum = Checksum(seed: seed)
+        sum.add(bytes)
         return sum.value
     }
 
@@ -169,15 +252,27 @@ public struct StateFile: Sendable, Equatable {
         public var newest: Int64
         public var apps: [String]
         public var windowCount: Int
+        /// The file has `1 << bucketBits` buckets; their index starts at `indexStart`.
+        public var bucketBits: Int
+        var indexStart: Int
         /// Byte range of the window records in the file.
         public var windowsStart: Int
         public var windowsEnd: Int
     }
 
-    /// Checks a whole state file (magic, version, checksum, and the structure of every
+    /// Checks a whole state file (magic, version, every checksum, the structure of every
     /// record) and reads its header. Throws on anything that is not exactly a complete,
     /// intact file of a version this build knows; nothing is loaded from a file that fails.
     public static func open(_ b: UnsafeBufferPointer<UInt8>) throws(LoadError) -> Header {
+        let h = try openHeader(b)
+        var windows = 0
+        for j in 0..<(1 << h.bucketBits) { windows += try checkBucket(b, h, j) }
+        guard windows == h.windowCount else { throw LoadError("state file is corrupt (window count)") }
+        return h
+    }
+
+    /// Checks the header and the bucket index (not the records) and reads the header.
+    public static func openHeader(_ b: UnsafeBufferPointer<UInt8>) throws(LoadError) -> Header {
         guard b.count >= magic.count + 4, Array(b[0..<magic.count]) == magic else {
             throw LoadError("not a windowkeeper state file")
         }
@@ -186,12 +281,9 @@ public struct StateFile: Sendable, Equatable {
         guard version <= Self.version else {
             throw LoadError("state file format \(version) is newer than this windowkeeper (\(Self.version))")
         }
-        guard b.count >= magic.count + 12 else { throw LoadError("state file is truncated") }
-        let stored = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + b.count - 8).loadUnaligned(as: UInt64.self))
-        guard checksum(UnsafeBufferPointer(rebasing: b[0..<(b.count - 8)])) == stored else {
-            throw LoadError("state file is corrupt or truncated (checksum mismatch)")
+        guard version == Self.version else {
+            throw LoadError("state file format \(version) is from an earlier windowkeeper; this one reads format \(Self.version)")
         }
-        r.end = b.count - 8
         var engine = EngineOptions()
         engine.csw = try r.i64()
         engine.conversation = try r.i64()
@@ -203,7 +295,6 @@ public struct StateFile: Sendable, Equatable {
         guard leadCount <= 64 else { throw LoadError("state file is corrupt (\(leadCount) warning leads)") }
         var leads: [Int64] = []
         for _ in 0..<leadCount { leads.append(try r.i64()) }
-        engine.setWarnLeads(leads)
         let clock = try r.i64()
         let newest = try r.i64()
         let appCount = Int(try r.u32())
@@ -211,19 +302,81 @@ public struct StateFile: Sendable, Equatable {
         var apps: [String] = []
         for _ in 0..<appCount { apps.append(try r.string()) }
         let count = try r.i64()
-        guard count >= 0, count <= Int64(r.end - r.pos) / Int64(WindowImage.fixedBytes + 16) else {
+        let bits = Int(try r.u8())
+        let headerEnd = r.pos
+        guard try r.u64() == checksum(raw(b, 0..<headerEnd), seed: 0) else {
+            throw LoadError("state file is corrupt (header checksum mismatch)")
+        }
+        guard bits <= maxBucketBits else { throw LoadError("state file is corrupt (bucket bits)") }
+        let indexStart = r.pos
+        try r.need((1 << bits) * 16 + 8)
+        r.pos += (1 << bits) * 16
+        guard try r.u64() == checksum(raw(b, indexStart..<(r.pos - 8)), seed: 1) else {
+            throw LoadError("state file is corrupt or truncated (index checksum mismatch)")
+        }
+        engine.setWarnLeads(leads)
+        var h = Header(semantics: Semantics(engine: engine, mode: mode, lateness: lateness), clock: clock, newest: newest,
+                       apps: apps, windowCount: 0, bucketBits: bits, indexStart: indexStart, windowsStart: r.pos, windowsEnd: r.pos)
+        var previous = 0
+        for j in 0..<(1 << bits) {
+            let end = bucketRange(b, h, j).upperBound
+            guard end >= previous else { throw LoadError("state file is corrupt (bucket index)") }
+            previous = end
+        }
+        guard previous == b.count else {
+            throw LoadError(previous > b.count ? "state file is truncated" : "state file is corrupt (trailing bytes)")
+        }
+        guard count >= 0, count <= Int64(b.count - h.windowsStart) / Int64(WindowImage.recordBytes(textBytes: 0)) else {
             throw LoadError("state file is corrupt (window count)")
         }
-        let start = r.pos
-        try scanWindows(&r, count: Int(count), appCount: apps.count) { _ in }
-        guard r.pos == r.end else { throw LoadError("state file is corrupt (trailing bytes)") }
-        return Header(semantics: Semantics(engine: engine, mode: mode, lateness: lateness), clock: clock, newest: newest,
-                      apps: apps, windowCount: Int(count), windowsStart: start, windowsEnd: r.end)
+        h.windowCount = Int(count)
+        h.windowsEnd = b.count
+        return h
+    }
+
+    private static func raw(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[range]))
+    }
+
+    /// Byte range of bucket `j`'s records in the file (from the index `openHeader` checked).
+    static func bucketRange(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, _ j: Int) -> Range<Int> {
+        func end(_ k: Int) -> Int {
+            let v = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + h.indexStart + 16 * k).loadUnaligned(as: UInt64.self))
+            return v > UInt64(Int.max / 2) ? Int.max / 2 : h.windowsStart + Int(v)
+        }
+        return (j == 0 ? h.windowsStart : end(j - 1))..<end(j)
+    }
+
+    /// Checks bucket `j` (checksum, and that its records fill it exactly); returns how many
+    /// windows it holds.
+    static func checkBucket(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, _ j: Int) throws(LoadError) -> Int {
+        let range = bucketRange(b, h, j)
+        let stored = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + h.indexStart + 16 * j + 8).loadUnaligned(as: UInt64.self))
+        guard checksum(raw(b, range), seed: UInt64(j)) == stored else {
+            throw LoadError("state file is corrupt (checksum mismatch in bucket \(j))")
+        }
+        var r = Reader(bytes: b, pos: range.lowerBound)
+        r.end = range.upperBound
+        var n = 0
+        while r.pos < r.end {
+            try scanWindows(&r, count: 1, appCount: h.apps.count) { _ in }
+            n += 1
+        }
+        return n
     }
 
     /// Visits the windows of a file that `open` accepted, strings as bytes in the file.
     public static func forEachWindow(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, _ visit: (WindowView) -> Void) {
         forEachRecord(UnsafeBufferPointer(rebasing: b[h.windowsStart..<h.windowsEnd]), count: h.windowCount, visit)
+    }
+
+    /// Visits the windows that may belong to `contact` (those of its bucket) in a file of
+    /// which only `openHeader` was checked: that bucket is checked first.
+    public static func forEachWindow(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, contact: UnsafeBufferPointer<UInt8>,
+                                     _ visit: (WindowView) -> Void) throws(LoadError) {
+        let j = fineBucket(ofContact: contact) >> (maxBucketBits - h.bucketBits)
+        let n = try checkBucket(b, h, j)
+        forEachRecord(UnsafeBufferPointer(rebasing: b[bucketRange(b, h, j)]), count: n, visit)
     }
 
     /// Visits `count` well-formed window records.
@@ -295,6 +448,9 @@ public struct StateFile: Sendable, Equatable {
             try need(4)
             defer { pos += 4 }
             return UInt32(littleEndian: UnsafeRawPointer(bytes.baseAddress! + pos).loadUnaligned(as: UInt32.self))
+        }
+        mutating func u64() throws(LoadError) -> UInt64 {
+            UInt64(bitPattern: try i64())
         }
         mutating func i64() throws(LoadError) -> Int64 {
             try need(8)

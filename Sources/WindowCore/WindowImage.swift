@@ -2,6 +2,10 @@
 /// indices refer to: what a shard hands over for a checkpoint (encoded by the shard itself,
 /// straight from its window table, in parallel with the other shards).
 ///
+/// Records are grouped by the bucket of their contact (`StateFile.bucket(ofContact:)`, at
+/// the finest `StateFile.maxBucketBits`), so that the file can index them by bucket without
+/// sorting again: `bucketEnds[b]` is where bucket `b`'s records end in `records`.
+///
 /// Record layout (little endian): kind u8, flags u8 (1 = pmp, 2 = open), warnDone u8, app
 /// index u32, opened/expires/last i64, then contact, contact_id, category and conversation
 /// id, each as u32 length + UTF-8.
@@ -9,6 +13,8 @@ public struct WindowImage: Sendable {
     public var apps: [String] = []
     public var count = 0
     public var records: [UInt8] = []
+    /// End offset in `records` of each fine bucket (`1 << StateFile.maxBucketBits` of them).
+    public var bucketEnds: [Int] = Array(repeating: 0, count: 1 << StateFile.maxBucketBits)
 
     public init() {}
 
@@ -56,21 +62,41 @@ public struct WindowImage: Sendable {
         }
     }
 
-    /// Fills `records` with exactly `size` bytes through a `Writer`.
-    static func records(size: Int, _ fill: (inout Writer) -> Void) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+    /// Fills `records` with `n` windows grouped by bucket: `describe(i)` gives window `i`'s
+    /// fine bucket (`StateFile.fineBucket`) and record size, `write(i, &w)` writes its
+    /// record. Two passes (sizes per bucket, then every record at its bucket's cursor): no
+    /// sort, no growth, no copy.
+    mutating func fill(count n: Int, describe: (Int) -> (bucket: Int, size: Int),
+                       write: (Int, inout Writer) -> Void) {
+        let fine = StateFile.maxBucketBits
+        var bucketOf = [UInt16](repeating: 0, count: n)
+        var cursor = [Int](repeating: 0, count: (1 << fine) + 1)
+        for i in 0..<n {
+            let (b, size) = describe(i)
+            bucketOf[i] = UInt16(b)
+            cursor[b + 1] += size
+        }
+        for b in 0..<(1 << fine) { cursor[b + 1] += cursor[b] }
+        let size = cursor[1 << fine]
+        records = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             var w = Writer(p: UnsafeMutableRawPointer(buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 16)!))
-            fill(&w)
-            precondition(w.pos == size, "window image size")
+            for i in 0..<n {
+                let b = Int(bucketOf[i])
+                w.pos = cursor[b]
+                write(i, &w)
+                cursor[b] = w.pos
+            }
             initialized = size
         }
+        precondition(cursor[(1 << fine) - 1] == size, "window image size")
+        bucketEnds = Array(cursor[0..<(1 << fine)])
+        count = n
     }
 
     /// The image of saved windows (tests, tools): apps interned in order of appearance.
     public init(_ windows: [SavedWindow]) {
         var index: [String: UInt32] = [:]
         var appOf: [UInt32] = []
-        var size = 0
         for w in windows {
             if let i = index[w.app] {
                 appOf.append(i)
@@ -79,25 +105,26 @@ public struct WindowImage: Sendable {
                 appOf.append(UInt32(apps.count))
                 apps.append(w.app)
             }
-            size += Self.recordBytes(textBytes: w.contact.utf8.count + w.contactID.utf8.count + w.category.utf8.count
-                                         + w.conversationID.utf8.count)
         }
-        records = Self.records(size: size) { out in
-            for (w, app) in zip(windows, appOf) {
-                EventText.withBytes(w.contact) { contact in
-                    EventText.withBytes(w.contactID) { contactID in
-                        EventText.withBytes(w.category) { category in
-                            EventText.withBytes(w.conversationID) { conversationID in
-                                out.record(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, app: app,
-                                           opened: w.opened, expires: w.expires, last: w.last, contact: contact,
-                                           contactID: contactID, category: category, conversationID: conversationID)
-                            }
+        fill(count: windows.count, describe: { i in
+            let w = windows[i]
+            let size = Self.recordBytes(textBytes: w.contact.utf8.count + w.contactID.utf8.count + w.category.utf8.count
+                                            + w.conversationID.utf8.count)
+            return (EventText.withBytes(w.contact) { StateFile.fineBucket(ofContact: $0) }, size)
+        }, write: { i, out in
+            let w = windows[i], app = appOf[i]
+            EventText.withBytes(w.contact) { contact in
+                EventText.withBytes(w.contactID) { contactID in
+                    EventText.withBytes(w.category) { category in
+                        EventText.withBytes(w.conversationID) { conversationID in
+                            out.record(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, app: app,
+                                       opened: w.opened, expires: w.expires, last: w.last, contact: contact,
+                                       contactID: contactID, category: category, conversationID: conversationID)
                         }
                     }
                 }
             }
-        }
-        count = windows.count
+        })
     }
 }
 
@@ -106,24 +133,24 @@ extension WindowEngine {
     public func windowImage() -> WindowImage {
         var image = WindowImage()
         image.apps = apps.map { text.string($0) }
-        var free = [Bool](repeating: false, count: windows.count)
-        for s in freeWindows { free[Int(s)] = true }
-        var size = 0
-        for (i, w) in windows.enumerated() where !free[i] {
-            let textBytes = Int(contacts[Int(w.contact)].contact.count) + Int(w.contactID.count) + Int(w.category.count)
-                + Int(w.conversationID.count)
-            size += WindowImage.recordBytes(textBytes: textBytes)
-            image.count += 1
-        }
-        image.records = WindowImage.records(size: size) { out in
-            for (i, w) in windows.enumerated() where !free[i] {
-                let c = contacts[Int(w.contact)]
-                out.record(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, app: c.app,
-                           opened: w.opened, expires: w.expires, last: w.last, contact: text.bytes(c.contact),
-                           contactID: text.bytes(w.contactID), category: text.bytes(w.category),
-                           conversationID: text.bytes(w.conversationID))
-            }
-        }
+        var live = [Bool](repeating: true, count: windows.count)
+        for s in freeWindows { live[Int(s)] = false }
+        var slots: [Int32] = []
+        slots.reserveCapacity(windows.count - freeWindows.count)
+        for i in windows.indices where live[i] { slots.append(Int32(i)) }
+        image.fill(count: slots.count, describe: { i in
+            let w = windows[Int(slots[i])]
+            let contact = text.bytes(contacts[Int(w.contact)].contact)
+            let textBytes = contact.count + Int(w.contactID.count) + Int(w.category.count) + Int(w.conversationID.count)
+            return (StateFile.fineBucket(ofContact: contact), WindowImage.recordBytes(textBytes: textBytes))
+        }, write: { i, out in
+            let w = windows[Int(slots[i])]
+            let c = contacts[Int(w.contact)]
+            out.record(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, app: c.app,
+                       opened: w.opened, expires: w.expires, last: w.last, contact: text.bytes(c.contact),
+                       contactID: text.bytes(w.contactID), category: text.bytes(w.category),
+                       conversationID: text.bytes(w.conversationID))
+        })
         return image
     }
 }

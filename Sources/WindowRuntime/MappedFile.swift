@@ -9,8 +9,9 @@ import Darwin
 public final class MappedFile: @unchecked Sendable {
     public let bytes: UnsafeBufferPointer<UInt8>
 
-    /// Maps `path`; nil with the reason when it cannot be read.
-    public static func open(_ path: String) -> Result<MappedFile, MappedFileError> {
+    /// Maps `path`; nil with the reason when it cannot be read. `populate` reads the whole
+    /// file in at once (for a full load); without it pages are read as they are touched.
+    public static func open(_ path: String, populate: Bool = true) -> Result<MappedFile, MappedFileError> {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(MappedFileError(errno: errno)) }
         defer { close(fd) }
@@ -18,7 +19,7 @@ public final class MappedFile: @unchecked Sendable {
         guard fstat(fd, &st) == 0 else { return .failure(MappedFileError(errno: errno)) }
         let size = Int(st.st_size)
         guard size > 0 else { return .success(MappedFile(UnsafeBufferPointer(start: nil, count: 0))) }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), p != MAP_FAILED else {
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0), p != MAP_FAILED else {
             return .failure(MappedFileError(errno: errno))
         }
         return .success(MappedFile(UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: size)))

@@ -54,10 +54,15 @@ public struct Pipeline: Sendable {
         let log = DiagnosticLog(stderr: errors, rejects: rejects)
         let reader = Reader(fd: input, signalFD: Signals.install(), options: options, routes: routes, log: log, clock: clock)
         var keeper: StateKeeper?
+        var loaded = 0
+        var loadNanos: UInt64 = 0, finalWriteNanos: UInt64 = 0
         if let path = options.statePath {
             let k = StateKeeper(path: path, semantics: options.semantics)
+            let loadStarted = System.monotonicNanos()
+            defer { loadNanos = System.monotonicNanos() - loadStarted }
             do {
                 if let (file, header) = try k.load() {
+                    loaded = header.windowCount
                     // Every shard scans the checked file and restores its own windows, in parallel.
                     await withTaskGroup(of: Void.self) { group in
                         for (i, shard) in shards.enumerated() {
@@ -135,10 +140,13 @@ public struct Pipeline: Sendable {
                     status = .ioError
                 }
             }
-            let images = await withTaskGroup(of: WindowImage.self) { group in
-                for s in shards { group.addTask { await s.windowImage } }
-                return await group.reduce(into: [WindowImage]()) { $0.append($1) }
-            }
+            let writeStarted = System.monotonicNanos()
+            defer { finalWriteNanos = System.monotonicNanos() - writeStarted }
+            // In shard order, so that the same state always makes the same file.
+            let images = await withTaskGroup(of: (Int, WindowImage).self) { group in
+                for (k, s) in shards.enumerated() { group.addTask { (k, await s.windowImage) } }
+                return await group.reduce(into: [(Int, WindowImage)]()) { $0.append($1) }
+            }.sorted { $0.0 < $1.0 }.map(\.1)
             let c = mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
             if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime) {
                 errors.write(Array("windowkeeper: \(e)\n".utf8))
@@ -154,7 +162,8 @@ public struct Pipeline: Sendable {
         let elapsed = Double(System.monotonicNanos() - started) / 1e9
         let summary = Summary(ingest: reader.ingest.counters, engine: engine, contacts: contacts,
                               elapsedSeconds: elapsed, suppressedDiagnostics: log.suppressed,
-                              checkpoints: keeper == nil ? nil : (reader.checkpointsTaken, Double(reader.longestCheckpointPause) / 1e9))
+                              checkpoints: keeper == nil ? nil : (reader.checkpointsTaken, Double(reader.longestCheckpointPause) / 1e9),
+                              state: keeper == nil ? nil : (loaded, Double(loadNanos) / 1e9, Double(finalWriteNanos) / 1e9))
         switch outcome {
         case .endOfInput, .stopped: break
         case .strict(let line):

@@ -173,7 +173,7 @@ final class Reader: @unchecked Sendable {
         submit(drain: true)
         flushRound()
         let collected = SnapshotCollector(count: routes.count)
-        for route in routes { route.send(.snapshot { collected.add($0, took: $1) }) }
+        for (k, route) in routes.enumerated() { route.send(.snapshot { collected.add($0, shard: k, took: $1) }) }
         let (windows, longest) = collected.wait()
         let c = options.ingest.mode == .event ? ingest.clock : clock.now() - options.ingest.lateness
         let newest = ingest.maxEventTime
@@ -376,25 +376,29 @@ final class Reader: @unchecked Sendable {
 final class SnapshotCollector: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
-    private var windows: [WindowImage] = []
+    private var windows: [WindowImage?]
     private var longest: UInt64 = 0
     private let count: Int
 
-    init(count: Int) { self.count = count }
+    init(count: Int) {
+        self.count = count
+        windows = Array(repeating: nil, count: count)
+    }
 
-    func add(_ w: WindowImage, took nanos: UInt64) {
+    func add(_ w: WindowImage, shard: Int, took nanos: UInt64) {
         lock.lock()
-        windows.append(w)
+        windows[shard] = w
         longest = max(longest, nanos)
         lock.unlock()
         done.signal()
     }
 
-    /// Every shard's image, and the longest time one shard took for its own.
+    /// Every shard's image in shard order (so that the file does not depend on which shard
+    /// answered first), and the longest time one shard took for its own.
     func wait() -> ([WindowImage], UInt64) {
         for _ in 0..<count { done.wait() }
         lock.lock()
         defer { lock.unlock() }
-        return (windows, longest)
+        return (windows.map { $0! }, longest)
     }
 }

@@ -55,27 +55,41 @@ public struct StateKeeper: Sendable {
 
     /// Writes `file` atomically; returns an error message on failure.
     public func write(_ file: StateFile) -> String? {
-        write([file.encoded()])
+        write(StateFile.encode(semantics: file.semantics, clock: file.clock, newest: file.newest,
+                               images: [WindowImage(file.windows)]))
     }
 
-    /// Writes the pieces of a file, one after the other, atomically.
-    private func write(_ pieces: [[UInt8]]) -> String? {
+    /// Writes an encoded file atomically: small pieces (a bucket's records are a few
+    /// kilobytes) are gathered into 1 MiB writes, large ones written as they are.
+    private func write(_ file: StateFile.Encoded) -> String? {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return "cannot write \(tmp): \(String(cString: strerror(errno)))" }
         var ok = true
-        for piece in pieces where ok {
-            piece.withUnsafeBytes { bytes in
-                guard var p = bytes.baseAddress else { return }
-                var left = bytes.count
-                while left > 0 {
-                    let n = Glibc.write(fd, p, left)
-                    if n < 0 { if errno == EINTR { continue }; ok = false; return }
-                    p += n; left -= n
-                }
+        func writeAll(_ bytes: UnsafeRawBufferPointer) {
+            guard ok, var p = bytes.baseAddress else { return }
+            var left = bytes.count
+            while left > 0 {
+                let n = Glibc.write(fd, p, left)
+                if n < 0 { if errno == EINTR { continue }; ok = false; return }
+                p += n; left -= n
             }
         }
+        let stagingSize = 1 << 20
+        var staging = ByteBuffer(capacity: stagingSize)
+        file.forEachPiece { piece in
+            if staging.count + piece.count > stagingSize {
+                writeAll(staging.bytes)
+                staging.removeAll()
+            }
+            if piece.count >= stagingSize / 4 {
+                writeAll(piece)
+            } else {
+                staging.append(piece)
+            }
+        }
+        writeAll(staging.bytes)
         let synced = ok && fsync(fd) == 0
         close(fd)
         guard synced, rename(tmp, path) == 0 else {

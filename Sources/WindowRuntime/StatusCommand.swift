@@ -45,10 +45,12 @@ public enum StatusCommand {
     }
 
     /// Prints the matching open windows; returns the exit status (1: the contact has none).
-    /// The file is mapped and scanned; only matching windows become strings.
+    /// The file is mapped; for one contact only the header, the index and the contact's
+    /// bucket are checked and read, otherwise the whole file. Only matching windows become
+    /// strings.
     public static func run(_ q: Query, now: Int64 = System.nowMillis()) -> Int32 {
         let file: MappedFile
-        switch MappedFile.open(q.statePath) {
+        switch MappedFile.open(q.statePath, populate: q.contact == nil) {
         case .success(let f): file = f
         case .failure(let e):
             FileHandle.standardError.write(Data("windowkeeper status: cannot read \(q.statePath): \(e)\n".utf8))
@@ -59,14 +61,21 @@ public enum StatusCommand {
         var found = 0
         let wantContact = q.contact.map { Array($0.utf8) }
         do {
-            let header = try StateFile.open(file.bytes)
+            let header = try wantContact == nil ? StateFile.open(file.bytes) : StateFile.openHeader(file.bytes)
             let apps = header.apps
-            StateFile.forEachWindow(file.bytes, header) { v in
+            func visit(_ v: StateFile.WindowView) {
                 guard v.open, v.expires > t else { return }
                 if let c = wantContact, !c.elementsEqual(v.contact) { return }
                 if let app = q.app, apps[v.app] != app { return }
                 found += 1
                 line(SavedWindow(v, app: apps[v.app]), at: t, &out)
+            }
+            if let c = wantContact {
+                try c.withUnsafeBufferPointer { (c: UnsafeBufferPointer<UInt8>) throws(StateFile.LoadError) in
+                    try StateFile.forEachWindow(file.bytes, header, contact: c, visit)
+                }
+            } else {
+                StateFile.forEachWindow(file.bytes, header, visit)
             }
         } catch {
             FileHandle.standardError.write(Data("windowkeeper status: \(q.statePath): \(error.description)\n".utf8))

@@ -10,6 +10,9 @@ struct Summary {
     /// With --state: periodic checkpoints taken, and the longest time a shard stood still
     /// (emitting nothing) to take its snapshot; the file itself is written in the background.
     var checkpoints: (taken: Int, longestPauseSeconds: Double)?
+    /// With --state: windows loaded at start, how long loading took (map, check, restore),
+    /// and how long the final write took (images, merge, write, fsync, rename).
+    var state: (loadedWindows: Int, loadSeconds: Double, finalWriteSeconds: Double)?
 
     func json() -> String {
         func object(_ pairs: [(String, String)]) -> String {
@@ -51,6 +54,10 @@ struct Summary {
         if let checkpoints {
             fields.append(("checkpoints", object([("taken", "\(checkpoints.taken)"),
                                                    ("longest_pause_s", format3(checkpoints.longestPauseSeconds))])))
+        }
+        if let state {
+            fields.append(("state", object([("loaded_windows", "\(state.loadedWindows)"), ("load_s", format3(state.loadSeconds)),
+                                             ("final_write_s", format3(state.finalWriteSeconds))])))
         }
         return object([("summary", object(fields))])
     }

@@ -16,35 +16,119 @@ import Testing
         return StateFile(semantics: .init(engine: engine, mode: .event, lateness: 60_000), clock: 1_234, newest: 5_678, windows: windows)
     }
 
+    /// The windows in a stable order (a file stores them grouped by contact bucket).
+    static func sorted(_ file: StateFile) -> StateFile {
+        var f = file
+        f.windows.sort { ($0.contact, $0.kind.rawValue, $0.conversationID) < ($1.contact, $1.kind.rawValue, $1.conversationID) }
+        return f
+    }
+
+    /// `n` windows of every kind over `n / 3` contacts (a file with many buckets).
+    static func large(_ n: Int) -> StateFile {
+        var rng = SplitMix64(seed: 11)
+        var windows: [SavedWindow] = []
+        for i in 0..<n {
+            let kind = WindowKind(rawValue: UInt8(i % 3))!
+            windows.append(SavedWindow(kind: kind, pmp: kind == .freeEntryPoint, open: rng.next() % 4 != 0,
+                                       warnDone: UInt8(rng.next() % 3), opened: Int64(i), expires: Int64(i) + 86_400_000,
+                                       last: Int64(i), app: "APP\(rng.next() % 3)", contact: "4670\(i / 3)",
+                                       contactID: "id\(i)", category: kind == .customerService ? "" : "MARKETING",
+                                       conversationID: kind == .conversation ? "conv\(i)" : ""))
+        }
+        return StateFile(semantics: sample().semantics, clock: 99, newest: 100, windows: windows)
+    }
+
     @Test func roundTrip_keepsEveryKindAndWarningState() throws {
-        let file = Self.sample()
-        #expect(try StateFile.decode(file.encoded()) == file)
+        for file in [Self.sample(), Self.large(5_000)] {
+            #expect(try Self.sorted(StateFile.decode(file.encoded())) == Self.sorted(file))
+        }
+    }
+
+    /// A lookup by contact checks and reads one bucket, and finds exactly that contact's
+    /// windows (and maybe others of its bucket, never fewer).
+    @Test func contactLookup_findsEveryWindowOfTheContact() throws {
+        let file = Self.large(5_000)
+        let bytes = file.encoded()
+        try bytes.withUnsafeBufferPointer { b in
+            let h = try StateFile.openHeader(b)
+            #expect(h.bucketBits > 2)
+            for contact in Set(file.windows.map(\.contact)) {
+                var found: [SavedWindow] = []
+                try Array(contact.utf8).withUnsafeBufferPointer { c in
+                    try StateFile.forEachWindow(b, h, contact: c) { v in
+                        let w = SavedWindow(v, app: h.apps[v.app])
+                        if w.contact == contact { found.append(w) }
+                    }
+                }
+                #expect(found.map(\.contactID).sorted() == file.windows.filter { $0.contact == contact }.map(\.contactID).sorted())
+            }
+        }
+    }
+
+    /// A damaged bucket fails the whole-file check, and a lookup in that bucket; lookups in
+    /// the other buckets still answer.
+    @Test func damagedBucket_failsLoadAndItsOwnLookupsOnly() throws {
+        let file = Self.large(3_000)
+        var bytes = file.encoded()
+        let (h, range) = try bytes.withUnsafeBufferPointer { b in
+            let h = try StateFile.openHeader(b)
+            return (h, StateFile.bucketRange(b, h, 5))
+        }
+        bytes[range.lowerBound + range.count / 2] ^= 1
+        #expect(throws: StateFile.LoadError.self) { try StateFile.decode(bytes) }
+        let bits = h.bucketBits
+        var damaged = 0, answered = 0
+        bytes.withUnsafeBufferPointer { b in
+            for contact in Set(file.windows.map(\.contact)) {
+                let bucket = Array(contact.utf8).withUnsafeBytes { StateFile.fineBucket(ofContact: $0) }
+                do {
+                    try Array(contact.utf8).withUnsafeBufferPointer { c in try StateFile.forEachWindow(b, h, contact: c) { _ in } }
+                    #expect(bucket >> (StateFile.maxBucketBits - bits) != 5, "\(contact)")
+                    answered += 1
+                } catch {
+                    #expect(bucket >> (StateFile.maxBucketBits - bits) == 5, "\(contact)")
+                    damaged += 1
+                }
+            }
+        }
+        #expect(damaged > 0 && answered > 0)
+    }
+
+    /// Every offset of the small sample; for a file of four buckets, every offset of the
+    /// header and index and every 13th after (each check decodes the whole file).
+    static func offsets(_ bytes: [UInt8]) -> [Int] {
+        bytes.count < 2_000 ? Array(bytes.indices) : Array(0..<600) + Array(stride(from: 600, to: bytes.count, by: 13))
     }
 
     @Test func everyTruncation_isRefused() {
-        let bytes = Self.sample().encoded()
-        for n in 0..<bytes.count {
-            #expect(throws: StateFile.LoadError.self, "prefix \(n)") { try StateFile.decode(Array(bytes[0..<n])) }
+        for bytes in [Self.sample().encoded(), Self.large(700).encoded()] {
+            for n in Self.offsets(bytes) {
+                #expect(throws: StateFile.LoadError.self, "prefix \(n)") { try StateFile.decode(Array(bytes[0..<n])) }
+            }
+            #expect(throws: StateFile.LoadError.self) { try StateFile.decode(bytes + [0]) }
         }
     }
 
     @Test func everyFlippedByte_isRefused() {
-        let bytes = Self.sample().encoded()
-        for i in 0..<bytes.count {
+        for bytes in [Self.sample().encoded(), Self.large(700).encoded()] {
+            for i in Self.offsets(bytes) {
             var bad = bytes
-            bad[i] ^= 0x40
-            #expect(throws: StateFile.LoadError.self, "byte \(i)") { try StateFile.decode(bad) }
+                bad[i] ^= 0x40
+                #expect(throws: StateFile.LoadError.self, "byte \(i)") { try StateFile.decode(bad) }
+            }
         }
     }
 
-    @Test func newerFormat_isRefusedWithAClearMessage() {
-        var bytes = Self.sample().encoded()
-        bytes[8] = 99
-        do {
-            _ = try StateFile.decode(bytes)
-            Issue.record("accepted a newer format")
-        } catch {
-            #expect(error.description.contains("newer"))
+    @Test func otherFormats_areRefusedWithAClearMessage() {
+        for (version, word) in [(99, "newer"), (1, "earlier")] {
+            var bytes = Self.sample().encoded()
+            bytes[8] = UInt8(version)
+            do {
+                _ = try StateFile.decode(bytes)
+                Issue.record("accepted format \(version)")
+            } catch {
+                #expect(error.description.contains(word))
+            }
         }
     }
 
@@ -82,9 +166,8 @@ import Testing
             run(&first, ops[..<cut])
             var before = first.log
             // Through the file's bytes, as the pipeline does: image, encode, check, restore.
-            let bytes = Array(StateFile.encode(semantics: .init(engine: first.engine.options, mode: .event, lateness: 0),
-                                               clock: first.engine.clock, newest: 0,
-                                               images: [first.engine.windowImage()]).joined())
+            let bytes = StateFile.encode(semantics: .init(engine: first.engine.options, mode: .event, lateness: 0),
+                                         clock: first.engine.clock, newest: 0, images: [first.engine.windowImage()]).bytes
             var second = EngineHarness(warn: [2 * EngineHarness.hour, EngineHarness.hour], lateness: 4 * EngineHarness.hour)
             bytes.withUnsafeBufferPointer { b in
                 guard let h = try? StateFile.open(b) else { Issue.record("seed \(seed): file refused"); return }
@@ -108,9 +191,9 @@ import Testing
         }
         let a = [window("A", "1"), window("B", "2")], b = [window("B", "3"), window("C", "4"), window("A", "5")]
         let semantics = StateFile.Semantics(engine: EngineOptions(), mode: .event, lateness: 0)
-        let bytes = Array(StateFile.encode(semantics: semantics, clock: 7, newest: 8, images: [WindowImage(a), WindowImage(b)]).joined())
+        let bytes = StateFile.encode(semantics: semantics, clock: 7, newest: 8, images: [WindowImage(a), WindowImage(b)]).bytes
         let file = try StateFile.decode(bytes)
-        #expect(file.windows == a + b)
+        #expect(file.windows.sorted { $0.contact < $1.contact } == a + b)
         #expect(file.clock == 7 && file.newest == 8)
     }
 
@@ -119,8 +202,8 @@ import Testing
         var rng = SplitMix64(seed: 9)
         for _ in 0..<200 {
             let bytes = (0..<Int(rng.next() % 100)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            let whole = bytes.withUnsafeBufferPointer { StateFile.checksum($0) }
-            var sum = StateFile.Checksum()
+            let whole = bytes.withUnsafeBytes { StateFile.checksum($0, seed: 3) }
+            var sum = StateFile.Checksum(seed: 3)
             var i = 0
             while i < bytes.count {
                 let n = min(Int(rng.next() % 11), bytes.count - i)
