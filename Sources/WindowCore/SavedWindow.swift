@@ -64,19 +64,17 @@ extension WindowEngine {
     /// and `finishRestore`).
     mutating func restore(_ v: StateFile.WindowView, app: UnsafeBufferPointer<UInt8>, contactHash hash: UInt64) {
         let c = contactSlot(hash: hash, app: app, contact: v.contact)
-        let slot = storeWindow(Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone, seq: 0,
-                                      opened: v.opened, expires: v.expires, last: v.last, heapDue: .max, keyHash: 0,
-                                      contactID: text.add(v.contactID), category: text.add(v.category),
-                                      conversationID: text.add(v.conversationID)))
+        var w = Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone, seq: 0,
+                       opened: v.opened, expires: v.expires, last: v.last, heapDue: .max, contactID: text.add(v.contactID))
+        if v.kind != .customerService {
+            w.keyed = addKeyedPart(category: text.add(v.category), conversationID: text.add(v.conversationID))
+        }
+        let slot = storeWindow(w)
         if v.kind == .customerService {
             contacts[Int(c)].customerService = slot
         } else {
-            contacts[Int(c)].others.append(slot)
-            if !v.pmp {
-                let key = RoutingHash.conversation(contactHash: hash, id: v.conversationID)
-                windows[Int(slot)].keyHash = key
-                keyedIndex.insert(key, slot)
-            }
+            appendOther(slot, to: c)
+            if !v.pmp { keyedIndex.insert(RoutingHash.conversation(contactHash: hash, id: v.conversationID), slot) }
         }
         if v.open { counters.open[Int(v.kind.rawValue)] += 1 } else { counters.remembered += 1 }
         schedule(slot)

@@ -1,12 +1,13 @@
 /// An open-addressing hash index from 64-bit hashes to slots of a side table.
 ///
-/// Equal hashes are told apart by a caller-supplied `matches` check against the real key,
-/// so hash collisions never merge two contacts. Deletion leaves tombstones; the table is
-/// rebuilt when they pile up.
+/// An entry keeps the high half of the hash (its tag, which also gives its home position)
+/// and the slot: 8 bytes. Equal tags are told apart by a caller-supplied `matches` check
+/// against the real key, so hash collisions never merge two contacts. Deletion leaves
+/// tombstones; the table is rebuilt when they pile up.
 struct SlotIndex {
-    /// Hash and slot side by side: one cache line visit per probe.
+    /// Tag and slot side by side: one cache line visit per probe.
     private struct Entry {
-        var hash: UInt64
+        var tag: UInt32
         var slot: Int32
     }
 
@@ -20,14 +21,18 @@ struct SlotIndex {
     init(capacity: Int = 16) {
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
-        entries = Array(repeating: Entry(hash: 0, slot: Self.empty), count: cap)
+        entries = Array(repeating: Entry(tag: 0, slot: Self.empty), count: cap)
         mask = cap - 1
     }
 
-    /// The home position of a hash. The high half is used: contact hashes are routed to
-    /// shards by their low bits, which are therefore alike within one shard.
+    /// The stored part of a hash. The high half: contact hashes are routed to shards by
+    /// their low bits, which are therefore alike within one shard.
     @inline(__always)
-    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 32 | hash << 32) & mask }
+    private static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) }
+
+    /// The home position of a tag (tables stay far below 2^32 entries).
+    @inline(__always)
+    private func home(_ tag: UInt32) -> Int { Int(tag) & mask }
 
     /// Grows the table once for `n` entries (restoring a state), instead of step by step.
     mutating func reserve(_ n: Int) {
@@ -37,11 +42,12 @@ struct SlotIndex {
     }
 
     func find(_ hash: UInt64, _ matches: (Int32) -> Bool) -> Int32? {
-        var i = home(hash)
+        let tag = Self.tag(hash)
+        var i = home(tag)
         while true {
             let e = entries[i]
             if e.slot == Self.empty { return nil }
-            if e.slot >= 0, e.hash == hash, matches(e.slot) { return e.slot }
+            if e.slot >= 0, e.tag == tag, matches(e.slot) { return e.slot }
             i = (i + 1) & mask
         }
     }
@@ -49,22 +55,23 @@ struct SlotIndex {
     /// The slot at the hash's home position (or a negative marker), without a key check:
     /// a load only, for warming caches ahead of `find`.
     @inline(__always)
-    func slotAtHome(_ hash: UInt64) -> Int32 { entries[home(hash)].slot }
+    func slotAtHome(_ hash: UInt64) -> Int32 { entries[home(Self.tag(hash))].slot }
 
     mutating func insert(_ hash: UInt64, _ slot: Int32) {
         if (count + tombstones + 1) * 4 > entries.count * 3 {
             // Grow when live entries fill the table; otherwise just sweep the tombstones out.
             rebuild(capacity: (count + 1) * 2 > entries.count / 2 ? entries.count * 2 : entries.count)
         }
-        var i = home(hash)
+        let tag = Self.tag(hash)
+        var i = home(tag)
         while entries[i].slot >= 0 { i = (i + 1) & mask }
         if entries[i].slot == Self.tombstone { tombstones -= 1 }
-        entries[i] = Entry(hash: hash, slot: slot)
+        entries[i] = Entry(tag: tag, slot: slot)
         count += 1
     }
 
     mutating func remove(_ hash: UInt64, _ slot: Int32) {
-        var i = home(hash)
+        var i = home(Self.tag(hash))
         while true {
             let s = entries[i].slot
             if s == Self.empty { return }
@@ -80,12 +87,12 @@ struct SlotIndex {
 
     private mutating func rebuild(capacity cap: Int) {
         let old = entries
-        entries = Array(repeating: Entry(hash: 0, slot: Self.empty), count: cap)
+        entries = Array(repeating: Entry(tag: 0, slot: Self.empty), count: cap)
         mask = cap - 1
         count = 0
         tombstones = 0
         for e in old where e.slot >= 0 {
-            var j = home(e.hash)
+            var j = home(e.tag)
             while entries[j].slot >= 0 { j = (j + 1) & mask }
             entries[j] = e
             count += 1

@@ -9,32 +9,43 @@ struct Window {
     var warnDone: UInt8
     /// Bumped on every (re)scheduling and on release: heap entries with another seq are stale.
     var seq: UInt32
+    /// Conversation and free-entry-point windows: their `KeyedPart` in the engine's
+    /// `keyedParts`; -1 for customer service windows (which have none). (Declared here, it
+    /// fills what would be padding before the times: the struct is 56 bytes.)
+    var keyed: Int32 = -1
     var opened: Int64
     var expires: Int64
     /// The latest event time of a receipt that opened or belonged to the window.
     var last: Int64
     /// Due time of this window's live heap entry; `Int64.max` when there is none.
     var heapDue: Int64
-    /// Hash in the keyed index (CBP keyed windows only).
-    var keyHash: UInt64
-    /// Strings in the engine's `TextStore`.
+    /// In the engine's `TextStore`.
     var contactID: TextRef
-    var category: TextRef
-    var conversationID: TextRef
 }
 
-/// One contact: (app_id, contact) and the windows it has.
+/// What only conversation and free-entry-point windows have (kept out of `Window`, so that
+/// the far more numerous customer service windows do not carry it).
+struct KeyedPart {
+    /// In the engine's `TextStore`.
+    var category: TextRef
+    var conversationID: TextRef
+    /// The contact's next such window (in order of creation), or -1.
+    var next: Int32 = -1
+}
+
+/// One contact: (app_id, contact) and the windows it has. Its hash is not kept: it is
+/// recomputed from the two strings on the rare occasions it is needed again.
 struct Contact {
-    var hash: UInt64
     /// Index in the engine's interned app ids.
     var app: UInt32
     var contact: TextRef
     /// The customer service window slot, or -1.
     var customerService: Int32 = -1
-    /// Conversation and free-entry-point windows, open or remembered.
-    var others: [Int32] = []
+    /// The first of its conversation and free-entry-point windows, open or remembered
+    /// (linked through `KeyedPart.next`), or -1.
+    var firstOther: Int32 = -1
 
-    var isEmpty: Bool { customerService < 0 && others.isEmpty }
+    var isEmpty: Bool { customerService < 0 && firstOther < 0 }
 }
 
 /// Counts a shard keeps for the summary.

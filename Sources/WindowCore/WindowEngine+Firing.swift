@@ -92,8 +92,8 @@ extension WindowEngine {
         let w = windows[Int(s)]
         let c = contacts[Int(w.contact)]
         let text = EventText(app: self.text.bytes(apps[Int(c.app)]), contact: self.text.bytes(c.contact),
-                             contactID: self.text.bytes(w.contactID), category: self.text.bytes(w.category),
-                             conversationID: self.text.bytes(w.conversationID))
+                             contactID: self.text.bytes(w.contactID), category: self.text.bytes(category(w)),
+                             conversationID: self.text.bytes(conversationID(w)))
         if inPass {
             pass.add(kind, w.kind, pmp: w.pmp, text, openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)
         } else {

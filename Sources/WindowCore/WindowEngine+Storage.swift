@@ -28,7 +28,7 @@ extension WindowEngine {
             apps.append(text.add(app))
             appIndex.insert(appHash, Int32(appSlot))
         }
-        let entry = Contact(hash: hash, app: appSlot, contact: text.add(contact))
+        let entry = Contact(app: appSlot, contact: text.add(contact))
         let slot: Int32
         if let free = freeContacts.popLast() {
             slot = free
@@ -53,23 +53,83 @@ extension WindowEngine {
         return Int32(windows.count - 1)
     }
 
+    /// The routing hash of contact `c`, from its strings (`Contact` does not keep it).
+    func contactHash(_ c: Int32) -> UInt64 {
+        let entry = contacts[Int(c)]
+        return RoutingHash.contact(app: text.bytes(apps[Int(entry.app)]).assumingMemoryBound(to: UInt8.self),
+                                   contact: text.bytes(entry.contact).assumingMemoryBound(to: UInt8.self))
+    }
+
     mutating func releaseContactIfEmpty(_ c: Int32) {
         guard contacts[Int(c)].isEmpty else { return }
-        contactIndex.remove(contacts[Int(c)].hash, c)
+        contactIndex.remove(contactHash(c), c)
         text.free(contacts[Int(c)].contact)
-        contacts[Int(c)] = Contact(hash: 0, app: 0, contact: .empty)
+        contacts[Int(c)] = Contact(app: 0, contact: .empty)
         freeContacts.append(c)
     }
 
     mutating func newWindow(contact c: Int32, kind: WindowKind, pmp: Bool, opened t: Int64,
                             _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let w = Window(
+        var w = Window(
             contact: c, kind: kind, pmp: pmp, open: true, warnDone: 0, seq: 0,
-            opened: t, expires: t + options.length(of: kind), last: t, heapDue: .max, keyHash: 0,
-            contactID: text.add(slice(arena, input.contactID)),
-            category: kind == .customerService ? .empty : text.add(slice(arena, input.category)),
-            conversationID: kind == .customerService ? .empty : text.add(slice(arena, input.conversationID)))
+            opened: t, expires: t + options.length(of: kind), last: t, heapDue: .max,
+            contactID: text.add(slice(arena, input.contactID)))
+        if kind != .customerService {
+            w.keyed = addKeyedPart(category: text.add(slice(arena, input.category)),
+                                   conversationID: text.add(slice(arena, input.conversationID)))
+        }
         return storeWindow(w)
+    }
+
+    /// Stores the keyed part of a new conversation or free-entry-point window.
+    mutating func addKeyedPart(category: TextRef, conversationID: TextRef) -> Int32 {
+        let part = KeyedPart(category: category, conversationID: conversationID)
+        if let free = freeKeyedParts.popLast() {
+            keyedParts[Int(free)] = part
+            return free
+        }
+        keyedParts.append(part)
+        return Int32(keyedParts.count - 1)
+    }
+
+    @inline(__always)
+    func category(_ w: Window) -> TextRef { w.keyed < 0 ? .empty : keyedParts[Int(w.keyed)].category }
+
+    @inline(__always)
+    func conversationID(_ w: Window) -> TextRef { w.keyed < 0 ? .empty : keyedParts[Int(w.keyed)].conversationID }
+
+    /// The window after keyed window `s` in its contact's list, or -1.
+    @inline(__always)
+    func nextOther(_ s: Int32) -> Int32 { keyedParts[Int(windows[Int(s)].keyed)].next }
+
+    /// Adds keyed window `s` at the end of contact `c`'s list (order of creation).
+    mutating func appendOther(_ s: Int32, to c: Int32) {
+        keyedParts[Int(windows[Int(s)].keyed)].next = -1
+        var last = contacts[Int(c)].firstOther
+        guard last >= 0 else {
+            contacts[Int(c)].firstOther = s
+            return
+        }
+        while nextOther(last) >= 0 { last = nextOther(last) }
+        keyedParts[Int(windows[Int(last)].keyed)].next = s
+    }
+
+    /// Takes keyed window `s` out of contact `c`'s list.
+    mutating func removeOther(_ s: Int32, from c: Int32) {
+        let after = nextOther(s)
+        var p = contacts[Int(c)].firstOther
+        if p == s {
+            contacts[Int(c)].firstOther = after
+            return
+        }
+        while p >= 0 {
+            let n = nextOther(p)
+            if n == s {
+                keyedParts[Int(windows[Int(p)].keyed)].next = after
+                return
+            }
+            p = n
+        }
     }
 
     /// Forgets a window: out of its contact, out of the keyed index, timers invalidated.
@@ -83,19 +143,22 @@ extension WindowEngine {
         if w.kind == .customerService {
             contacts[Int(w.contact)].customerService = -1
         } else {
-            if let i = contacts[Int(w.contact)].others.firstIndex(of: s) {
-                contacts[Int(w.contact)].others.remove(at: i)
+            removeOther(s, from: w.contact)
+            let part = keyedParts[Int(w.keyed)]
+            if !w.pmp {
+                let id = text.bytes(part.conversationID).assumingMemoryBound(to: UInt8.self)
+                keyedIndex.remove(RoutingHash.conversation(contactHash: contactHash(w.contact), id: id), s)
             }
-            if !w.pmp { keyedIndex.remove(w.keyHash, s) }
+            text.free(part.category)
+            text.free(part.conversationID)
+            keyedParts[Int(w.keyed)] = KeyedPart(category: .empty, conversationID: .empty)
+            freeKeyedParts.append(w.keyed)
+            windows[Int(s)].keyed = -1
         }
         windows[Int(s)].seq &+= 1
         windows[Int(s)].heapDue = .max
         text.free(w.contactID)
-        text.free(w.category)
-        text.free(w.conversationID)
         windows[Int(s)].contactID = .empty
-        windows[Int(s)].category = .empty
-        windows[Int(s)].conversationID = .empty
         freeWindows.append(s)
     }
 }
@@ -103,18 +166,18 @@ extension WindowEngine {
 extension WindowEngine {
     /// Moves the live strings into a fresh store (at a point where no bytes are borrowed).
     mutating func compactText() {
-        var contacts = self.contacts, windows = self.windows, apps = self.apps
-        self.contacts = []; self.windows = []; self.apps = []
+        var contacts = self.contacts, windows = self.windows, apps = self.apps, parts = keyedParts
+        self.contacts = []; self.windows = []; self.apps = []; keyedParts = []
         text.compact { move in
             for i in apps.indices { apps[i] = move(apps[i]) }
             for i in contacts.indices { contacts[i].contact = move(contacts[i].contact) }
-            for i in windows.indices {
-                windows[i].contactID = move(windows[i].contactID)
-                windows[i].category = move(windows[i].category)
-                windows[i].conversationID = move(windows[i].conversationID)
+            for i in windows.indices { windows[i].contactID = move(windows[i].contactID) }
+            for i in parts.indices {
+                parts[i].category = move(parts[i].category)
+                parts[i].conversationID = move(parts[i].conversationID)
             }
         }
-        self.contacts = contacts; self.windows = windows; self.apps = apps
+        self.contacts = contacts; self.windows = windows; self.apps = apps; keyedParts = parts
         textCompactions += 1
     }
 }

@@ -21,6 +21,9 @@ public struct WindowEngine: ~Copyable {
     var contactIndex = SlotIndex()
     var windows: [Window] = []
     var freeWindows: [Int32] = []
+    /// The parts only conversation and free-entry-point windows have (`Window.keyed`).
+    var keyedParts: [KeyedPart] = []
+    var freeKeyedParts: [Int32] = []
     var keyedIndex = SlotIndex()
     var heap = TimerHeap()
     /// Every string of the contacts and windows.
@@ -69,14 +72,14 @@ public struct WindowEngine: ~Copyable {
             let s = contactIndex.slotAtHome(input.contactHash)
             if s >= 0 {
                 let c = contacts[Int(s)]
-                sink &+= c.hash
+                sink &+= UInt64(c.app)
                 let key = text.bytes(c.contact)
                 if key.count > 0 { sink &+= UInt64(key.load(as: UInt8.self)) }
             }
             if input.operation == .keyedReceipt {
                 let w = keyedIndex.slotAtHome(input.keyHash)
                 if w >= 0 {
-                    let id = text.bytes(windows[Int(w)].conversationID)
+                    let id = text.bytes(conversationID(windows[Int(w)]))
                     if id.count > 0 { sink &+= UInt64(id.load(as: UInt8.self)) }
                 }
             }
@@ -121,7 +124,7 @@ public struct WindowEngine: ~Copyable {
         let keyHash = input.keyHash
         let found = keyedIndex.find(keyHash) { s in
             let w = windows[Int(s)]
-            return w.contact == c && text.equals(w.conversationID, idBytes)
+            return w.contact == c && text.equals(conversationID(w), idBytes)
         }
         if let slot = found {
             let w = windows[Int(slot)]
@@ -141,24 +144,28 @@ public struct WindowEngine: ~Copyable {
         }
         let kind: WindowKind = input.freeEntryPoint ? .freeEntryPoint : .conversation
         let s = newWindow(contact: c, kind: kind, pmp: false, opened: t, input, arena)
-        windows[Int(s)].keyHash = keyHash
         keyedIndex.insert(keyHash, s)
-        contacts[Int(c)].others.append(s)
+        appendOther(s, to: c)
         openOrRemember(s)
     }
 
     private mutating func pmpFreeEntry(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
         let t = input.time
-        for s in contacts[Int(c)].others {
+        var s = contacts[Int(c)].firstOther
+        while s >= 0 {
             let w = windows[Int(s)]
             if w.pmp, w.open, t >= w.expires {
                 expire(s, inPass: false)  // lazy expiry; it stays remembered
                 schedule(s)
             }
+            s = nextOther(s)
         }
         var afterAll = true
-        for s in contacts[Int(c)].others where windows[Int(s)].kind == .freeEntryPoint {
+        s = contacts[Int(c)].firstOther
+        while s >= 0 {
             let w = windows[Int(s)]
+            s = nextOther(s)
+            guard w.kind == .freeEntryPoint else { continue }
             if w.opened <= t, t < w.expires { return }  // belongs to it
             if t < w.expires { afterAll = false }
         }
@@ -166,9 +173,9 @@ public struct WindowEngine: ~Copyable {
             counters.late += 1  // a straggler before a window and inside none
             return
         }
-        let s = newWindow(contact: c, kind: .freeEntryPoint, pmp: true, opened: t, input, arena)
-        contacts[Int(c)].others.append(s)
-        openOrRemember(s)
+        let fresh = newWindow(contact: c, kind: .freeEntryPoint, pmp: true, opened: t, input, arena)
+        appendOther(fresh, to: c)
+        openOrRemember(fresh)
     }
 
     /// A new keyed or PMP window: opened, or remembered as expired when already late.

@@ -141,15 +141,15 @@ extension WindowEngine {
         image.fill(count: slots.count, describe: { i in
             let w = windows[Int(slots[i])]
             let contact = text.bytes(contacts[Int(w.contact)].contact)
-            let textBytes = contact.count + Int(w.contactID.count) + Int(w.category.count) + Int(w.conversationID.count)
+            let textBytes = contact.count + Int(w.contactID.count) + Int(category(w).count) + Int(conversationID(w).count)
             return (StateFile.fineBucket(ofContact: contact), WindowImage.recordBytes(textBytes: textBytes))
         }, write: { i, out in
             let w = windows[Int(slots[i])]
             let c = contacts[Int(w.contact)]
             out.record(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, app: c.app,
                        opened: w.opened, expires: w.expires, last: w.last, contact: text.bytes(c.contact),
-                       contactID: text.bytes(w.contactID), category: text.bytes(w.category),
-                       conversationID: text.bytes(w.conversationID))
+                       contactID: text.bytes(w.contactID), category: text.bytes(category(w)),
+                       conversationID: text.bytes(conversationID(w)))
         })
         return image
     }

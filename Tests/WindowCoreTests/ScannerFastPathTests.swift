@@ -69,7 +69,7 @@ import Testing
             var viaArray: [UInt8] = []
             bytes.withUnsafeBufferPointer { JSONScanner.unescape($0, span, into: &viaArray) }
             let arena = ByteArena(capacity: 64)
-            arena.append(UnsafeBufferPointer(start: [UInt8](repeating: 0x2A, count: 3), count: 3))
+            [UInt8](repeating: 0x2A, count: 3).withUnsafeBufferPointer { arena.append($0) }
             bytes.withUnsafeBufferPointer { JSONScanner.unescape($0, span, into: arena) }
             #expect(String(decoding: viaArray, as: UTF8.self) == expected, "\(raw.debugDescription)")
             #expect(Array(arena.array.dropFirst(3)) == viaArray)
