@@ -11,12 +11,10 @@ struct Window {
     var seq: UInt32
     /// Conversation and free-entry-point windows: their `KeyedPart` in the engine's
     /// `keyedParts`; -1 for customer service windows (which have none). (Declared here, it
-    /// fills what would be padding before the times: the struct is 56 bytes.)
+    /// fills what would be padding before the times: the struct is 48 bytes.)
     var keyed: Int32 = -1
     var opened: Int64
     var expires: Int64
-    /// The latest event time of a receipt that opened or belonged to the window.
-    var last: Int64
     /// Due time of this window's live heap entry; `Int64.max` when there is none.
     var heapDue: Int64
     /// In the engine's `TextStore`.
@@ -26,6 +24,10 @@ struct Window {
 /// What only conversation and free-entry-point windows have (kept out of `Window`, so that
 /// the far more numerous customer service windows do not carry it).
 struct KeyedPart {
+    /// The latest event time of a receipt that opened or belonged to the window (what
+    /// decides when a remembered window is forgotten; customer service windows are never
+    /// remembered).
+    var last: Int64
     /// In the engine's `TextStore`.
     var category: TextRef
     var conversationID: TextRef

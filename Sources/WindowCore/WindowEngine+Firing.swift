@@ -63,7 +63,7 @@ extension WindowEngine {
     @inline(__always)
     func forgetAt(_ s: Int32) -> Int64 {
         let w = windows[Int(s)]
-        return max(w.expires, w.last) + options.length(of: w.kind)
+        return max(w.expires, last(w)) + options.length(of: w.kind)
     }
 
     // Inlined: called from a mutating method, a non-inlined borrowing call copied the whole

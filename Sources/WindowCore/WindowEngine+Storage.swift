@@ -72,18 +72,18 @@ extension WindowEngine {
                             _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
         var w = Window(
             contact: c, kind: kind, pmp: pmp, open: true, warnDone: 0, seq: 0,
-            opened: t, expires: t + options.length(of: kind), last: t, heapDue: .max,
+            opened: t, expires: t + options.length(of: kind), heapDue: .max,
             contactID: text.add(slice(arena, input.contactID)))
         if kind != .customerService {
-            w.keyed = addKeyedPart(category: text.add(slice(arena, input.category)),
+            w.keyed = addKeyedPart(last: t, category: text.add(slice(arena, input.category)),
                                    conversationID: text.add(slice(arena, input.conversationID)))
         }
         return storeWindow(w)
     }
 
     /// Stores the keyed part of a new conversation or free-entry-point window.
-    mutating func addKeyedPart(category: TextRef, conversationID: TextRef) -> Int32 {
-        let part = KeyedPart(category: category, conversationID: conversationID)
+    mutating func addKeyedPart(last: Int64, category: TextRef, conversationID: TextRef) -> Int32 {
+        let part = KeyedPart(last: last, category: category, conversationID: conversationID)
         if let free = freeKeyedParts.popLast() {
             keyedParts[Int(free)] = part
             return free
@@ -91,6 +91,10 @@ extension WindowEngine {
         keyedParts.append(part)
         return Int32(keyedParts.count - 1)
     }
+
+    /// The latest receipt time of a window (a customer service window's is its opening).
+    @inline(__always)
+    func last(_ w: Window) -> Int64 { w.keyed < 0 ? w.opened : keyedParts[Int(w.keyed)].last }
 
     @inline(__always)
     func category(_ w: Window) -> TextRef { w.keyed < 0 ? .empty : keyedParts[Int(w.keyed)].category }
@@ -151,7 +155,7 @@ extension WindowEngine {
             }
             text.free(part.category)
             text.free(part.conversationID)
-            keyedParts[Int(w.keyed)] = KeyedPart(category: .empty, conversationID: .empty)
+            keyedParts[Int(w.keyed)] = KeyedPart(last: 0, category: .empty, conversationID: .empty)
             freeKeyedParts.append(w.keyed)
             windows[Int(s)].keyed = -1
         }

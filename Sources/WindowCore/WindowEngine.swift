@@ -138,7 +138,8 @@ public struct WindowEngine: ~Copyable {
                     expire(slot, inPass: false)
                 }
             }
-            windows[Int(slot)].last = max(windows[Int(slot)].last, t)
+            let part = Int(windows[Int(slot)].keyed)
+            keyedParts[part].last = max(keyedParts[part].last, t)
             schedule(slot)
             return
         }

@@ -147,7 +147,7 @@ extension WindowEngine {
             let w = windows[Int(slots[i])]
             let c = contacts[Int(w.contact)]
             out.record(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, app: c.app,
-                       opened: w.opened, expires: w.expires, last: w.last, contact: text.bytes(c.contact),
+                       opened: w.opened, expires: w.expires, last: last(w), contact: text.bytes(c.contact),
                        contactID: text.bytes(w.contactID), category: text.bytes(category(w)),
                        conversationID: text.bytes(conversationID(w)))
         })
