@@ -1,7 +1,9 @@
 /// An open-addressing hash index from 64-bit hashes to slots of a side table.
 ///
-/// An entry keeps the high half of the hash (its tag, which also gives its home position)
-/// and the slot: 8 bytes. Equal tags are told apart by a caller-supplied `matches` check
+/// An entry keeps the high half of the hash (its tag) and the slot: 8 bytes. The home
+/// position is the tag's top bits, so hashes in ascending order visit the table from front
+/// to back (a state file lists contacts in that order: restoring sweeps the table instead of
+/// missing the cache on every contact). Equal tags are told apart by a caller-supplied `matches` check
 /// against the real key, so hash collisions never merge two contacts. Deletion leaves
 /// tombstones; the table is rebuilt when they pile up.
 struct SlotIndex {
@@ -13,6 +15,8 @@ struct SlotIndex {
 
     private var entries: [Entry]
     private var mask: Int
+    /// 32 minus log2 of the table size: the home is the tag's top bits.
+    private var shift: UInt32
     private(set) var count = 0
     private var tombstones = 0
     private static let empty: Int32 = -1
@@ -23,16 +27,19 @@ struct SlotIndex {
         while cap < capacity * 2 { cap <<= 1 }
         entries = Array(repeating: Entry(tag: 0, slot: Self.empty), count: cap)
         mask = cap - 1
+        shift = Self.shift(capacity: cap)
     }
+
+    private static func shift(capacity: Int) -> UInt32 { UInt32(32 + capacity.leadingZeroBitCount - Int.bitWidth + 1) }
 
     /// The stored part of a hash. The high half: contact hashes are routed to shards by
     /// their low bits, which are therefore alike within one shard.
     @inline(__always)
     private static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) }
 
-    /// The home position of a tag (tables stay far below 2^32 entries).
+    /// The home position of a tag: its top bits (tables stay far below 2^32 entries).
     @inline(__always)
-    private func home(_ tag: UInt32) -> Int { Int(tag) & mask }
+    private func home(_ tag: UInt32) -> Int { Int(tag >> shift) }
 
     /// Grows the table once for `n` entries (restoring a state), instead of step by step.
     mutating func reserve(_ n: Int) {
@@ -89,6 +96,7 @@ struct SlotIndex {
         let old = entries
         entries = Array(repeating: Entry(tag: 0, slot: Self.empty), count: cap)
         mask = cap - 1
+        shift = Self.shift(capacity: cap)
         count = 0
         tombstones = 0
         for e in old where e.slot >= 0 {

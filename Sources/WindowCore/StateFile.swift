@@ -12,7 +12,9 @@
 /// - records, bucket after bucket: kind u8, flags u8, warnDone u8, app index u32,
 ///   opened/expires/last i64, then contact, contact_id, category and conversation_id as
 ///   u32 length + UTF-8 (see `WindowImage`).
-/// A window's bucket is the top `bits` bits of `WordHash` of its contact bytes. Strings are
+/// A window's bucket is the top `bits` bits of the routing hash of its (app_id, contact)
+/// (`RoutingHash.contact`; changing that hash needs a new format version). Restoring in file
+/// order therefore fills each shard's contact index from front to back. Strings are
 /// length-prefixed, so no escaping; loading is one pass over the bytes.
 public struct StateFile: Sendable, Equatable {
     public static let magic: [UInt8] = Array("WKSTATE".utf8) + [0]
@@ -56,17 +58,10 @@ public struct StateFile: Sendable, Equatable {
 
     // MARK: buckets
 
-    /// The bucket of a contact at the finest resolution (`maxBucketBits` bits); a file with
-    /// `bits` bits puts it in bucket `fine >> (maxBucketBits - bits)`.
-    public static func fineBucket(ofContact contact: UnsafeRawBufferPointer) -> Int {
-        var h = WordHash()
-        h.add(contact)
-        return Int(truncatingIfNeeded: h.mixed >> UInt64(64 - maxBucketBits))
-    }
-
-    public static func fineBucket(ofContact contact: UnsafeBufferPointer<UInt8>) -> Int {
-        fineBucket(ofContact: UnsafeRawBufferPointer(contact))
-    }
+    /// The bucket of a contact, from its routing hash, at the finest resolution
+    /// (`maxBucketBits` bits); a file with `bits` bits puts it in `fine >> (maxBucketBits - bits)`.
+    @inline(__always)
+    public static func fineBucket(contactHash: UInt64) -> Int { Int(truncatingIfNeeded: contactHash >> UInt64(64 - maxBucketBits)) }
 
     /// Bucket bits for a file of `n` windows.
     static func bucketBits(windows n: Int) -> Int {
@@ -370,13 +365,20 @@ public struct StateFile: Sendable, Equatable {
         forEachRecord(UnsafeBufferPointer(rebasing: b[h.windowsStart..<h.windowsEnd]), count: h.windowCount, visit)
     }
 
-    /// Visits the windows that may belong to `contact` (those of its bucket) in a file of
-    /// which only `openHeader` was checked: that bucket is checked first.
+    /// Visits the windows that may belong to `contact` (those of its buckets: one per app
+    /// id of the file) in a file of which only `openHeader` was checked: each of those
+    /// buckets is checked first.
     public static func forEachWindow(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, contact: UnsafeBufferPointer<UInt8>,
                                      _ visit: (WindowView) -> Void) throws(LoadError) {
-        let j = fineBucket(ofContact: contact) >> (maxBucketBits - h.bucketBits)
-        let n = try checkBucket(b, h, j)
-        forEachRecord(UnsafeBufferPointer(rebasing: b[bucketRange(b, h, j)]), count: n, visit)
+        var buckets: Set<Int> = []
+        for app in h.apps {
+            let hash = EventText.withBytes(app) { RoutingHash.contact(app: $0.assumingMemoryBound(to: UInt8.self), contact: contact) }
+            buckets.insert(fineBucket(contactHash: hash) >> (maxBucketBits - h.bucketBits))
+        }
+        for j in buckets.sorted() {
+            let n = try checkBucket(b, h, j)
+            forEachRecord(UnsafeBufferPointer(rebasing: b[bucketRange(b, h, j)]), count: n, visit)
+        }
     }
 
     /// Visits `count` well-formed window records.

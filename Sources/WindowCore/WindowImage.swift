@@ -2,8 +2,8 @@
 /// indices refer to: what a shard hands over for a checkpoint (encoded by the shard itself,
 /// straight from its window table, in parallel with the other shards).
 ///
-/// Records are grouped by the bucket of their contact (`StateFile.bucket(ofContact:)`, at
-/// the finest `StateFile.maxBucketBits`), so that the file can index them by bucket without
+/// Records are grouped by the bucket of their contact (`StateFile.fineBucket`, at the
+/// finest `StateFile.maxBucketBits`), so that the file can index them by bucket without
 /// sorting again: `bucketEnds[b]` is where bucket `b`'s records end in `records`.
 ///
 /// Record layout (little endian): kind u8, flags u8 (1 = pmp, 2 = open), warnDone u8, app
@@ -110,7 +110,12 @@ public struct WindowImage: Sendable {
             let w = windows[i]
             let size = Self.recordBytes(textBytes: w.contact.utf8.count + w.contactID.utf8.count + w.category.utf8.count
                                             + w.conversationID.utf8.count)
-            return (EventText.withBytes(w.contact) { StateFile.fineBucket(ofContact: $0) }, size)
+            let hash = EventText.withBytes(w.app) { app in
+                EventText.withBytes(w.contact) { contact in
+                    RoutingHash.contact(app: app.assumingMemoryBound(to: UInt8.self), contact: contact.assumingMemoryBound(to: UInt8.self))
+                }
+            }
+            return (StateFile.fineBucket(contactHash: hash), size)
         }, write: { i, out in
             let w = windows[i], app = appOf[i]
             EventText.withBytes(w.contact) { contact in
@@ -140,9 +145,9 @@ extension WindowEngine {
         for i in windows.indices where live[i] { slots.append(Int32(i)) }
         image.fill(count: slots.count, describe: { i in
             let w = windows[Int(slots[i])]
-            let contact = text.bytes(contacts[Int(w.contact)].contact)
-            let textBytes = contact.count + Int(w.contactID.count) + Int(category(w).count) + Int(conversationID(w).count)
-            return (StateFile.fineBucket(ofContact: contact), WindowImage.recordBytes(textBytes: textBytes))
+            let textBytes = Int(contacts[Int(w.contact)].contact.count) + Int(w.contactID.count) + Int(category(w).count)
+                + Int(conversationID(w).count)
+            return (StateFile.fineBucket(contactHash: contactHash(w.contact)), WindowImage.recordBytes(textBytes: textBytes))
         }, write: { i, out in
             let w = windows[Int(slots[i])]
             let c = contacts[Int(w.contact)]
