@@ -8,16 +8,33 @@ extension WindowEngine {
 
     /// One firing pass at the current clock: per window at most one event, then the pass's
     /// events in order of due time, kind, pricing model and conversation id.
+    ///
+    /// A large pass (a restart after a long stop fires millions of timers at once) is put
+    /// out in pieces as it goes: an event is never due before the timer that fires it, and
+    /// timers fire in due order, so every event due before the next timer's due time is
+    /// final and can be written (and drained) at once.
     mutating func firePass() {
         let x = clock
         guard let top = heap.top, top.due <= x else { return }
+        var flushAt = pass.pieceSize
         while let e = heap.top, e.due <= x {
             _ = heap.pop()
             guard windows[Int(e.slot)].seq == e.seq else { continue }  // stale
             windows[Int(e.slot)].heapDue = .max
             fire(e.slot, at: x)
+            // Only when some event is due before the next timer can anything go out (many
+            // timers due at one instant would otherwise copy what is kept again and again).
+            if pass.items.count >= flushAt, let next = heap.top?.due, next <= x, pass.minDue < next {
+                pass.flush(before: next, into: &output, events: &events)
+                if let drain, !output.isEmpty {
+                    drain(output.bytes)
+                    output.removeAll()
+                }
+                // What could not go out yet waits for another piece's worth of events.
+                flushAt = pass.items.count + pass.pieceSize
+            }
         }
-        pass.finish(into: &output, events: &events)
+        pass.flush(before: .max, into: &output, events: &events)
         if text.wantsCompaction { compactText() }
     }
 
@@ -131,6 +148,11 @@ struct FiringPass: ~Copyable {
     var keys: [UInt8] = []
     var buffer = ByteBuffer(capacity: 1 << 12)
     var events: [WindowEvent] = []
+    /// The smallest due time among `items` (`.max` when empty).
+    private(set) var minDue: Int64 = .max
+    /// Events a pass gathers before it puts out those already final (tests set it small,
+    /// or to `.max` for a pass in one piece).
+    var pieceSize = 1 << 16
 
     mutating func add(_ kind: EventKind, _ window: WindowKind, pmp: Bool, _ text: EventText,
                       openedAt: Int64, expiresAt: Int64, lead: Int64, dueAt: Int64) {
@@ -140,12 +162,14 @@ struct FiringPass: ~Copyable {
         keys.append(contentsOf: text.conversationID)
         items.append(Item(due: dueAt, window: window, pmp: pmp, keyStart: Int32(keyStart), keyCount: Int32(text.conversationID.count),
                           start: Int32(start), count: Int32(buffer.count - start), index: Int32(items.count)))
+        minDue = min(minDue, dueAt)
     }
 
-    /// Appends the pass's lines (and values) in order and empties the pass.
-    mutating func finish(into output: inout ByteBuffer, events out: inout [WindowEvent]) {
+    /// Appends the lines (and values) of the events due before `bound`, in order, and keeps
+    /// the others; `.max` empties the pass. No event still to come may be due before `bound`.
+    mutating func flush(before bound: Int64, into output: inout ByteBuffer, events out: inout [WindowEvent]) {
         guard !items.isEmpty else { return }
-        if items.count == 1 {
+        if items.count == 1, bound == .max {
             output.append(buffer.bytes)
             out.append(contentsOf: events)
         } else {
@@ -160,14 +184,37 @@ struct FiringPass: ~Copyable {
                     return a.index < b.index
                 }
             }
-            for item in items {
+            let final = bound == .max ? items.count : items.firstIndex { $0.due >= bound } ?? items.count
+            for item in items[..<final] {
                 output.append(UnsafeRawBufferPointer(rebasing: buffer.bytes[Int(item.start)..<Int(item.start + item.count)]))
                 if !events.isEmpty { out.append(events[Int(item.index)]) }
+            }
+            if final < items.count {
+                keep(items[final...])
+                return
             }
         }
         items.removeAll(keepingCapacity: true)
         keys.removeAll(keepingCapacity: true)
         events.removeAll(keepingCapacity: true)
         buffer.removeAll()
+        minDue = .max
+    }
+
+    /// Makes `rest` (in order) the whole pass: their lines, keys and values copied to the front.
+    private mutating func keep(_ rest: ArraySlice<Item>) {
+        var pass = FiringPass()
+        pass.pieceSize = pieceSize
+        pass.minDue = rest.first?.due ?? .max  // sorted
+        pass.items.reserveCapacity(items.capacity)
+        for item in rest {
+            let start = pass.buffer.count, keyStart = pass.keys.count
+            pass.buffer.append(UnsafeRawBufferPointer(rebasing: buffer.bytes[Int(item.start)..<Int(item.start + item.count)]))
+            pass.keys.append(contentsOf: keys[Int(item.keyStart)..<Int(item.keyStart + item.keyCount)])
+            if !events.isEmpty { pass.events.append(events[Int(item.index)]) }
+            pass.items.append(Item(due: item.due, window: item.window, pmp: item.pmp, keyStart: Int32(keyStart), keyCount: item.keyCount,
+                                   start: Int32(start), count: item.count, index: Int32(pass.items.count)))
+        }
+        self = pass
     }
 }

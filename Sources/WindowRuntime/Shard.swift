@@ -18,6 +18,7 @@ public actor Shard {
                 clock: any WallClock = SystemWallClock()) {
         self.engine = WindowEngine(options: options)
         self.sink = sink
+        engine.drain = { sink.write($0) }
         self.mode = mode
         self.lateness = lateness
         self.clock = clock

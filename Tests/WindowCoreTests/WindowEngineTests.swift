@@ -360,3 +360,53 @@ import Testing
         #expect(MemoryLayout<TimerEntry>.stride == 16)
     }
 }
+
+@Suite struct LargeFiringPassTests {
+    static let hour = EngineHarness.hour
+
+    /// Many windows with shared due times, all of whose timers wait for the clock (lateness
+    /// holds it back): a later clock jump makes one large pass, like a restart after a stop.
+    static func loaded(pieceSize: Int) -> EngineHarness {
+        var h = EngineHarness(warn: [2 * hour, hour], lateness: 10_000 * hour)
+        h.engine.pass.pieceSize = pieceSize
+        for i in 0..<3_000 {
+            let t = Double(i % 50) * 0.25
+            h.message("c\(i)", at: t)
+            h.conversation("c\(i)", "conv\(i % 7)", at: t + 0.25 * Double(i % 3), category: "MARKETING")
+            if i % 5 == 0 { h.pmpEntry("c\(i)", at: t + 1) }
+        }
+        _ = h.drain()
+        return h
+    }
+
+    /// A pass far larger than its piece size is put out piece by piece (drained as it goes)
+    /// and still comes out byte for byte as the same pass put out in one piece: expiries,
+    /// warnings, ties of due time across kinds and contacts, forgetting.
+    @Test func largePass_putOutInPieces_equalsThePassInOnePiece() {
+        var pieced = Self.loaded(pieceSize: 64)
+        var whole = Self.loaded(pieceSize: .max)
+        var drained: [UInt8] = []
+        var drains = 0
+        pieced.engine.drain = { drained.append(contentsOf: $0); drains += 1 }
+        var wholeDrains = 0
+        whole.engine.drain = { _ in wholeDrains += 1 }
+        // Hour 30: every window opened before hour 6 has expired, the rest are warned; 400: all over.
+        for t in [30.0, 400] {
+            pieced.clock(t)
+            whole.clock(t)
+            drained.append(contentsOf: pieced.engine.output.array)
+            pieced.engine.output.removeAll()
+        }
+        let matches = whole.outputMatchesEvents
+        #expect(matches)
+        let reference = whole.engine.output.array
+        #expect(whole.engine.events.count > 5_000)
+        #expect(Set(whole.engine.events.map(\.event)) == [.expiring, .expired])
+        #expect(drains > 30 && wholeDrains == 0, "\(drains) drains")
+        let same = drained == reference
+        #expect(same, "\(drained.count) bytes in pieces, \(reference.count) in one; first difference at \(zip(drained, reference).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(drained.count, reference.count))")
+        #expect(pieced.engine.events == whole.engine.events)
+        let left = (pieced.engine.contactCount, whole.engine.contactCount)
+        #expect(left == (0, 0))
+    }
+}
