@@ -26,16 +26,26 @@ extension WindowEngine {
             // timers due at one instant would otherwise copy what is kept again and again).
             if pass.items.count >= flushAt, let next = heap.top?.due, next <= x, pass.minDue < next {
                 pass.flush(before: next, into: &output, events: &events)
-                if let drain, !output.isEmpty {
-                    drain(output.bytes)
-                    output.removeAll()
-                }
+                drainOutput(atLeast: 1)
                 // What could not go out yet waits for another piece's worth of events.
                 flushAt = pass.items.count + pass.pieceSize
             }
         }
         pass.flush(before: .max, into: &output, events: &events)
+        // Many passes between two flushes of the caller (a batch whose clock steps sweep
+        // millions of saved timers) must not pile their output up either.
+        drainOutput(atLeast: Self.drainBytes)
         if text.wantsCompaction { compactText() }
+    }
+
+    /// Output held back before a pass hands it to `drain`.
+    static var drainBytes: Int { 1 << 20 }
+
+    /// Hands `output` to `drain` (if set) once it holds at least `bytes`.
+    private mutating func drainOutput(atLeast bytes: Int) {
+        guard output.count >= bytes, let drain else { return }
+        drain(output.bytes)
+        output.removeAll()
     }
 
     private mutating func fire(_ s: Int32, at x: Int64) {

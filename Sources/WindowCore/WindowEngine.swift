@@ -37,8 +37,9 @@ public struct WindowEngine: ~Copyable {
     var textCompactions = 0
     /// The events of the firing pass under way, encoded as they fire, sorted at its end.
     var pass = FiringPass()
-    /// Takes `output` in the middle of a large firing pass (set by a shard to its sink);
-    /// without it, a pass's whole output waits in `output` for the caller.
+    /// Takes `output` when a firing pass leaves much of it, and piece by piece in the middle
+    /// of a large pass (set by a shard to its sink); without it, everything waits in `output`
+    /// for the caller.
     public var drain: ((UnsafeRawBufferPointer) -> Void)?
 
     public init(options: EngineOptions) {
