@@ -4,6 +4,13 @@ import Synchronization
 public protocol EventSink: Sendable {
     /// Takes complete NDJSON lines; one call's bytes stay together.
     func write(_ bytes: UnsafeRawBufferPointer)
+    /// The errno of the first write that failed, if any: from then on events are lost, so
+    /// reading stops and no state that counts them as emitted is written.
+    var error: Int32? { get }
+}
+
+extension EventSink {
+    public var error: Int32? { nil }
 }
 
 extension FDWriter: EventSink {}

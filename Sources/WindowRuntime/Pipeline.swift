@@ -52,7 +52,8 @@ public struct Pipeline: Sendable {
             Reader.Route(send: { [continuation = streams[k].continuation] in continuation.yield($0) }, slots: slots[k])
         }
         let log = DiagnosticLog(stderr: errors, rejects: rejects)
-        let reader = Reader(fd: input, signalFD: Signals.install(), options: options, routes: routes, log: log, clock: clock)
+        let reader = Reader(fd: input, signalFD: Signals.install(), options: options, routes: routes, log: log, clock: clock,
+                            output: output)
         var keeper: StateKeeper?
         var loaded = 0
         var loadNanos: UInt64 = 0, finalWriteNanos: UInt64 = 0
@@ -142,15 +143,21 @@ public struct Pipeline: Sendable {
             }
             let writeStarted = System.monotonicNanos()
             defer { finalWriteNanos = System.monotonicNanos() - writeStarted }
-            // In shard order, so that the same state always makes the same file.
-            let images = await withTaskGroup(of: (Int, WindowImage).self) { group in
-                for (k, s) in shards.enumerated() { group.addTask { (k, await s.windowImage) } }
-                return await group.reduce(into: [(Int, WindowImage)]()) { $0.append($1) }
-            }.sorted { $0.0 < $1.0 }.map(\.1)
-            let c = mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
-            if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime) {
-                errors.write(Array("windowkeeper: \(e)\n".utf8))
-                status = .ioError
+            // Events were lost after a failed write: the last checkpoint stays, so that a
+            // restart emits them again.
+            if output.error != nil {
+                errors.write(Array("windowkeeper: state not written (events since the last checkpoint were not delivered); \(keeper.path) keeps the last checkpoint\n".utf8))
+            } else {
+                // In shard order, so that the same state always makes the same file.
+                let images = await withTaskGroup(of: (Int, WindowImage).self) { group in
+                    for (k, s) in shards.enumerated() { group.addTask { (k, await s.windowImage) } }
+                    return await group.reduce(into: [(Int, WindowImage)]()) { $0.append($1) }
+                }.sorted { $0.0 < $1.0 }.map(\.1)
+                let c = mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
+                if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime) {
+                    errors.write(Array("windowkeeper: \(e)\n".utf8))
+                    status = .ioError
+                }
             }
         }
         var engine = EngineCounters()
@@ -173,8 +180,12 @@ public struct Pipeline: Sendable {
             errors.write(Array("windowkeeper: \(message)\n".utf8))
             status = .ioError
         }
-        if let fd = output as? FDWriter, let e = fd.error {
-            errors.write(Array("windowkeeper: writing events: \(String(cString: strerror(e)))\n".utf8))
+        if let e = output.error {
+            // Said already when it stopped the reader.
+            let message = Reader.eventWriteFailure(e)
+            if case .ioError(let stopped) = outcome, stopped == message {} else {
+                errors.write(Array("windowkeeper: \(message)\n".utf8))
+            }
             status = .ioError
         }
         errors.write(Array((summary.json() + "\n").utf8))

@@ -30,6 +30,8 @@ final class Reader: @unchecked Sendable {
     private let routes: [Route]
     private let log: DiagnosticLog
     private let clock: any WallClock
+    /// Where the shards write events (checked: once a write failed, reading stops).
+    private let output: any EventSink
     private(set) var ingest: Ingest
     private var framer: LineFramer
     private var batches: [ShardBatch]
@@ -70,8 +72,10 @@ final class Reader: @unchecked Sendable {
         return checkpointWritingFlag
     }
 
-    init(fd: Int32, signalFD: Int32, options: RunOptions, routes: [Route], log: DiagnosticLog, clock: any WallClock) {
+    init(fd: Int32, signalFD: Int32, options: RunOptions, routes: [Route], log: DiagnosticLog, clock: any WallClock,
+         output: any EventSink) {
         self.fd = fd
+        self.output = output
         self.signalFD = signalFD
         self.options = options
         self.routes = routes
@@ -147,13 +151,14 @@ final class Reader: @unchecked Sendable {
         return poll(&fds, 1, 0) > 0
     }
 
-    /// After each chunk: stop for --strict or a failed dead-letter write; else flush, and
-    /// checkpoint when it is time.
+    /// After each chunk: stop for --strict or a failed dead-letter or event write; else
+    /// flush, and checkpoint when it is time.
     private func afterChunk() -> ReaderOutcome? {
         if let line = stopAtLine { return .strict(line: line) }
         flushRound()
         log.flush()
         if let e = log.rejectsError { return .ioError("writing --rejects: \(String(cString: strerror(e)))") }
+        if let e = output.error { return .ioError(Self.eventWriteFailure(e)) }
         if checkpointDue { writeCheckpoint() }
         if let e = checkpointError { return .ioError(e) }
         return nil
@@ -175,6 +180,9 @@ final class Reader: @unchecked Sendable {
         let collected = SnapshotCollector(count: routes.count)
         for (k, route) in routes.enumerated() { route.send(.snapshot { collected.add($0, shard: k, took: $1) }) }
         let (windows, longest) = collected.wait()
+        // Shards write before they snapshot: if no write failed by now, every event this
+        // state counts as emitted was delivered. If one did, the older file must stay.
+        guard output.error == nil else { return }
         let c = options.ingest.mode == .event ? ingest.clock : clock.now() - options.ingest.lateness
         let newest = ingest.maxEventTime
         lastCheckpoint = System.monotonicNanos()
@@ -193,6 +201,8 @@ final class Reader: @unchecked Sendable {
             checkpointWrites.leave()
         }
     }
+
+    static func eventWriteFailure(_ e: Int32) -> String { "writing events: \(String(cString: strerror(e)))" }
 
     /// Waits until no checkpoint file is being written (before the final state is written,
     /// so an older checkpoint can never replace it); returns the first write error, if any.

@@ -52,6 +52,32 @@ import Testing
         func wait() -> Data { ready.wait(); return data }
     }
 
+    /// Standard output closed from the start (`| head` that already exited): no crash dump,
+    /// status 1, one message, and reading stops instead of consuming the rest of the input.
+    @Test func closedStandardOutput_stopsReadingWithStatus1() throws {
+        let lines = 250_000
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-closed-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let one = Callback.inbound("46700000001", at: 1_700_000_000_000)
+        try (Array(repeating: one, count: lines).joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["--clock", "event"]
+        process.standardInput = FileHandle(forReadingAtPath: path)
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try stdout.fileHandleForReading.close()
+        try process.run()
+        let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(err.components(separatedBy: "writing events: Broken pipe").count == 2, "\(err)")
+        let summary = err.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let read = (summary?["summary"] as? [String: Any])?["lines"] as? Int
+        #expect(read.map { $0 < lines / 2 } == true, "lines read: \(String(describing: read)) of \(lines)")
+    }
+
     @Test func sample_replayGivesTheExpectedFeed() throws {
         let run = try Self.run(["--clock", "event"], input: try Fixtures.text("sample.ndjson"))
         #expect(run.status == 0)

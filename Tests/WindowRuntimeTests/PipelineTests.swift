@@ -81,6 +81,35 @@ import WindowCore
         #expect(result.events.first?.contains("window_opened") == true)
     }
 
+    /// Once an event write fails (the consumer went away), events are lost: the run stops
+    /// with status 1, and the state it leaves counts none of the lost events as emitted, so
+    /// a restart on the whole input emits them again: what was delivered plus the restart,
+    /// de-duplicated by id, is one uninterrupted run.
+    @Test func failedEventWrite_leavesOnlyStateWhoseEventsWereDelivered() async throws {
+        let input = Callback.stream(seed: 5, lines: 30_000, contacts: 60).joined(separator: "\n")
+        let reference = try await runPipeline(input)
+        let referenceBytes = reference.events.reduce(0) { $0 + $1.utf8.count + 1 }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-epipe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = dir.appendingPathComponent("state.bin").path
+        let failing = FailingSink(limit: referenceBytes * 2 / 5)
+        let failed = try await runPipeline(input, sink: failing) {
+            $0.statePath = state
+            $0.checkpointEvery = 1
+        }
+        #expect(failed.status == .ioError)
+        #expect(failed.stderr.contains("windowkeeper: writing events: Broken pipe"))
+        #expect(failed.stderr.contains("state not written"))
+        let delivered = failing.lines
+        #expect(!delivered.isEmpty && delivered.count < reference.events.count)
+        let restarted = try await runPipeline(input) { $0.statePath = state }
+        #expect(restarted.status == .ok)
+        var seen = Set<String>(), union: [String] = []
+        CrashRestartTests.dedupe(delivered + restarted.events, into: &seen, &union)
+        #expect(perContact(union) == perContact(reference.events))
+    }
+
     @Test func untilMovesTheClockAtEndOfInput() async throws {
         let t: Int64 = 1_700_000_000_000
         let noUntil = try await runPipeline(Callback.inbound("1", at: t))

@@ -63,8 +63,41 @@ final class ManualClock: WallClock {
     }
 }
 
+/// A sink whose lines a test reads back.
+protocol RecordingSink: EventSink {
+    var lines: [String] { get }
+}
+
+extension MemorySink: RecordingSink {}
+
+/// Keeps whole writes until they would pass `limit` bytes; that write and all after it fail
+/// with EPIPE (a consumer that went away).
+final class FailingSink: RecordingSink {
+    private let kept = MemorySink()
+    private let state = Mutex<(bytes: Int, error: Int32?)>((0, nil))
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        let accepted = state.withLock { s -> Bool in
+            guard s.error == nil, s.bytes + bytes.count <= limit else {
+                s.error = EPIPE
+                return false
+            }
+            s.bytes += bytes.count
+            return true
+        }
+        if accepted { kept.write(bytes) }
+    }
+
+    var error: Int32? { state.withLock { $0.error } }
+    var lines: [String] { kept.lines }
+}
+
 /// Runs the pipeline on `input` in memory; returns the event lines and the stderr text.
-func runPipeline(_ input: String, configure: (inout RunOptions) -> Void = { _ in }) async throws -> (events: [String], stderr: String, status: RunStatus) {
+func runPipeline(_ input: String, sink: any RecordingSink = MemorySink(),
+                 configure: (inout RunOptions) -> Void = { _ in }) async throws -> (events: [String], stderr: String, status: RunStatus) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -77,7 +110,6 @@ func runPipeline(_ input: String, configure: (inout RunOptions) -> Void = { _ in
     var options = RunOptions()
     options.ingest.mode = .event
     configure(&options)
-    let sink = MemorySink()
     let status = await Pipeline(options: options, input: inFD, output: sink, errors: FDWriter(fd: errFD)).run()
     let stderr = try String(contentsOfFile: errPath, encoding: .utf8)
     return (sink.lines, stderr, status)
