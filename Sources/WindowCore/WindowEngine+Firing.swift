@@ -39,7 +39,7 @@ extension WindowEngine {
     }
 
     /// Output held back before a pass hands it to `drain`.
-    static var drainBytes: Int { 1 << 20 }
+    static let drainBytes = 1 << 20
 
     /// Hands `output` to `drain` (if set) once it holds at least `bytes`.
     private mutating func drainOutput(atLeast bytes: Int) {
