@@ -63,6 +63,11 @@ public struct StateFile: Sendable, Equatable {
     @inline(__always)
     public static func fineBucket(contactHash: UInt64) -> Int { Int(truncatingIfNeeded: contactHash >> UInt64(64 - maxBucketBits)) }
 
+    /// The fine bucket of (app, contact) given as a string and bytes (saved windows, lookups).
+    static func fineBucket(app: String, contact: UnsafeBufferPointer<UInt8>) -> Int {
+        fineBucket(contactHash: EventText.withBytes(app) { RoutingHash.contact(app: $0.assumingMemoryBound(to: UInt8.self), contact: contact) })
+    }
+
     /// Bucket bits for a file of `n` windows.
     static func bucketBits(windows n: Int) -> Int {
         var bits = 0
@@ -371,10 +376,7 @@ public struct StateFile: Sendable, Equatable {
     public static func forEachWindow(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, contact: UnsafeBufferPointer<UInt8>,
                                      _ visit: (WindowView) -> Void) throws(LoadError) {
         var buckets: Set<Int> = []
-        for app in h.apps {
-            let hash = EventText.withBytes(app) { RoutingHash.contact(app: $0.assumingMemoryBound(to: UInt8.self), contact: contact) }
-            buckets.insert(fineBucket(contactHash: hash) >> (maxBucketBits - h.bucketBits))
-        }
+        for app in h.apps { buckets.insert(fineBucket(app: app, contact: contact) >> (maxBucketBits - h.bucketBits)) }
         for j in buckets.sorted() {
             let n = try checkBucket(b, h, j)
             forEachRecord(UnsafeBufferPointer(rebasing: b[bucketRange(b, h, j)]), count: n, visit)

@@ -110,12 +110,8 @@ public struct WindowImage: Sendable {
             let w = windows[i]
             let size = Self.recordBytes(textBytes: w.contact.utf8.count + w.contactID.utf8.count + w.category.utf8.count
                                             + w.conversationID.utf8.count)
-            let hash = EventText.withBytes(w.app) { app in
-                EventText.withBytes(w.contact) { contact in
-                    RoutingHash.contact(app: app.assumingMemoryBound(to: UInt8.self), contact: contact.assumingMemoryBound(to: UInt8.self))
-                }
-            }
-            return (StateFile.fineBucket(contactHash: hash), size)
+            let bucket = EventText.withBytes(w.contact) { StateFile.fineBucket(app: w.app, contact: $0.assumingMemoryBound(to: UInt8.self)) }
+            return (bucket, size)
         }, write: { i, out in
             let w = windows[i], app = appOf[i]
             EventText.withBytes(w.contact) { contact in
