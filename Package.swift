@@ -22,9 +22,11 @@ let package = Package(
         .executableTarget(name: "windowkeeper", dependencies: ["WindowRuntime"]),
         // Load simulator with an independent ground truth: `windowkeeper-sim generate|verify`.
         // It uses WindowCore only for time formatting and the event encoder, never the rules.
-        .executableTarget(name: "windowkeeper-sim", dependencies: ["WindowCore"], path: "Simulator"),
-        // Dependency-free benchmark harness (release build): `swift run -c release windowkeeper-bench`.
-        .executableTarget(name: "windowkeeper-bench", dependencies: ["WindowCore", "WindowRuntime"], path: "Benchmarks"),
+        .executableTarget(name: "windowkeeper-sim", dependencies: ["WindowCore", "ChildProcess"], path: "Simulator"),
+        // Dependency-free benchmark harness (release build): `.build/release/windowkeeper-bench all`.
+        .executableTarget(name: "windowkeeper-bench", dependencies: ["WindowCore", "WindowRuntime", "ChildProcess"], path: "Benchmarks"),
+        // Spawning windowkeeper (and cat) with pipes or files, for the simulator and the harness.
+        .target(name: "ChildProcess"),
         .testTarget(name: "WindowCoreTests", dependencies: ["WindowCore"]),
         .testTarget(
             name: "WindowRuntimeTests",

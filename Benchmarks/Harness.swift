@@ -37,3 +37,22 @@ func measure(_ name: String, unit: String, items: Int, runs: Int, warmup: Int = 
     }
     return Measurement(name: name, unit: unit, items: items, seconds: seconds)
 }
+
+/// The rows of the closing table: one figure, its result and the baseline of the same run.
+nonisolated(unsafe) var table: [(figure: String, result: String, baseline: String)] = []
+
+func record(_ figure: String, _ result: String, _ baseline: String) {
+    table.append((figure, result, baseline))
+}
+
+/// "median M/s [min–max]" of a measurement.
+func rates(_ m: Measurement, _ unit: String) -> String {
+    "\(fmt(m.medianRate)) M \(unit)/s [\(fmt(m.rate(m.sorted.last!) / 1e6))–\(fmt(m.rate(m.sorted.first!) / 1e6))]"
+}
+
+func printTable() {
+    guard !table.isEmpty else { return }
+    print("\n| figure | result (median [min–max]) | baseline, same run |")
+    print("|---|---|---|")
+    for row in table { print("| \(row.figure) | \(row.result) | \(row.baseline) |") }
+}

@@ -4,19 +4,59 @@ import WindowRuntime
 
 // windowkeeper-bench: see README "Benchmarks". Every figure is printed beside a baseline
 // measured in the same run, because these machines are shared and noisy.
+let usage = """
+usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e ...] [--file F] [--runs N] [--shards LIST]
+
+  all        every suite below, then one table of every figure beside its baseline (default)
+  decode     line framing, JSON validation, full decode with clock checks (one thread)
+  apply      the window engine with event encoding, against a plain loop (one thread)
+  timestamp  Timestamp.parse against ISO8601DateFormatter
+  timers     10 M timers pushed and fired (WK_TIMERS), against sorting them
+  memory     resident bytes per tracked contact at 1 M and 10 M contacts (WK_MAX_CONTACTS)
+  state      state file write, load and restore of 10 M windows (WK_STATE_WINDOWS, WK_STATE_FILE)
+  e2e        the release windowkeeper on a file and through a pipe for --shards LIST
+             (default 1,2,4,8), beside cat of the same bytes; peak RSS with 4x the input
+
+  --file F   the input stream of decode, apply and e2e; without it the simulator next to
+             this harness generates one (seed 5, 45,000 contacts, 3 days, light faults)
+  --runs N   timed runs per figure (default 5; e2e uses 3 unless given)
+"""
 let args = CommandLine.arguments.dropFirst()
-var file: String?
+var givenFile: String?
 var suites: [String] = []
 var runs = 5
+var runsGiven = false
+var shardCounts = [1, 2, 4, 8]
 var it = args.makeIterator()
 while let a = it.next() {
     switch a {
-    case "--file": file = it.next()
-    case "--runs": runs = Int(it.next() ?? "") ?? runs
-    default: suites.append(a)
+    case "--file": givenFile = it.next()
+    case "--runs":
+        runs = Int(it.next() ?? "") ?? runs
+        runsGiven = true
+    case "--shards": shardCounts = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    case "all": suites += ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e"]
+    case "decode", "apply", "timestamp", "timers", "memory", "state", "e2e": suites.append(a)
+    default:
+        FileHandle.standardError.write(Data("windowkeeper-bench: unknown argument \(a)\n\n\(usage)\n".utf8))
+        exit(2)
     }
 }
-if suites.isEmpty { suites = ["decode"] }
+if suites.isEmpty { suites = ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e"] }
+
+/// The input stream: the one given, else one generated on first use.
+nonisolated(unsafe) var generatedFile: String?
+@MainActor
+func streamFile() -> String {
+    if let givenFile { return givenFile }
+    if let generatedFile { return generatedFile }
+    let path = EndToEnd.defaultStream()
+    generatedFile = path
+    return path
+}
 
 func residentBytes() -> Int {
     guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
@@ -32,7 +72,7 @@ func loadLines(_ path: String) -> [UInt8] {
 for suite in suites {
     switch suite {
     case "decode":
-        guard let path = file else { fatalError("decode needs --file") }
+        let path = streamFile()
         let data = loadLines(path)
         var lineCount = 0
         for b in data where b == 0x0A { lineCount += 1 }
@@ -73,8 +113,11 @@ for suite in suites {
             return n
         }
         print(decode.line, " MB/s \(fmt(Double(data.count) / decode.median / 1e6, 0))", " ratio to baseline \(fmt(decode.medianRate / baseline.medianRate, 2))")
+        record("decode + clock checks, one thread", rates(decode, "lines") + ", \(fmt(Double(data.count) / decode.median / 1e6, 0)) MB/s",
+               "line splitting " + rates(baseline, "lines"))
+        record("JSON validation alone, one thread", rates(validate, "lines"), "line splitting " + rates(baseline, "lines"))
     case "apply":
-        guard let path = file else { fatalError("apply needs --file") }
+        let path = streamFile()
         let data = loadLines(path)
         // Decode once; time only the window engine (and then the event encoding).
         var options = IngestOptions()
@@ -122,6 +165,7 @@ for suite in suites {
             return n
         }
         print(m.line, " ratio to baseline \(fmt(m.medianRate / baseline.medianRate, 3))")
+        record("window engine + event encoding, one thread", rates(m, "records"), "plain loop over the inputs " + rates(baseline, "records"))
     case "state":
         // Write and load a state of N open windows (N contacts, one customer service window each).
         let n = Int(ProcessInfo.processInfo.environment["WK_STATE_WINDOWS"] ?? "") ?? 10_000_000
@@ -167,7 +211,25 @@ for suite in suites {
         print("  checkpoint: shard images \(fmt(imageSeconds, 2)) s (concurrent in the pipeline), merge + checksum + write + fsync \(fmt(writeSeconds, 2)) s")
         t0 = System.monotonicNanos()
         let status = StatusCommand.run(try StatusCommand.parse(["--state", path, "--contact", "4670\(10_000_000 + n / 2)", "--at", "2023-11-14T22:13:20Z"]))
-        print("status for one contact: \(fmt(Double(System.monotonicNanos() - t0) / 1e9, 3)) s (exit \(status))")
+        let statusSeconds = Double(System.monotonicNanos() - t0) / 1e9
+        print("status for one contact: \(fmt(statusSeconds, 3)) s (exit \(status))")
+        // Baseline: the same number of bytes written and synced with plain write calls.
+        t0 = System.monotonicNanos()
+        let plain = path + ".baseline"
+        let fd = open(plain, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let block = [UInt8](repeating: 0x5A, count: 1 << 20)
+        var left = size
+        while left > 0 { left -= block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, min(left, $0.count)) } }
+        fsync(fd)
+        close(fd)
+        try? FileManager.default.removeItem(atPath: plain)
+        let plainSeconds = Double(System.monotonicNanos() - t0) / 1e9
+        print("baseline: write + fsync of \(size / 1_000_000) MB: \(fmt(plainSeconds, 2)) s")
+        record("state, \(n / 1_000_000) M windows (\(size / 1_000_000) MB): load", "check \(fmt(checkSeconds, 2)) s + restore \(fmt(r0, 2)) / \(fmt(r1, 2)) s (2 shards)",
+               "plain write + fsync of the same bytes \(fmt(plainSeconds, 2)) s")
+        record("state, \(n / 1_000_000) M windows: checkpoint", "images \(fmt(imageSeconds, 2)) s, then write + fsync \(fmt(writeSeconds, 2)) s in the background",
+               "plain write + fsync \(fmt(plainSeconds, 2)) s")
+        record("`status` for one contact", "\(fmt(statusSeconds, 3)) s", "")
         if keep == nil { try? FileManager.default.removeItem(atPath: path) }
     case "timestamp":
         var texts: [[UInt8]] = []
@@ -193,6 +255,7 @@ for suite in suites {
             return n
         }
         print(ours.line, " ns each \(fmt(1e3 / ours.medianRate, 1)), \(fmt(ours.medianRate / foundation.medianRate, 0))× the baseline")
+        record("`Timestamp.parse`", rates(ours, "timestamps") + ", \(fmt(1e3 / ours.medianRate, 1)) ns each", "`ISO8601DateFormatter` " + rates(foundation, "timestamps"))
     case "timers":
         // Schedule, cancel (lazily, by sequence) and fire 10 M timers against sorting them.
         let n = Int(ProcessInfo.processInfo.environment["WK_TIMERS"] ?? "") ?? 10_000_000
@@ -214,6 +277,7 @@ for suite in suites {
             return fired
         }
         print(heap.line, " ratio to sort \(fmt(heap.medianRate / sorted.medianRate, 2))")
+        record("timer heap, \(n / 1_000_000) M push + pop (10 % stale)", rates(heap, "timers"), "sorting the due times " + rates(sorted, "timers"))
     case "memory":
         // Resident bytes per tracked contact (one open customer service window each, with its timer).
         for n in [1_000_000, 10_000_000] where n <= (Int(ProcessInfo.processInfo.environment["WK_MAX_CONTACTS"] ?? "") ?? 10_000_000) {
@@ -236,9 +300,14 @@ for suite in suites {
             }
             let after = residentBytes()
             print("memory: \(n) contacts, \(engine.contactCount) tracked: \((after - before) / n) bytes per contact (RSS \((after - before) >> 20) MiB); baseline: RSS before \(before >> 20) MiB")
+            record("memory per tracked contact, \(n / 1_000_000) M contacts (one open window + timer)", "\((after - before) / n) B (\((after - before) >> 20) MiB)",
+                   "RSS before \(before >> 20) MiB")
             blackHole &+= UInt64(engine.contactCount)
         }
+    case "e2e":
+        EndToEnd.run(file: streamFile(), shards: shardCounts, runs: runsGiven ? runs : 3)
     default:
-        print("unknown suite \(suite)")
+        fatalError("unknown suite \(suite)")
     }
 }
+printTable()

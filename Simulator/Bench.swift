@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import WindowCore
 
@@ -17,19 +18,19 @@ enum Bench {
         var data: [UInt8] = []
         data.reserveCapacity(records.count * 520)
         for r in records { data.append(contentsOf: writer.line(r)); data.append(0x0A) }
-        let path = Child.windowkeeperPath(binary)
+        let path = ChildProcess.sibling("windowkeeper", given: binary)
         var args = ["--clock", "event"]
         if let shards { args += ["--shards", String(shards)] }
         print("stream: \(records.count) lines, \(data.count / 1_000_000) MB, seed \(seed); windowkeeper \(args.joined(separator: " "))")
 
-        func feed(_ exe: String, _ arguments: [String]) throws -> (seconds: Double, usage: Child.Usage) {
-            let child = try Child(exe, arguments, captureOutput: false)
+        func feed(_ exe: String, _ arguments: [String]) throws -> (seconds: Double, usage: ChildProcess.Usage) {
+            let child = try ChildProcess(exe, arguments)
             child.startPeakMonitor()
-            let t0 = Child.monotonic()
+            let t0 = ChildProcess.monotonic()
             data.withUnsafeBytes { _ = child.write($0) }
             child.closeInput()
             let usage = child.wait()
-            return (Child.monotonic() - t0, usage)
+            return (ChildProcess.monotonic() - t0, usage)
         }
         var catTimes: [Double] = [], wkTimes: [Double] = [], cpu: [Double] = [], rss: [Int] = []
         for _ in 0..<runs {

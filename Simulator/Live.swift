@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import WindowCore
 
@@ -6,12 +7,12 @@ import WindowCore
 /// moments, keeps standard input open, and measures when each expiring/expired event arrives.
 enum Live {
     static func run(windows: Int, spreadMillis: Int64, burst: Bool, csw: Int64, warn: Int64, shards: Int?, binary: String?) throws -> Bool {
-        let path = Child.windowkeeperPath(binary)
+        let path = ChildProcess.sibling("windowkeeper", given: binary)
         var args = ["--clock", "wall", "--csw", DurationText.format(csw), "--warn", DurationText.format(warn)]
         if let shards { args += ["--shards", String(shards)] }
-        let child = try Child(path, args, captureOutput: true)
+        let child = try ChildProcess(path, args, output: .pipe)
         // Expiries start 10 s out, so the warnings (warn before) are still in the future.
-        let first = Child.now() + max(10_000, warn + 5_000)
+        let first = ChildProcess.now() + max(10_000, warn + 5_000)
         var expiry: [String: Int64] = [:]
         var input: [UInt8] = []
         input.reserveCapacity(windows * 200)
@@ -43,7 +44,7 @@ enum Live {
         let deadline = Double(last + 5_000) / 1_000
         while expired < windows {
             var pfd = pollfd(fd: child.stdout, events: Int16(POLLIN), revents: 0)
-            let nowSeconds = Double(Child.now()) / 1_000
+            let nowSeconds = Double(ChildProcess.now()) / 1_000
             if nowSeconds > deadline { break }
             guard poll(&pfd, 1, 200) > 0 else { continue }
             let n = read(child.stdout, &buffer, buffer.count)

@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 
 /// `load`: a live stream on standard output at a steady rate, event times at the wall clock.
@@ -10,15 +11,15 @@ enum Load {
         var generator = Generator(options: g)
         let pool = generator.generate()
         var writer = LineWriter(seed: seed)
-        let start = Child.monotonic()
+        let start = ChildProcess.monotonic()
         let end = start + Double(duration) / 1_000
         var sent = 0
         var index = 0
         var out: [UInt8] = []
-        while Child.monotonic() < end {
-            let elapsed = Child.monotonic() - start
+        while ChildProcess.monotonic() < end {
+            let elapsed = ChildProcess.monotonic() - start
             let target = rate.map { Int(Double($0) * elapsed) + 1 } ?? sent + 4_096
-            let now = Child.now()
+            let now = ChildProcess.now()
             out.removeAll(keepingCapacity: true)
             while sent < target {
                 var r = pool[index % pool.count]
@@ -40,7 +41,7 @@ enum Load {
             if !ok { break }
             if rate != nil { usleep(1_000) }
         }
-        let seconds = Child.monotonic() - start
+        let seconds = ChildProcess.monotonic() - start
         FileHandle.standardError.write(Data("load: \(sent) records in \(String(format: "%.2f", seconds)) s = \(Int(Double(sent) / seconds)) records/s\n".utf8))
     }
 }

@@ -45,9 +45,16 @@ public struct JSONScanner {
         }
     }
 
-    /// Consumes `byte` (after whitespace) if it is next.
-    @inlinable
+    /// Consumes `byte` (after whitespace) if it is next. Callbacks rarely have whitespace
+    /// between tokens, so the byte right at the cursor is tried inline first.
+    @inlinable @inline(__always)
     public mutating func consume(_ byte: UInt8) -> Bool {
+        if pos < bytes.count, bytes[pos] == byte { pos += 1; return true }
+        return consumeAfterWhitespace(byte)
+    }
+
+    @usableFromInline
+    mutating func consumeAfterWhitespace(_ byte: UInt8) -> Bool {
         skipWhitespace()
         if pos < bytes.count, bytes[pos] == byte { pos += 1; return true }
         return false

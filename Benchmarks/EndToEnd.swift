@@ -1,0 +1,106 @@
+import ChildProcess
+import Foundation
+
+/// End to end: the release `windowkeeper` binary (next to this harness) on a file and through
+/// a pipe, for several shard counts, each run interleaved with `cat` of the same bytes.
+enum EndToEnd {
+    struct Run {
+        var seconds: Double
+        var usage: ChildProcess.Usage
+    }
+
+    /// The stream every suite uses when no `--file` is given: the simulator's, with light
+    /// faults (about 1 M lines, 455 MB).
+    static let generateArguments = ["generate", "--seed", "5", "--contacts", "45000", "--days", "3", "--faults", "light",
+                                    "--era", "mixed"]
+
+    static func defaultStream() -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("windowkeeper-bench-stream.ndjson").path
+        let sim = ChildProcess.sibling("windowkeeper-sim")
+        print("stream: \(sim) \(generateArguments.joined(separator: " ")) > \(path)")
+        do {
+            let child = try ChildProcess(sim, generateArguments, output: .file(path))
+            let usage = child.wait()
+            guard usage.status == 0 else { fatalError("windowkeeper-sim generate exited with status \(usage.status)") }
+        } catch {
+            fatalError("\(error)")
+        }
+        return path
+    }
+
+    static func time(_ exe: String, _ arguments: [String], input: ChildProcess.Input, feed: [UInt8]? = nil,
+                     copies: Int = 1, errors: ChildProcess.Output = .discard) -> Run {
+        do {
+            let t0 = ChildProcess.monotonic()
+            let child = try ChildProcess(exe, arguments, input: input, errors: errors)
+            child.startPeakMonitor()
+            if let feed {
+                for _ in 0..<copies { feed.withUnsafeBytes { _ = child.write($0) } }
+                child.closeInput()
+            }
+            let usage = child.wait()
+            let seconds = ChildProcess.monotonic() - t0
+            guard usage.status == 0 else { fatalError("\(exe) exited with status \(usage.status)") }
+            return Run(seconds: seconds, usage: usage)
+        } catch {
+            fatalError("\(error)")
+        }
+    }
+
+    /// Records in the stream, as windowkeeper's own summary counts them.
+    static func recordCount(_ windowkeeper: String, _ path: String) -> Int {
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("windowkeeper-bench-summary.txt").path
+        _ = time(windowkeeper, ["--clock", "event"], input: .file(path), errors: .file(errors))
+        defer { try? FileManager.default.removeItem(atPath: errors) }
+        guard let text = try? String(contentsOfFile: errors, encoding: .utf8),
+              let range = text.range(of: "\"records\":{\"total\":") else { fatalError("no summary from \(windowkeeper)") }
+        return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
+    }
+
+    static func run(file path: String, shards: [Int], runs: Int) {
+        let windowkeeper = ChildProcess.sibling("windowkeeper")
+        let data = loadLines(path)
+        let records = recordCount(windowkeeper, path)  // also the warm-up: the file is in the page cache now
+        var lines = 0
+        for b in data where b == 0x0A { lines += 1 }
+        print("end to end: \(windowkeeper), \(records) records (\(lines) lines) in \(data.count / 1_000_000) MB; each run beside cat of the same bytes")
+        for mode in ["file", "pipe"] {
+            for k in shards {
+                var wk: [Double] = [], cat: [Double] = [], cpu: [Double] = [], peak = 0
+                for _ in 0..<runs {
+                    let args = ["--clock", "event", "--shards", String(k)]
+                    if mode == "file" {
+                        cat.append(time("/bin/cat", [], input: .file(path)).seconds)
+                        let r = time(windowkeeper, args, input: .file(path))
+                        wk.append(r.seconds); cpu.append(r.usage.cpuSeconds); peak = max(peak, r.usage.peakRSSKiB)
+                    } else {
+                        cat.append(time("/bin/cat", [], input: .pipe, feed: data).seconds)
+                        let r = time(windowkeeper, args, input: .pipe, feed: data)
+                        wk.append(r.seconds); cpu.append(r.usage.cpuSeconds); peak = max(peak, r.usage.peakRSSKiB)
+                    }
+                }
+                let w = Measurement(name: "windowkeeper \(mode), --shards \(k)", unit: "records", items: records, seconds: wk)
+                let c = Measurement(name: "baseline: cat \(mode)", unit: "lines", items: lines, seconds: cat)
+                let cpuPerRecord = cpu.sorted()[cpu.count / 2] / Double(records) * 1e9
+                print(c.line)
+                print(w.line, " time ratio cat / windowkeeper \(fmt(c.median / w.median, 3)), CPU \(fmt(cpuPerRecord, 0)) ns/record, peak RSS \(peak / 1024) MiB")
+                record("end to end, \(mode), `--shards \(k)`", rates(w, "records") + ", CPU \(fmt(cpuPerRecord, 0)) ns/record",
+                       "cat " + rates(c, "lines") + " (time ratio \(fmt(c.median / w.median, 3)))")
+            }
+        }
+        // Backpressure: the harness writes into the pipe as fast as the pipe takes it (cat's
+        // rate, many times windowkeeper's), so without backpressure memory would grow with
+        // the input. Peak RSS for the stream once and four times over.
+        var peaks: [Int] = []
+        for copies in [1, 4] {
+            var peak = 0
+            for _ in 0..<max(1, runs / 2) {
+                peak = max(peak, time(windowkeeper, ["--clock", "event"], input: .pipe, feed: data, copies: copies).usage.peakRSSKiB)
+            }
+            peaks.append(peak)
+            print("backpressure: input \(copies)× (\(copies * data.count / 1_000_000) MB through a pipe): peak RSS \(peak / 1024) MiB")
+        }
+        record("backpressure: peak RSS, input 4× vs 1× through a pipe", "\(peaks[1] / 1024) MiB vs \(peaks[0] / 1024) MiB (ratio \(fmt(Double(peaks[1]) / Double(peaks[0]), 2)))",
+               "input \(4 * data.count / 1_000_000) MB vs \(data.count / 1_000_000) MB")
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process for the simulator and the benchmark harness, spawned with posix_spawn so
+/// that its resource usage (CPU, peak memory) can be read back.
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    /// Write end of the child's standard input (-1 when it reads a file).
+    public let stdin: Int32
+    /// Read end of the child's standard output (-1 unless `.pipe`).
+    public let stdout: Int32
+
+    public enum Input {
+        /// A pipe this process writes (`write`, then `closeInput`).
+        case pipe
+        /// Standard input is this file (a regular file: windowkeeper maps it).
+        case file(String)
+    }
+
+    public enum Output {
+        case discard
+        /// A pipe this process reads (`stdout`).
+        case pipe
+        /// Created or truncated.
+        case file(String)
+    }
+
+    public struct Usage: Sendable {
+        public var status: Int32
+        public var userSeconds: Double
+        public var systemSeconds: Double
+        public var peakRSSKiB: Int
+        public var cpuSeconds: Double { userSeconds + systemSeconds }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// `errors` (standard error) may be `.discard` or `.file`.
+    public init(_ path: String, _ arguments: [String], input: Input = .pipe, output: Output = .discard,
+                errors: Output = .discard) throws {
+        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1]
+        if case .pipe = input { guard pipe(&inPipe) == 0 else { throw Failure(description: "pipe failed") } }
+        if case .pipe = output { guard pipe(&outPipe) == 0 else { throw Failure(description: "pipe failed") } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        switch input {
+        case .pipe: posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        case .file(let p): posix_spawn_file_actions_addopen(&actions, 0, p, O_RDONLY, 0)
+        }
+        switch output {
+        case .discard: posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        case .pipe: posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        case .file(let p): posix_spawn_file_actions_addopen(&actions, 1, p, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
+        if case .file(let p) = errors {
+            posix_spawn_file_actions_addopen(&actions, 2, p, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        for fd in inPipe + outPipe where fd >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        for fd in [inPipe[0], outPipe[1]] where fd >= 0 { close(fd) }
+        guard rc == 0 else {
+            for fd in [inPipe[1], outPipe[0]] where fd >= 0 { close(fd) }
+            throw Failure(description: "cannot start \(path): \(String(cString: strerror(rc)))")
+        }
+        self.pid = pid
+        stdin = inPipe[1]
+        stdout = outPipe[0]
+        #if os(Linux)
+        if stdin >= 0 { _ = fcntl(stdin, 1031 /* F_SETPIPE_SZ */, 1 << 20) }
+        #endif
+    }
+
+    /// Writes everything (blocking); false when the child went away.
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard var p = bytes.baseAddress else { return true }
+        var left = bytes.count
+        while left > 0 {
+            let n = Glibc.write(stdin, p, left)
+            if n < 0 { if errno == EINTR { continue }; return false }
+            p += n
+            left -= n
+        }
+        return true
+    }
+
+    public func closeInput() { if stdin >= 0 { close(stdin) } }
+
+    /// Peak resident memory of the child's own program (VmHWM), sampled from /proc every
+    /// 10 ms until it exits. (wait4's ru_maxrss would include the parent's memory, which a
+    /// vfork-style spawn shares until exec.)
+    public func startPeakMonitor() {
+        let pid = self.pid
+        let box = peak
+        let t = Thread {
+            while true {
+                guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                      let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return }
+                box.raise(kib)
+                usleep(10_000)
+            }
+        }
+        t.start()
+    }
+
+    final class Peak: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func raise(_ v: Int) { lock.lock(); value = max(value, v); lock.unlock() }
+        var kib: Int { lock.lock(); defer { lock.unlock() }; return value }
+    }
+    let peak = Peak()
+
+    public func wait() -> Usage {
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        if stdout >= 0 { close(stdout) }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return Usage(status: status, userSeconds: seconds(usage.ru_utime), systemSeconds: seconds(usage.ru_stime),
+                     peakRSSKiB: peak.kib)
+    }
+
+    /// The program `name` next to this executable (`.build/release/…`), unless told otherwise.
+    public static func sibling(_ name: String, given: String? = nil) -> String {
+        if let given { return given }
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let path = here.appendingPathComponent(name).path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : name
+    }
+
+    public static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    public static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
