@@ -21,9 +21,9 @@ enum EndToEnd {
         do {
             let child = try ChildProcess(sim, generateArguments, output: .file(path))
             let usage = child.wait()
-            guard usage.status == 0 else { fatalError("windowkeeper-sim generate exited with status \(usage.status)") }
+            guard usage.status == 0 else { fail("windowkeeper-sim generate exited with status \(usage.status)") }
         } catch {
-            fatalError("\(error)")
+            fail("\(error)")
         }
         return path
     }
@@ -40,10 +40,10 @@ enum EndToEnd {
             }
             let usage = child.wait()
             let seconds = ChildProcess.monotonic() - t0
-            guard usage.status == 0 else { fatalError("\(exe) exited with status \(usage.status)") }
+            guard usage.status == 0 else { fail("\(exe) exited with status \(usage.status)") }
             return Run(seconds: seconds, usage: usage)
         } catch {
-            fatalError("\(error)")
+            fail("\(error)")
         }
     }
 
@@ -53,7 +53,7 @@ enum EndToEnd {
         _ = time(windowkeeper, ["--clock", "event"], input: .file(path), errors: .file(errors))
         defer { try? FileManager.default.removeItem(atPath: errors) }
         guard let text = try? String(contentsOfFile: errors, encoding: .utf8),
-              let range = text.range(of: "\"records\":{\"total\":") else { fatalError("no summary from \(windowkeeper)") }
+              let range = text.range(of: "\"records\":{\"total\":") else { fail("no summary from \(windowkeeper)") }
         return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
     }
 
@@ -83,7 +83,7 @@ enum EndToEnd {
                 let c = Measurement(name: "baseline: cat \(mode)", unit: "lines", items: lines, seconds: cat)
                 let cpuPerRecord = cpu.sorted()[cpu.count / 2] / Double(records) * 1e9
                 print(c.line)
-                print(w.line, " time ratio cat / windowkeeper \(fmt(c.median / w.median, 3)), CPU \(fmt(cpuPerRecord, 0)) ns/record, peak RSS \(peak / 1024) MiB")
+                print(w.line, " time ratio cat / windowkeeper \(fmt(c.median / w.median, 3)), CPU \(fmt(cpuPerRecord, 0)) ns/record, peak RSS \(peak / 1024) MiB\(mode == "file" ? " (with the mapped input)" : "")")
                 record("end to end, \(mode), `--shards \(k)`", rates(w, "records") + ", CPU \(fmt(cpuPerRecord, 0)) ns/record",
                        "cat " + rates(c, "lines") + " (time ratio \(fmt(c.median / w.median, 3)))")
             }

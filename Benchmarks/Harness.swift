@@ -56,3 +56,10 @@ func printTable() {
     print("|---|---|---|")
     for row in table { print("| \(row.figure) | \(row.result) | \(row.baseline) |") }
 }
+
+/// Ends the harness with a message (no crash report: these are the user's errors or the
+/// machine's, not the harness's).
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("windowkeeper-bench: \(message)\n".utf8))
+    exit(1)
+}

@@ -22,6 +22,8 @@ usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e 
              this harness generates one (seed 5, 45,000 contacts, 3 days, light faults)
   --runs N   timed runs per figure (default 5; e2e uses 3 unless given)
 """
+// A child that dies mid-run must end the run with its status, not kill the harness.
+signal(SIGPIPE, SIG_IGN)
 let args = CommandLine.arguments.dropFirst()
 var givenFile: String?
 var suites: [String] = []
@@ -73,7 +75,7 @@ func inFreshProcess(_ arguments: [String]) -> [(figure: String, result: String, 
             if n <= 0 { break }
             bytes += chunk[0..<n]
         }
-        guard child.wait().status == 0 else { fatalError("windowkeeper-bench \(arguments.joined(separator: " ")) failed") }
+        guard child.wait().status == 0 else { fail("windowkeeper-bench \(arguments.joined(separator: " ")) failed") }
         var inTable = false
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("| figure") { inTable = true; continue }
@@ -85,7 +87,7 @@ func inFreshProcess(_ arguments: [String]) -> [(figure: String, result: String, 
             }
         }
     } catch {
-        fatalError("\(error)")
+        fail("\(error)")
     }
     return rows
 }
@@ -97,7 +99,7 @@ func residentBytes() -> Int {
 }
 
 func loadLines(_ path: String) -> [UInt8] {
-    guard let d = FileManager.default.contents(atPath: path) else { fatalError("cannot read \(path)") }
+    guard let d = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
     return [UInt8](d)
 }
 
@@ -214,13 +216,13 @@ for suite in suites {
         let keep = ProcessInfo.processInfo.environment["WK_STATE_FILE"]
         let path = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("wk-bench-state").path
         let keeper = StateKeeper(path: path, semantics: semantics)
-        if let e = keeper.write([WindowImage(windows)], clock: 0, newest: 0) { fatalError(e) }  // setup, untimed
+        if let e = keeper.write([WindowImage(windows)], clock: 0, newest: 0) { fail(e) }  // setup, untimed
         windows = []
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         // The pipeline's path, timed step by step with 2 shards (which restore and encode
         // concurrently in the pipeline; here one after the other).
         var t0 = System.monotonicNanos()
-        guard let (mapped, header) = try keeper.load() else { fatalError("no state") }
+        guard let (mapped, header) = try keeper.load() else { fail("no state") }
         let checkSeconds = Double(System.monotonicNanos() - t0) / 1e9
         func restoreShard(_ index: Int, _ seconds: inout Double) -> WindowEngine {
             let start = System.monotonicNanos()
@@ -236,7 +238,7 @@ for suite in suites {
         let images = [e0.windowImage(), e1.windowImage()]
         let imageSeconds = Double(System.monotonicNanos() - t0) / 1e9
         t0 = System.monotonicNanos()
-        if let e = keeper.write(images, clock: 0, newest: 0) { fatalError(e) }
+        if let e = keeper.write(images, clock: 0, newest: 0) { fail(e) }
         let writeSeconds = Double(System.monotonicNanos() - t0) / 1e9
         print("state: \(n) windows, file \(size / 1_000_000) MB")
         print("  load: map + check \(fmt(checkSeconds, 2)) s, restore 2 shards \(fmt(r0, 2)) + \(fmt(r1, 2)) s (concurrent in the pipeline)")
@@ -343,7 +345,7 @@ for suite in suites {
     case "e2e":
         EndToEnd.run(file: streamFile(), shards: shardCounts, runs: runsGiven ? runs : 3)
     default:
-        fatalError("unknown suite \(suite)")
+        fail("unknown suite \(suite)")
     }
 }
 printTable()

@@ -70,7 +70,9 @@ public final class ChildProcess: @unchecked Sendable {
         for fd in [inPipe[0], outPipe[1]] where fd >= 0 { close(fd) }
         guard rc == 0 else {
             for fd in [inPipe[1], outPipe[0]] where fd >= 0 { close(fd) }
-            throw Failure(description: "cannot start \(path): \(String(cString: strerror(rc)))")
+            var hint = ""
+            if !path.contains("/") { hint = " (not found next to \(CommandLine.arguments[0]); `swift build -c release` builds every program)" }
+            throw Failure(description: "cannot start \(path): \(String(cString: strerror(rc)))\(hint)")
         }
         self.pid = pid
         stdin = inPipe[1]
