@@ -89,8 +89,8 @@ enum EndToEnd {
             }
         }
         // Backpressure: the harness writes into the pipe as fast as the pipe takes it (cat's
-        // rate, many times windowkeeper's), so without backpressure memory would grow with
-        // the input. Peak RSS for the stream once and four times over.
+        // rate, 4-5 times windowkeeper's here), so without backpressure memory would grow
+        // with the input. Peak RSS for the stream once and four times over.
         var peaks: [Int] = []
         for copies in [1, 4] {
             var peak = 0

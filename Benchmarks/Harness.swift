@@ -63,3 +63,6 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("windowkeeper-bench: \(message)\n".utf8))
     exit(1)
 }
+
+/// "10 M" for whole millions, else the number itself.
+func count(_ n: Int) -> String { n >= 1_000_000 && n % 1_000_000 == 0 ? "\(n / 1_000_000) M" : "\(n)" }

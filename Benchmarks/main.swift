@@ -35,7 +35,7 @@ while let a = it.next() {
     switch a {
     case "--file": givenFile = it.next()
     case "--runs":
-        runs = Int(it.next() ?? "") ?? runs
+        runs = max(1, Int(it.next() ?? "") ?? runs)
         runsGiven = true
     case "--shards": shardCounts = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
     case "-h", "--help":
@@ -253,15 +253,19 @@ for suite in suites {
         let fd = open(plain, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let block = [UInt8](repeating: 0x5A, count: 1 << 20)
         var left = size
-        while left > 0 { left -= block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, min(left, $0.count)) } }
+        while left > 0 {
+            let n = block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, min(left, $0.count)) }
+            guard n > 0 else { fail("writing \(plain): \(String(cString: strerror(errno)))") }
+            left -= n
+        }
         fsync(fd)
         close(fd)
         try? FileManager.default.removeItem(atPath: plain)
         let plainSeconds = Double(System.monotonicNanos() - t0) / 1e9
         print("baseline: write + fsync of \(size / 1_000_000) MB: \(fmt(plainSeconds, 2)) s")
-        record("state, \(n / 1_000_000) M windows (\(size / 1_000_000) MB): load", "check \(fmt(checkSeconds, 2)) s + restore \(fmt(r0, 2)) / \(fmt(r1, 2)) s (2 shards)",
+        record("state, \(count(n)) windows (\(size / 1_000_000) MB): load", "check \(fmt(checkSeconds, 2)) s + restore \(fmt(r0, 2)) / \(fmt(r1, 2)) s (2 shards)",
                "plain write + fsync of the same bytes \(fmt(plainSeconds, 2)) s")
-        record("state, \(n / 1_000_000) M windows: checkpoint", "images \(fmt(imageSeconds, 2)) s, then write + fsync \(fmt(writeSeconds, 2)) s in the background",
+        record("state, \(count(n)) windows: checkpoint", "images \(fmt(imageSeconds, 2)) s, then write + fsync \(fmt(writeSeconds, 2)) s in the background",
                "plain write + fsync \(fmt(plainSeconds, 2)) s")
         record("`status` for one contact", "\(fmt(statusSeconds, 3)) s", "")
         if keep == nil { try? FileManager.default.removeItem(atPath: path) }
@@ -311,7 +315,7 @@ for suite in suites {
             return fired
         }
         print(heap.line, " ratio to sort \(fmt(heap.medianRate / sorted.medianRate, 2))")
-        record("timer heap, \(n / 1_000_000) M push + pop (10 % stale)", rates(heap, "timers"), "sorting the due times " + rates(sorted, "timers"))
+        record("timer heap, \(count(n)) push + pop (10 % stale)", rates(heap, "timers"), "sorting the due times " + rates(sorted, "timers"))
     case "memory" where suites.count > 1:
         // Memory freed by the other suites stays resident in malloc's heap and would be
         // counted as nothing: measure in a fresh process.
@@ -338,7 +342,7 @@ for suite in suites {
             }
             let after = residentBytes()
             print("memory: \(n) contacts, \(engine.contactCount) tracked: \((after - before) / n) bytes per contact (RSS \((after - before) >> 20) MiB); baseline: RSS before \(before >> 20) MiB")
-            record("memory per tracked contact, \(n / 1_000_000) M contacts (one open window + timer)", "\((after - before) / n) B (\((after - before) >> 20) MiB)",
+            record("memory per tracked contact, \(count(n)) contacts (one open window + timer)", "\((after - before) / n) B (\((after - before) >> 20) MiB)",
                    "RSS before \(before >> 20) MiB")
             blackHole &+= UInt64(engine.contactCount)
         }
@@ -349,3 +353,4 @@ for suite in suites {
     }
 }
 printTable()
+if let generatedFile { try? FileManager.default.removeItem(atPath: generatedFile) }
