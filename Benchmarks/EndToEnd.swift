@@ -31,15 +31,9 @@ enum EndToEnd {
     static func time(_ exe: String, _ arguments: [String], input: ChildProcess.Input, feed: [UInt8]? = nil,
                      copies: Int = 1, errors: ChildProcess.Output = .discard) -> Run {
         do {
-            let t0 = ChildProcess.monotonic()
-            let child = try ChildProcess(exe, arguments, input: input, errors: errors)
-            child.startPeakMonitor()
-            if let feed {
-                for _ in 0..<copies { feed.withUnsafeBytes { _ = child.write($0) } }
-                child.closeInput()
+            let (seconds, usage) = try feed.withUnsafeBytesIfAny {
+                try ChildProcess.timed(exe, arguments, input: input, feed: $0, copies: copies, errors: errors)
             }
-            let usage = child.wait()
-            let seconds = ChildProcess.monotonic() - t0
             guard usage.status == 0 else { fail("\(exe) exited with status \(usage.status)") }
             return Run(seconds: seconds, usage: usage)
         } catch {
@@ -102,5 +96,12 @@ enum EndToEnd {
         }
         record("backpressure: peak RSS, input 4× vs 1× through a pipe", "\(peaks[1] / 1024) MiB vs \(peaks[0] / 1024) MiB (ratio \(fmt(Double(peaks[1]) / Double(peaks[0]), 2)))",
                "input \(4 * data.count / 1_000_000) MB vs \(data.count / 1_000_000) MB")
+    }
+}
+
+extension Optional where Wrapped == [UInt8] {
+    func withUnsafeBytesIfAny<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        guard let bytes = self else { return try body(nil) }
+        return try bytes.withUnsafeBytes { try body($0) }
     }
 }

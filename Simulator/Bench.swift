@@ -24,13 +24,7 @@ enum Bench {
         print("stream: \(records.count) lines, \(data.count / 1_000_000) MB, seed \(seed); windowkeeper \(args.joined(separator: " "))")
 
         func feed(_ exe: String, _ arguments: [String]) throws -> (seconds: Double, usage: ChildProcess.Usage) {
-            let child = try ChildProcess(exe, arguments)
-            child.startPeakMonitor()
-            let t0 = ChildProcess.monotonic()
-            data.withUnsafeBytes { _ = child.write($0) }
-            child.closeInput()
-            let usage = child.wait()
-            return (ChildProcess.monotonic() - t0, usage)
+            try data.withUnsafeBytes { try ChildProcess.timed(exe, arguments, feed: $0) }
         }
         var catTimes: [Double] = [], wkTimes: [Double] = [], cpu: [Double] = [], rss: [Int] = []
         for _ in 0..<runs {

@@ -134,6 +134,22 @@ public final class ChildProcess: @unchecked Sendable {
                      peakRSSKiB: peak.kib)
     }
 
+    /// Runs `path` to its end and times it: standard input from `input`, and for `.pipe` the
+    /// bytes of `feed` written `copies` times, as fast as the pipe takes them. Seconds from
+    /// spawn to exit, the usage and peak memory of the child.
+    public static func timed(_ path: String, _ arguments: [String], input: Input = .pipe, feed: UnsafeRawBufferPointer? = nil,
+                             copies: Int = 1, errors: Output = .discard) throws -> (seconds: Double, usage: Usage) {
+        let t0 = monotonic()
+        let child = try ChildProcess(path, arguments, input: input, errors: errors)
+        child.startPeakMonitor()
+        if case .pipe = input {
+            if let feed { for _ in 0..<copies { guard child.write(feed) else { break } } }
+            child.closeInput()
+        }
+        let usage = child.wait()
+        return (monotonic() - t0, usage)
+    }
+
     /// The program `name` next to this executable (`.build/release/…`), unless told otherwise.
     public static func sibling(_ name: String, given: String? = nil) -> String {
         if let given { return given }
