@@ -4,11 +4,6 @@ import Foundation
 /// End to end: the release `windowkeeper` binary (next to this harness) on a file and through
 /// a pipe, for several shard counts, each run interleaved with `cat` of the same bytes.
 enum EndToEnd {
-    struct Run {
-        var seconds: Double
-        var usage: ChildProcess.Usage
-    }
-
     /// The stream every suite uses when no `--file` is given: the simulator's, with light
     /// faults (about 1 M lines, 455 MB).
     static let generateArguments = ["generate", "--seed", "5", "--contacts", "45000", "--days", "3", "--faults", "light",
@@ -28,14 +23,15 @@ enum EndToEnd {
         return path
     }
 
+    /// `ChildProcess.timed`, and the end of the harness if the child fails.
     static func time(_ exe: String, _ arguments: [String], input: ChildProcess.Input, feed: [UInt8]? = nil,
-                     copies: Int = 1, errors: ChildProcess.Output = .discard) -> Run {
+                     copies: Int = 1, errors: ChildProcess.Output = .discard) -> (seconds: Double, usage: ChildProcess.Usage) {
         do {
-            let (seconds, usage) = try feed.withUnsafeBytesIfAny {
-                try ChildProcess.timed(exe, arguments, input: input, feed: $0, copies: copies, errors: errors)
-            }
-            guard usage.status == 0 else { fail("\(exe) exited with status \(usage.status)") }
-            return Run(seconds: seconds, usage: usage)
+            let run = try feed.map { data in
+                try data.withUnsafeBytes { try ChildProcess.timed(exe, arguments, input: input, feed: $0, copies: copies, errors: errors) }
+            } ?? ChildProcess.timed(exe, arguments, input: input, errors: errors)
+            guard run.usage.status == 0 else { fail("\(exe) exited with status \(run.usage.status)") }
+            return run
         } catch {
             fail("\(error)")
         }
@@ -61,17 +57,12 @@ enum EndToEnd {
         for mode in ["file", "pipe"] {
             for k in shards {
                 var wk: [Double] = [], cat: [Double] = [], cpu: [Double] = [], peak = 0
+                let input: ChildProcess.Input = mode == "file" ? .file(path) : .pipe
+                let feed = mode == "file" ? nil : data
                 for _ in 0..<runs {
-                    let args = ["--clock", "event", "--shards", String(k)]
-                    if mode == "file" {
-                        cat.append(time("/bin/cat", [], input: .file(path)).seconds)
-                        let r = time(windowkeeper, args, input: .file(path))
-                        wk.append(r.seconds); cpu.append(r.usage.cpuSeconds); peak = max(peak, r.usage.peakRSSKiB)
-                    } else {
-                        cat.append(time("/bin/cat", [], input: .pipe, feed: data).seconds)
-                        let r = time(windowkeeper, args, input: .pipe, feed: data)
-                        wk.append(r.seconds); cpu.append(r.usage.cpuSeconds); peak = max(peak, r.usage.peakRSSKiB)
-                    }
+                    cat.append(time("/bin/cat", [], input: input, feed: feed).seconds)
+                    let r = time(windowkeeper, ["--clock", "event", "--shards", String(k)], input: input, feed: feed)
+                    wk.append(r.seconds); cpu.append(r.usage.cpuSeconds); peak = max(peak, r.usage.peakRSSKiB)
                 }
                 let w = Measurement(name: "windowkeeper \(mode), --shards \(k)", unit: "records", items: records, seconds: wk)
                 let c = Measurement(name: "baseline: cat \(mode)", unit: "lines", items: lines, seconds: cat)
@@ -99,9 +90,3 @@ enum EndToEnd {
     }
 }
 
-extension Optional where Wrapped == [UInt8] {
-    func withUnsafeBytesIfAny<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
-        guard let bytes = self else { return try body(nil) }
-        return try bytes.withUnsafeBytes { try body($0) }
-    }
-}
