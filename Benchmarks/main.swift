@@ -5,6 +5,7 @@ import WindowRuntime
 
 // windowkeeper-bench: see README "Benchmarks". Every figure is printed beside a baseline
 // measured in the same run, because these machines are shared and noisy.
+System.tuneAllocator()
 let usage = """
 usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e ...] [--file F] [--runs N] [--shards LIST]
 

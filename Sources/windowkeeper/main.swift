@@ -5,12 +5,7 @@ import Darwin
 #endif
 import WindowRuntime
 
-#if canImport(Glibc)
-// Large per-round buffers are reused by malloc instead of being mapped and zeroed each time.
-@_silgen_name("mallopt") func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
-_ = mallopt(-3 /* M_MMAP_THRESHOLD */, 256 << 20)
-_ = mallopt(-1 /* M_TRIM_THRESHOLD */, 512 << 20)
-#endif
+System.tuneAllocator()
 
 // Thin executable: parse options, run the pipeline, map the outcome to an exit status.
 let arguments = Array(CommandLine.arguments.dropFirst())
