@@ -64,8 +64,8 @@ extension WindowEngine {
     /// and `finishRestore`).
     mutating func restore(_ v: StateFile.WindowView, app: UnsafeBufferPointer<UInt8>, contactHash hash: UInt64) {
         let c = contactSlot(hash: hash, app: app, contact: v.contact)
-        var w = Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone, seq: 0,
-                       opened: v.opened, expires: v.expires, heapDue: .max, contactID: text.add(v.contactID))
+        var w = Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
+                       contactID: text.add(v.contactID), opened: v.opened, expires: v.expires, heapDue: .max)
         if v.kind != .customerService {
             w.keyed = addKeyedPart(last: v.last, category: text.add(v.category), conversationID: text.add(v.conversationID))
         }

@@ -1,43 +1,82 @@
-/// Where a string of the window table lives in its `TextStore`.
+/// Where a string of the window table lives in its `TextStore`: the offset of its length
+/// prefix. Four bytes, so that a window or contact pays half of an offset-and-count pair.
 struct TextRef: Equatable {
     var offset: UInt32
-    var count: UInt32
 
-    static let empty = TextRef(offset: 0, count: 0)
-    var isEmpty: Bool { count == 0 }
+    /// The zero-length string every store begins with.
+    static let empty = TextRef(offset: 0)
+    var isEmpty: Bool { offset == 0 }
 }
 
 /// The strings of one engine's contacts and windows (app ids, contacts, contact ids,
 /// categories, conversation ids) as UTF-8 bytes in one buffer: no object, reference count or
 /// allocation per string, and events are encoded by copying bytes straight out of it.
 ///
+/// Each string is stored behind its length as a LEB128 varint (one byte below 128 bytes,
+/// which is every identifier Sinch sends), so a reference is just the offset.
+///
 /// Freed strings become garbage; `compact` copies the live ones into a fresh buffer once the
 /// garbage outweighs them (the engine rewrites its references then).
 struct TextStore: ~Copyable {
-    private var buffer = ByteBuffer(capacity: 1 << 12)
-    /// Bytes of freed strings still in the buffer.
+    private var buffer: ByteBuffer
+    /// Bytes of freed strings (with their prefixes) still in the buffer.
     private(set) var garbage = 0
+
+    init(capacity: Int = 1 << 12) {
+        buffer = ByteBuffer(capacity: capacity)
+        buffer.reserve(1)
+        buffer.put(0)  // `TextRef.empty`: a zero length at offset 0
+    }
 
     var liveBytes: Int { buffer.count - garbage }
 
     /// Stores a copy of `bytes`.
     mutating func add(_ bytes: UnsafeRawBufferPointer) -> TextRef {
         guard bytes.count > 0 else { return .empty }
-        precondition(buffer.count + bytes.count <= Int(UInt32.max), "a shard's strings exceed 4 GiB; use more --shards")
+        precondition(buffer.count + bytes.count + 5 <= Int(UInt32.max), "a shard's strings exceed 4 GiB; use more --shards")
         let offset = buffer.count
-        buffer.append(bytes)
-        return TextRef(offset: UInt32(offset), count: UInt32(bytes.count))
+        buffer.reserve(bytes.count + 5)
+        var n = bytes.count
+        while n >= 0x80 {
+            buffer.put(UInt8(truncatingIfNeeded: n) | 0x80)
+            n >>= 7
+        }
+        buffer.put(UInt8(n))
+        buffer.putBytes(bytes.baseAddress!, bytes.count)
+        return TextRef(offset: UInt32(offset))
     }
 
     mutating func add(_ bytes: UnsafeBufferPointer<UInt8>) -> TextRef { add(UnsafeRawBufferPointer(bytes)) }
 
     /// Marks a string as no longer referenced.
-    mutating func free(_ r: TextRef) { garbage += Int(r.count) }
+    mutating func free(_ r: TextRef) {
+        guard !r.isEmpty else { return }
+        let (start, count) = locate(r)
+        garbage += start - Int(r.offset) + count
+    }
+
+    /// Where the bytes of `r` start in the buffer, and how many there are.
+    @inline(__always)
+    private func locate(_ r: TextRef) -> (start: Int, count: Int) {
+        var p = Int(r.offset)
+        let first = buffer.base[p]
+        p += 1
+        if first < 0x80 { return (p, Int(first)) }
+        var count = Int(first & 0x7F), shift = 7
+        while true {
+            let b = buffer.base[p]
+            p += 1
+            count |= Int(b & 0x7F) << shift
+            if b < 0x80 { return (p, count) }
+            shift += 7
+        }
+    }
 
     /// The bytes of `r`; valid until the next `add` or `compact`.
     @inline(__always)
     func bytes(_ r: TextRef) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: buffer.base + Int(r.offset), count: Int(r.count))
+        let (start, count) = locate(r)
+        return UnsafeRawBufferPointer(start: buffer.base + start, count: count)
     }
 
     func string(_ r: TextRef) -> String {
@@ -48,9 +87,10 @@ struct TextStore: ~Copyable {
     @inline(__always)
     func equals(_ r: TextRef, _ other: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = other.count
-        guard Int(r.count) == n else { return false }
+        let (start, count) = locate(r)
+        guard count == n else { return false }
         guard n > 0 else { return true }
-        let a = UnsafeRawPointer(buffer.base + Int(r.offset)), b = UnsafeRawPointer(other.baseAddress!)
+        let a = UnsafeRawPointer(buffer.base + start), b = UnsafeRawPointer(other.baseAddress!)
         var i = 0
         while i + 8 <= n {
             if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
@@ -72,9 +112,8 @@ struct TextStore: ~Copyable {
     /// Moves the live strings into a fresh buffer: `visit` is called with a function that
     /// re-stores one reference; every live reference must be passed through it.
     mutating func compact(_ visit: ((TextRef) -> TextRef) -> Void) {
-        var fresh = TextStore()
+        var fresh = TextStore(capacity: liveBytes)
         fresh.compactionFloor = compactionFloor
-        fresh.buffer.reserve(liveBytes)
         visit { r in r.isEmpty ? .empty : fresh.add(self.bytes(r)) }
         self = fresh
     }

@@ -1,20 +1,29 @@
-/// One pending timer: a window slot due at `due`, valid while `seq` matches the window's.
+/// One pending timer: a window slot due at `due`. It is live while the window's `heapDue`
+/// is still `due`; otherwise it is stale and skipped.
+///
+/// The due time is kept as two 32-bit halves, so the entry is 12 bytes, not 16 (an `Int64`
+/// field would align it to 8).
 public struct TimerEntry: Sendable, Equatable {
-    public var due: Int64
+    private var dueLow: UInt32
+    private var dueHigh: Int32
     public var slot: Int32
-    public var seq: UInt32
 
-    public init(due: Int64, slot: Int32, seq: UInt32) {
-        self.due = due
+    @inline(__always)
+    public init(due: Int64, slot: Int32) {
+        dueLow = UInt32(truncatingIfNeeded: due)
+        dueHigh = Int32(truncatingIfNeeded: due >> 32)
         self.slot = slot
-        self.seq = seq
     }
+
+    @inline(__always)
+    public var due: Int64 { Int64(dueHigh) << 32 | Int64(dueLow) }
 }
 
 /// A binary min-heap of timers ordered by due time: the one timer structure of a shard.
 ///
 /// Entries are never removed from the middle: a window that reschedules bumps its `seq`, and
 /// stale entries are skipped when they surface (lazy cancellation).
+/// An entry is stale when its window's `heapDue` is no longer its due time.
 public struct TimerHeap: Sendable {
     public private(set) var entries: [TimerEntry] = []
 

@@ -7,18 +7,18 @@ struct Window {
     var open: Bool
     /// How many warning leads (largest first) are done for the current `expires`.
     var warnDone: UInt8
-    /// Bumped on every (re)scheduling and on release: heap entries with another seq are stale.
-    var seq: UInt32
     /// Conversation and free-entry-point windows: their `KeyedPart` in the engine's
-    /// `keyedParts`; -1 for customer service windows (which have none). (Declared here, it
-    /// fills what would be padding before the times: the struct is 48 bytes.)
+    /// `keyedParts`; -1 for customer service windows (which have none).
     var keyed: Int32 = -1
+    /// In the engine's `TextStore`. (Declared here, it fills what would be padding before
+    /// the times: the struct is 40 bytes.)
+    var contactID: TextRef
     var opened: Int64
     var expires: Int64
-    /// Due time of this window's live heap entry; `Int64.max` when there is none.
+    /// Due time of this window's live heap entry; `Int64.max` when there is none. Heap
+    /// entries with another due time are stale (a slot's earlier occupant's entry with the
+    /// same due time stands for this window's own: firing is the same evaluation either way).
     var heapDue: Int64
-    /// In the engine's `TextStore`.
-    var contactID: TextRef
 }
 
 /// What only conversation and free-entry-point windows have (kept out of `Window`, so that

@@ -19,7 +19,7 @@ extension WindowEngine {
         var flushAt = pass.pieceSize
         while let e = heap.top, e.due <= x {
             _ = heap.pop()
-            guard windows[Int(e.slot)].seq == e.seq else { continue }  // stale
+            guard windows[Int(e.slot)].heapDue == e.due else { continue }  // stale
             windows[Int(e.slot)].heapDue = .max
             fire(e.slot, at: x)
             // Only when some event is due before the next timer can anything go out (many
@@ -67,7 +67,7 @@ extension WindowEngine {
                 return
             }
         }
-        if windows[Int(s)].seq == w.seq, !windows[Int(s)].open {
+        if windows[Int(s)].contact >= 0, !windows[Int(s)].open {
             // Remembered (possibly just now): forget once C reaches last + length.
             if forgetAt(s) <= x { release(s) } else { schedule(s) }
         }
@@ -108,9 +108,8 @@ extension WindowEngine {
     mutating func schedule(_ s: Int32) {
         let due = nextDue(s)
         guard due < windows[Int(s)].heapDue else { return }
-        windows[Int(s)].seq &+= 1
         windows[Int(s)].heapDue = due
-        let entry = TimerEntry(due: due, slot: s, seq: windows[Int(s)].seq)
+        let entry = TimerEntry(due: due, slot: s)
         if bulkLoading { heap.appendUnordered(entry) } else { heap.push(entry) }
     }
 

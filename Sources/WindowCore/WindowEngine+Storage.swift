@@ -41,12 +41,10 @@ extension WindowEngine {
         return slot
     }
 
-    /// Stores a window in a free slot (keeping that slot's timer sequence) or a new one.
+    /// Stores a window in a free slot or a new one.
     mutating func storeWindow(_ w: Window) -> Int32 {
         if let free = freeWindows.popLast() {
-            let seq = windows[Int(free)].seq
             windows[Int(free)] = w
-            windows[Int(free)].seq = seq
             return free
         }
         windows.append(w)
@@ -71,9 +69,9 @@ extension WindowEngine {
     mutating func newWindow(contact c: Int32, kind: WindowKind, pmp: Bool, opened t: Int64,
                             _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
         var w = Window(
-            contact: c, kind: kind, pmp: pmp, open: true, warnDone: 0, seq: 0,
-            opened: t, expires: t + options.length(of: kind), heapDue: .max,
-            contactID: text.add(slice(arena, input.contactID)))
+            contact: c, kind: kind, pmp: pmp, open: true, warnDone: 0,
+            contactID: text.add(slice(arena, input.contactID)),
+            opened: t, expires: t + options.length(of: kind), heapDue: .max)
         if kind != .customerService {
             w.keyed = addKeyedPart(last: t, category: text.add(slice(arena, input.category)),
                                    conversationID: text.add(slice(arena, input.conversationID)))
@@ -159,8 +157,9 @@ extension WindowEngine {
             freeKeyedParts.append(w.keyed)
             windows[Int(s)].keyed = -1
         }
-        windows[Int(s)].seq &+= 1
+        // Its heap entries are stale from now on, and the slot is marked free.
         windows[Int(s)].heapDue = .max
+        windows[Int(s)].contact = -1
         text.free(w.contactID)
         windows[Int(s)].contactID = .empty
         freeWindows.append(s)

@@ -134,15 +134,13 @@ extension WindowEngine {
     public func windowImage() -> WindowImage {
         var image = WindowImage()
         image.apps = apps.map { text.string($0) }
-        var live = [Bool](repeating: true, count: windows.count)
-        for s in freeWindows { live[Int(s)] = false }
         var slots: [Int32] = []
         slots.reserveCapacity(windows.count - freeWindows.count)
-        for i in windows.indices where live[i] { slots.append(Int32(i)) }
+        for i in windows.indices where windows[i].contact >= 0 { slots.append(Int32(i)) }  // free slots have none
         image.fill(count: slots.count, describe: { i in
             let w = windows[Int(slots[i])]
-            let textBytes = Int(contacts[Int(w.contact)].contact.count) + Int(w.contactID.count) + Int(category(w).count)
-                + Int(conversationID(w).count)
+            let textBytes: Int = text.bytes(contacts[Int(w.contact)].contact).count + text.bytes(w.contactID).count
+                + text.bytes(category(w)).count + text.bytes(conversationID(w)).count
             return (StateFile.fineBucket(contactHash: contactHash(w.contact)), WindowImage.recordBytes(textBytes: textBytes))
         }, write: { i, out in
             let w = windows[Int(slots[i])]

@@ -103,7 +103,7 @@ import Testing
             var model: [Int64] = []
             for k in 0..<Int(rng.next() % 200) {
                 let due = Int64(rng.next() % 50)
-                heap.appendUnordered(TimerEntry(due: due, slot: Int32(k), seq: 0))
+                heap.appendUnordered(TimerEntry(due: due, slot: Int32(k)))
                 model.append(due)
             }
             heap.heapify()
@@ -121,7 +121,7 @@ import Testing
             for step in 0..<200 {
                 if rng.next() % 3 != 0 {
                     let due = Int64(rng.next() % 1_000)
-                    heap.push(TimerEntry(due: due, slot: Int32(step), seq: 0))
+                    heap.push(TimerEntry(due: due, slot: Int32(step)))
                     model.append(due)
                 } else if let top = heap.pop() {
                     model.sort()
