@@ -41,6 +41,7 @@ extension WindowEngine {
     mutating func beginRestore(windows n: Int) {
         windows.reserveCapacity(windows.count + n)
         contacts.reserveCapacity(contacts.count + n)
+        services.reserveCapacity(services.count + n)
         contactIndex.reserve(contactIndex.count + n)
         bulkLoading = true
     }
@@ -64,15 +65,15 @@ extension WindowEngine {
     /// and `finishRestore`).
     mutating func restore(_ v: StateFile.WindowView, app: UnsafeBufferPointer<UInt8>, contactHash hash: UInt64) {
         let c = contactSlot(hash: hash, app: app, contact: v.contact)
-        var w = Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
-                       contactID: text.add(v.contactID), opened: v.opened, expires: v.expires, heapDue: .max)
-        if v.kind != .customerService {
-            w.keyed = addKeyedPart(last: v.last, category: text.add(v.category), conversationID: text.add(v.conversationID))
-        }
-        let slot = storeWindow(w)
+        let slot: Int32
         if v.kind == .customerService {
-            contacts[Int(c)].customerService = slot
+            slot = newServiceWindow(contact: c, opened: v.opened, expires: v.expires, warnDone: v.warnDone,
+                                    contactID: UnsafeRawBufferPointer(v.contactID))
         } else {
+            var w = Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
+                           contactID: text.add(v.contactID), opened: v.opened, expires: v.expires, heapDue: .max)
+            w.keyed = addKeyedPart(last: v.last, category: text.add(v.category), conversationID: text.add(v.conversationID))
+            slot = storeWindow(w)
             appendOther(slot, to: c)
             if !v.pmp { keyedIndex.insert(RoutingHash.conversation(contactHash: hash, id: v.conversationID), slot) }
         }

@@ -19,8 +19,8 @@ extension WindowEngine {
         var flushAt = pass.pieceSize
         while let e = heap.top, e.due <= x {
             _ = heap.pop()
-            guard windows[Int(e.slot)].heapDue == e.due else { continue }  // stale
-            windows[Int(e.slot)].heapDue = .max
+            guard self[window: e.slot].heapDue == e.due else { continue }  // stale
+            self[window: e.slot].heapDue = .max
             fire(e.slot, at: x)
             // Only when some event is due before the next timer can anything go out (many
             // timers due at one instant would otherwise copy what is kept again and again).
@@ -49,8 +49,8 @@ extension WindowEngine {
     }
 
     private mutating func fire(_ s: Int32, at x: Int64) {
-        let c = windows[Int(s)].contact
-        let w = windows[Int(s)]
+        let c = self[window: s].contact
+        let w = self[window: s]
         if w.open {
             if w.expires <= x {
                 expire(s, inPass: true)
@@ -60,14 +60,14 @@ extension WindowEngine {
                 var k = Int(w.warnDone)
                 while k < leads.count, w.expires - leads[k] <= x { j = k; k += 1 }
                 if j >= 0 {
-                    windows[Int(s)].warnDone = UInt8(j + 1)
+                    self[window: s].warnDone = UInt8(j + 1)
                     emit(.expiring, s, due: w.expires - leads[j], lead: leads[j], inPass: true)
                 }
                 schedule(s)
                 return
             }
         }
-        if windows[Int(s)].contact >= 0, !windows[Int(s)].open {
+        if self[window: s].contact >= 0, !self[window: s].open {
             // Remembered (possibly just now): forget once C reaches last + length.
             if forgetAt(s) <= x { release(s) } else { schedule(s) }
         }
@@ -77,19 +77,19 @@ extension WindowEngine {
     /// Expires an open window now: `window_expired` due at its `expires_at`. A customer
     /// service window is released; the others stay remembered.
     mutating func expire(_ s: Int32, inPass: Bool) {
-        emit(.expired, s, due: windows[Int(s)].expires, lead: 0, inPass: inPass)
-        if windows[Int(s)].kind == .customerService {
+        emit(.expired, s, due: self[window: s].expires, lead: 0, inPass: inPass)
+        if self[window: s].kind == .customerService {
             release(s)
             return
         }
-        counters.open[Int(windows[Int(s)].kind.rawValue)] -= 1
+        counters.open[Int(self[window: s].kind.rawValue)] -= 1
         counters.remembered += 1
-        windows[Int(s)].open = false
+        self[window: s].open = false
     }
 
     @inline(__always)
     func forgetAt(_ s: Int32) -> Int64 {
-        let w = windows[Int(s)]
+        let w = self[window: s]
         return max(w.expires, last(w)) + options.length(of: w.kind)
     }
 
@@ -97,7 +97,7 @@ extension WindowEngine {
     // engine value (552 bytes) on every schedule.
     @inline(__always)
     func nextDue(_ s: Int32) -> Int64 {
-        let w = windows[Int(s)]
+        let w = self[window: s]
         guard w.open else { return forgetAt(s) }
         let leads = options.warnLeads
         return Int(w.warnDone) < leads.count ? w.expires - leads[Int(w.warnDone)] : w.expires
@@ -107,15 +107,15 @@ extension WindowEngine {
     /// existing entry is superseded; an earlier one is kept and re-evaluated when it fires.
     mutating func schedule(_ s: Int32) {
         let due = nextDue(s)
-        guard due < windows[Int(s)].heapDue else { return }
-        windows[Int(s)].heapDue = due
+        guard due < self[window: s].heapDue else { return }
+        self[window: s].heapDue = due
         let entry = TimerEntry(due: due, slot: s)
         if bulkLoading { heap.appendUnordered(entry) } else { heap.push(entry) }
     }
 
     mutating func emit(_ kind: EventKind, _ s: Int32, due: Int64, lead: Int64, inPass: Bool) {
         counters.events[Int(kind.rawValue)] += 1
-        let w = windows[Int(s)]
+        let w = self[window: s]
         let c = contacts[Int(w.contact)]
         let text = EventText(app: self.text.bytes(apps[Int(c.app)]), contact: self.text.bytes(c.contact),
                              contactID: self.text.bytes(w.contactID), category: self.text.bytes(category(w)),

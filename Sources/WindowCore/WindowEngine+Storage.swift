@@ -1,5 +1,33 @@
 /// Contact and window slots, and releasing them.
 extension WindowEngine {
+    /// The window at slot `s`: the window table's for `s >= 0`, else the customer service
+    /// window of contact `~s`, seen as a `Window` (its `contact` is -1 when there is none).
+    subscript(window s: Int32) -> Window {
+        @inline(__always) get {
+            s >= 0 ? windows[Int(s)] : Self.window(services[Int(~s)], contact: ~s)
+        }
+        @inline(__always) _modify {
+            if s >= 0 {
+                yield &windows[Int(s)]
+            } else {
+                var w = Self.window(services[Int(~s)], contact: ~s)
+                yield &w
+                services[Int(~s)] = ServiceWindow(opened: w.opened, expires: w.expires, heapDue: w.heapDue,
+                                                  contactID: w.contactID, warnDone: w.warnDone, present: w.contact >= 0)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func window(_ v: ServiceWindow, contact c: Int32) -> Window {
+        Window(contact: v.present ? c : -1, kind: .customerService, pmp: false, open: true, warnDone: v.warnDone,
+               contactID: v.contactID, opened: v.opened, expires: v.expires, heapDue: v.heapDue)
+    }
+
+    /// The slot of contact `c`'s customer service window, or nil when it has none.
+    @inline(__always)
+    func serviceSlot(_ c: Int32) -> Int32? { services[Int(c)].present ? ~c : nil }
+
     mutating func contactSlot(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
         contactSlot(hash: input.contactHash, app: slice(arena, input.app), contact: slice(arena, input.contact))
     }
@@ -36,12 +64,13 @@ extension WindowEngine {
         } else {
             slot = Int32(contacts.count)
             contacts.append(entry)
+            services.append(.none)
         }
         contactIndex.insert(hash, slot)
         return slot
     }
 
-    /// Stores a window in a free slot or a new one.
+    /// Stores a conversation or free-entry-point window in a free slot or a new one.
     mutating func storeWindow(_ w: Window) -> Int32 {
         if let free = freeWindows.popLast() {
             windows[Int(free)] = w
@@ -59,24 +88,31 @@ extension WindowEngine {
     }
 
     mutating func releaseContactIfEmpty(_ c: Int32) {
-        guard contacts[Int(c)].isEmpty else { return }
+        guard !services[Int(c)].present, contacts[Int(c)].firstOther < 0 else { return }
         contactIndex.remove(contactHash(c), c)
         text.free(contacts[Int(c)].contact)
         contacts[Int(c)] = Contact(app: 0, contact: .empty)
         freeContacts.append(c)
     }
 
+    /// A new conversation or free-entry-point window of contact `c`.
     mutating func newWindow(contact c: Int32, kind: WindowKind, pmp: Bool, opened t: Int64,
                             _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
         var w = Window(
             contact: c, kind: kind, pmp: pmp, open: true, warnDone: 0,
             contactID: text.add(slice(arena, input.contactID)),
             opened: t, expires: t + options.length(of: kind), heapDue: .max)
-        if kind != .customerService {
-            w.keyed = addKeyedPart(last: t, category: text.add(slice(arena, input.category)),
-                                   conversationID: text.add(slice(arena, input.conversationID)))
-        }
+        w.keyed = addKeyedPart(last: t, category: text.add(slice(arena, input.category)),
+                               conversationID: text.add(slice(arena, input.conversationID)))
         return storeWindow(w)
+    }
+
+    /// Gives contact `c` a customer service window (it has none); returns its slot.
+    mutating func newServiceWindow(contact c: Int32, opened t: Int64, expires: Int64, warnDone: UInt8 = 0,
+                                   contactID: UnsafeRawBufferPointer) -> Int32 {
+        services[Int(c)] = ServiceWindow(opened: t, expires: expires, heapDue: .max, contactID: text.add(contactID),
+                                         warnDone: warnDone, present: true)
+        return ~c
     }
 
     /// Stores the keyed part of a new conversation or free-entry-point window.
@@ -136,27 +172,30 @@ extension WindowEngine {
 
     /// Forgets a window: out of its contact, out of the keyed index, timers invalidated.
     mutating func release(_ s: Int32) {
+        if s < 0 {
+            // A customer service window (always open): its heap entries are stale from now on.
+            counters.open[Int(WindowKind.customerService.rawValue)] -= 1
+            text.free(services[Int(~s)].contactID)
+            services[Int(~s)] = .none
+            return
+        }
         let w = windows[Int(s)]
         if w.open {
             counters.open[Int(w.kind.rawValue)] -= 1
         } else {
             counters.remembered -= 1
         }
-        if w.kind == .customerService {
-            contacts[Int(w.contact)].customerService = -1
-        } else {
-            removeOther(s, from: w.contact)
-            let part = keyedParts[Int(w.keyed)]
-            if !w.pmp {
-                let id = text.bytes(part.conversationID).assumingMemoryBound(to: UInt8.self)
-                keyedIndex.remove(RoutingHash.conversation(contactHash: contactHash(w.contact), id: id), s)
-            }
-            text.free(part.category)
-            text.free(part.conversationID)
-            keyedParts[Int(w.keyed)] = KeyedPart(last: 0, category: .empty, conversationID: .empty)
-            freeKeyedParts.append(w.keyed)
-            windows[Int(s)].keyed = -1
+        removeOther(s, from: w.contact)
+        let part = keyedParts[Int(w.keyed)]
+        if !w.pmp {
+            let id = text.bytes(part.conversationID).assumingMemoryBound(to: UInt8.self)
+            keyedIndex.remove(RoutingHash.conversation(contactHash: contactHash(w.contact), id: id), s)
         }
+        text.free(part.category)
+        text.free(part.conversationID)
+        keyedParts[Int(w.keyed)] = KeyedPart(last: 0, category: .empty, conversationID: .empty)
+        freeKeyedParts.append(w.keyed)
+        windows[Int(s)].keyed = -1
         // Its heap entries are stale from now on, and the slot is marked free.
         windows[Int(s)].heapDue = .max
         windows[Int(s)].contact = -1
@@ -169,18 +208,19 @@ extension WindowEngine {
 extension WindowEngine {
     /// Moves the live strings into a fresh store (at a point where no bytes are borrowed).
     mutating func compactText() {
-        var contacts = self.contacts, windows = self.windows, apps = self.apps, parts = keyedParts
-        self.contacts = []; self.windows = []; self.apps = []; keyedParts = []
+        var contacts = self.contacts, windows = self.windows, apps = self.apps, parts = keyedParts, services = self.services
+        self.contacts = []; self.windows = []; self.apps = []; keyedParts = []; self.services = []
         text.compact { move in
             for i in apps.indices { apps[i] = move(apps[i]) }
             for i in contacts.indices { contacts[i].contact = move(contacts[i].contact) }
             for i in windows.indices { windows[i].contactID = move(windows[i].contactID) }
+            for i in services.indices { services[i].contactID = move(services[i].contactID) }
             for i in parts.indices {
                 parts[i].category = move(parts[i].category)
                 parts[i].conversationID = move(parts[i].conversationID)
             }
         }
-        self.contacts = contacts; self.windows = windows; self.apps = apps; keyedParts = parts
+        self.contacts = contacts; self.windows = windows; self.apps = apps; keyedParts = parts; self.services = services
         textCompactions += 1
     }
 }

@@ -17,8 +17,11 @@ public struct WindowEngine: ~Copyable {
     public internal(set) var counters = EngineCounters()
 
     var contacts: [Contact] = []
+    /// The customer service window of each contact (same index as `contacts`).
+    var services: [ServiceWindow] = []
     var freeContacts: [Int32] = []
     var contactIndex = SlotIndex()
+    /// Conversation and free-entry-point windows (slots >= 0; see `subscript(window:)`).
     var windows: [Window] = []
     var freeWindows: [Int32] = []
     /// The parts only conversation and free-entry-point windows have (`Window.keyed`).
@@ -93,21 +96,21 @@ public struct WindowEngine: ~Copyable {
 
     private mutating func contactMessage(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
         let t = input.time
-        var slot = contacts[Int(c)].customerService
-        if slot >= 0, t >= windows[Int(slot)].expires {
-            emit(.expired, slot, due: windows[Int(slot)].expires, lead: 0, inPass: false)
-            release(slot)
-            slot = -1
+        var slot = serviceSlot(c)
+        if let s = slot, t >= services[Int(c)].expires {
+            emit(.expired, s, due: services[Int(c)].expires, lead: 0, inPass: false)
+            release(s)
+            slot = nil
         }
-        if slot >= 0 {
-            let w = windows[Int(slot)]
-            let newExpiry = max(w.expires, t + options.csw)
-            guard newExpiry != w.expires else { return }
-            windows[Int(slot)].expires = newExpiry
-            windows[Int(slot)].warnDone = 0
-            replaceContactID(slot, input, arena)
-            emit(.updated, slot, due: t, lead: 0, inPass: false)
-            schedule(slot)
+        if let s = slot {
+            let oldExpiry = services[Int(c)].expires
+            let newExpiry = max(oldExpiry, t + options.csw)
+            guard newExpiry != oldExpiry else { return }
+            services[Int(c)].expires = newExpiry
+            services[Int(c)].warnDone = 0
+            replaceContactID(s, input, arena)
+            emit(.updated, s, due: t, lead: 0, inPass: false)
+            schedule(s)
             return
         }
         let expires = t + options.csw
@@ -115,8 +118,7 @@ public struct WindowEngine: ~Copyable {
             counters.late += 1
             return
         }
-        let s = newWindow(contact: c, kind: .customerService, pmp: false, opened: t, input, arena)
-        contacts[Int(c)].customerService = s
+        let s = newServiceWindow(contact: c, opened: t, expires: expires, contactID: UnsafeRawBufferPointer(slice(arena, input.contactID)))
         counters.open[Int(WindowKind.customerService.rawValue)] += 1
         emit(.opened, s, due: t, lead: 0, inPass: false)
         schedule(s)
@@ -199,9 +201,9 @@ public struct WindowEngine: ~Copyable {
     private mutating func replaceContactID(_ slot: Int32, _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) {
         guard !input.contactID.isEmpty else { return }
         let bytes = slice(arena, input.contactID)
-        if !text.equals(windows[Int(slot)].contactID, bytes) {
-            text.free(windows[Int(slot)].contactID)
-            windows[Int(slot)].contactID = text.add(bytes)
+        if !text.equals(self[window: slot].contactID, bytes) {
+            text.free(self[window: slot].contactID)
+            self[window: slot].contactID = text.add(bytes)
         }
     }
 

@@ -135,15 +135,16 @@ extension WindowEngine {
         var image = WindowImage()
         image.apps = apps.map { text.string($0) }
         var slots: [Int32] = []
-        slots.reserveCapacity(windows.count - freeWindows.count)
+        slots.reserveCapacity(windows.count - freeWindows.count + contactIndex.count)
+        for c in services.indices where services[c].present { slots.append(~Int32(c)) }
         for i in windows.indices where windows[i].contact >= 0 { slots.append(Int32(i)) }  // free slots have none
         image.fill(count: slots.count, describe: { i in
-            let w = windows[Int(slots[i])]
+            let w = self[window: slots[i]]
             let textBytes: Int = text.bytes(contacts[Int(w.contact)].contact).count + text.bytes(w.contactID).count
                 + text.bytes(category(w)).count + text.bytes(conversationID(w)).count
             return (StateFile.fineBucket(contactHash: contactHash(w.contact)), WindowImage.recordBytes(textBytes: textBytes))
         }, write: { i, out in
-            let w = windows[Int(slots[i])]
+            let w = self[window: slots[i]]
             let c = contacts[Int(w.contact)]
             out.record(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, app: c.app,
                        opened: w.opened, expires: w.expires, last: last(w), contact: text.bytes(c.contact),
