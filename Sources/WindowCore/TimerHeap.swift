@@ -1,83 +1,174 @@
 /// One pending timer: a window slot due at `due`. It is live while the window's `heapDue`
 /// is still `due`; otherwise it is stale and skipped.
-///
-/// The due time is kept as two 32-bit halves, so the entry is 12 bytes, not 16 (an `Int64`
-/// field would align it to 8).
 public struct TimerEntry: Sendable, Equatable {
-    private var dueLow: UInt32
-    private var dueHigh: Int32
+    public var due: Int64
     public var slot: Int32
 
     @inline(__always)
     public init(due: Int64, slot: Int32) {
-        dueLow = UInt32(truncatingIfNeeded: due)
-        dueHigh = Int32(truncatingIfNeeded: due >> 32)
+        self.due = due
         self.slot = slot
     }
-
-    @inline(__always)
-    public var due: Int64 { Int64(dueHigh) << 32 | Int64(dueLow) }
 }
 
-/// A binary min-heap of timers ordered by due time: the one timer structure of a shard.
+/// The timers of one shard, earliest first: its one timer structure.
 ///
-/// Entries are never removed from the middle: a window that reschedules bumps its `seq`, and
-/// stale entries are skipped when they surface (lazy cancellation).
-/// An entry is stale when its window's `heapDue` is no longer its due time.
+/// Entries are never removed from the middle: a window that reschedules earlier pushes a
+/// new entry, and stale entries are skipped when they surface (lazy cancellation).
+///
+/// Nearly every due time lies within days of the clock, so entries are kept as a 32-bit
+/// offset from a base time (8 bytes each, not 16): the near heap covers `base` to about 49
+/// days after it. A due time outside that span goes to a second heap of full entries; the
+/// base moves forward (every offset shifted at once, which keeps the heap order) when a due
+/// time beyond the span arrives and the earliest near timer is far enough past the base.
 public struct TimerHeap: Sendable {
-    public private(set) var entries: [TimerEntry] = []
+    private var near = MinHeap<NearEntry>()
+    private var far = MinHeap<TimerEntry>()
+    private var base: Int64 = 0
 
     public init() {}
 
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
-    public var top: TimerEntry? { entries.first }
+    public var count: Int { near.count + far.count }
+    public var isEmpty: Bool { near.count == 0 && far.count == 0 }
+    /// How many entries are in the heap of full entries (tests).
+    var farCount: Int { far.count }
+
+    public var top: TimerEntry? {
+        let n = near.top.map { entry($0) }
+        guard let f = far.top else { return n }
+        guard let n else { return f }
+        return f.due < n.due ? f : n
+    }
 
     public mutating func push(_ e: TimerEntry) {
-        entries.append(e)
-        var i = entries.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard entries[parent].due > e.due else { break }
-            entries[i] = entries[parent]
-            i = parent
-        }
-        entries[i] = e
+        if let offset = place(e.due) { near.push(NearEntry(offset: offset, slot: e.slot)) } else { far.push(e) }
     }
 
     public mutating func pop() -> TimerEntry? {
-        guard let first = entries.first else { return nil }
-        let last = entries.removeLast()
-        if entries.isEmpty { return first }
+        guard let n = near.top else { return far.pop() }
+        if let f = far.top, f.due < entry(n).due { return far.pop() }
+        _ = near.pop()
+        return entry(n)
+    }
+
+    public mutating func removeAll() {
+        near.items.removeAll()
+        far.items.removeAll()
+    }
+
+    /// Adds an entry without restoring heap order (bulk loading); `heapify` must follow
+    /// before the next `push`, `pop` or `top`.
+    mutating func appendUnordered(_ e: TimerEntry) {
+        // The base may only move while the near heap is empty: its order is not kept yet.
+        if near.count == 0 { _ = rebase(toward: e.due) }
+        if let offset = offset(e.due) { near.items.append(NearEntry(offset: offset, slot: e.slot)) } else { far.items.append(e) }
+    }
+
+    /// Restores heap order in O(n) after `appendUnordered`.
+    mutating func heapify() {
+        near.heapify()
+        far.heapify()
+    }
+
+    @inline(__always)
+    private func entry(_ n: NearEntry) -> TimerEntry { TimerEntry(due: base &+ Int64(n.offset), slot: n.slot) }
+
+    /// The near heap's offset for `due`, moving the base if that makes it fit; nil when it
+    /// belongs in the far heap.
+    @inline(__always)
+    private mutating func place(_ due: Int64) -> UInt32? {
+        if let offset = offset(due) { return offset }
+        guard rebase(toward: due) else { return nil }
+        return offset(due)
+    }
+
+    @inline(__always)
+    private func offset(_ due: Int64) -> UInt32? {
+        let (d, overflow) = due.subtractingReportingOverflow(base)
+        return !overflow && d >= 0 && d <= Int64(UInt32.max) ? UInt32(d) : nil
+    }
+
+    /// Moves the base so that `due` may fit: anywhere while the near heap is empty, else
+    /// forward to its earliest entry, if that is at least a quarter of the span ahead (each
+    /// shift costs a pass over the entries, so it must buy weeks).
+    private mutating func rebase(toward due: Int64) -> Bool {
+        guard let first = near.top else {
+            base = due > Int64.min + Self.halfSpan ? due - Self.halfSpan : Int64.min
+            return true
+        }
+        guard due > base, first.offset >= Self.minShift else { return false }
+        let shift = first.offset
+        for i in near.items.indices { near.items[i].offset -= shift }
+        base += Int64(shift)
+        return true
+    }
+
+    /// A new base puts the first due time in the middle of the span (timers of records a
+    /// little in the past fit too).
+    private static let halfSpan: Int64 = 1 << 31
+    private static let minShift: UInt32 = 1 << 30
+}
+
+/// A near-heap entry: due at the heap's base plus `offset` milliseconds.
+struct NearEntry: HeapKeyed {
+    var offset: UInt32
+    var slot: Int32
+    @inline(__always) var key: Int64 { Int64(offset) }
+}
+
+extension TimerEntry: HeapKeyed {
+    @inline(__always) var key: Int64 { due }
+}
+
+protocol HeapKeyed {
+    var key: Int64 { get }
+}
+
+/// A binary min-heap by `key`.
+private struct MinHeap<E: HeapKeyed & Sendable>: Sendable {
+    var items: [E] = []
+
+    var count: Int { items.count }
+    var top: E? { items.first }
+
+    mutating func push(_ e: E) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[parent].key > e.key else { break }
+            items[i] = items[parent]
+            i = parent
+        }
+        items[i] = e
+    }
+
+    mutating func pop() -> E? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if items.isEmpty { return first }
         siftDown(last, from: 0)
         return first
     }
 
     /// Puts `e` at position `start` or below, moving smaller children up.
-    private mutating func siftDown(_ e: TimerEntry, from start: Int) {
-        let n = entries.count
+    private mutating func siftDown(_ e: E, from start: Int) {
+        let n = items.count
         var i = start
         while true {
             let l = 2 * i + 1
             if l >= n { break }
             let r = l + 1
-            let c = r < n && entries[r].due < entries[l].due ? r : l
-            guard entries[c].due < e.due else { break }
-            entries[i] = entries[c]
+            let c = r < n && items[r].key < items[l].key ? r : l
+            guard items[c].key < e.key else { break }
+            items[i] = items[c]
             i = c
         }
-        entries[i] = e
+        items[i] = e
     }
 
-    public mutating func removeAll() { entries.removeAll() }
-
-    /// Adds an entry without restoring heap order (bulk loading); `heapify` must follow
-    /// before the next `push`, `pop` or `top`.
-    mutating func appendUnordered(_ e: TimerEntry) { entries.append(e) }
-
-    /// Restores heap order in O(n) after `appendUnordered`.
     mutating func heapify() {
-        guard entries.count > 1 else { return }
-        for start in stride(from: entries.count / 2 - 1, through: 0, by: -1) { siftDown(entries[start], from: start) }
+        guard items.count > 1 else { return }
+        for start in stride(from: items.count / 2 - 1, through: 0, by: -1) { siftDown(items[start], from: start) }
     }
 }

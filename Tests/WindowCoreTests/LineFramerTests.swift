@@ -102,7 +102,8 @@ import Testing
             var heap = TimerHeap()
             var model: [Int64] = []
             for k in 0..<Int(rng.next() % 200) {
-                let due = Int64(rng.next() % 50)
+                // Odd seeds: due times centuries apart (near and far heap both loaded).
+                let due = seed % 2 == 0 ? Int64(rng.next() % 50) : Int64(rng.next() >> 20) - (1 << 43)
                 heap.appendUnordered(TimerEntry(due: due, slot: Int32(k)))
                 model.append(due)
             }
@@ -111,6 +112,62 @@ import Testing
             while let e = heap.pop() { popped.append(e.due) }
             #expect(popped == model.sorted(), "seed \(seed)")
         }
+    }
+
+    /// Due times scattered over ±30 years: most cannot share one 49-day span, so both the
+    /// near and the far heap and every kind of base move are exercised.
+    @Test func popOrder_matchesTheModel_forDueTimesFarApart() {
+        let year: Int64 = 365 * 86_400_000
+        for seed in 0..<300 as Range<UInt64> {
+            var rng = SplitMix64(seed: seed)
+            var heap = TimerHeap()
+            var model: [Int64] = []
+            let spread: Int64 = [1_000, 40 * 86_400_000, 30 * year][Int(seed % 3)]
+            let centre = Int64(rng.next() % UInt64(60 * year)) - 30 * year
+            for step in 0..<300 {
+                if rng.next() % 3 != 0 {
+                    let due = centre + Int64(rng.next() % UInt64(2 * spread)) - spread
+                    heap.push(TimerEntry(due: due, slot: Int32(step)))
+                    model.append(due)
+                } else if let top = heap.pop() {
+                    model.sort()
+                    #expect(top.due == model.removeFirst(), "seed \(seed) step \(step)")
+                } else {
+                    #expect(model.isEmpty)
+                }
+                #expect(heap.count == model.count)
+            }
+            model.sort()
+            var drained: [Int64] = []
+            while let e = heap.pop() { drained.append(e.due) }
+            #expect(drained == model, "seed \(seed)")
+        }
+    }
+
+    /// A clock that runs for three years with timers a few days ahead of it (as a shard's
+    /// are): the base keeps up, so every timer stays in the compact near heap, and timers
+    /// come out in due order.
+    @Test func timersAheadOfAMovingClock_stayNear_andPopInOrder() {
+        let day: Int64 = 86_400_000, start: Int64 = 1_700_000_000_000
+        var rng = SplitMix64(seed: 7)
+        var heap = TimerHeap()
+        var pending: [Int64] = []
+        var clock = start
+        var maxFar = 0
+        for _ in 0..<30_000 {
+            clock += Int64(rng.next() % UInt64(day / 10))
+            let due = clock + Int64(rng.next() % UInt64(3 * day))
+            heap.push(TimerEntry(due: due, slot: 0))
+            pending.append(due)
+            pending.sort()
+            while let top = heap.top, top.due <= clock {
+                #expect(heap.pop()?.due == pending.removeFirst())
+            }
+            maxFar = max(maxFar, heap.farCount)
+        }
+        #expect(clock - start > 3 * 365 * day)
+        #expect(heap.count == pending.count)
+        #expect(maxFar == 0, "timers within days of the clock all fit the near heap")
     }
 
     @Test func popOrder_matchesASortedArrayModelForManySeeds() {

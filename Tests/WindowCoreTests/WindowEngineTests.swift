@@ -357,7 +357,7 @@ import Testing
         #expect(MemoryLayout<Contact>.stride + MemoryLayout<ServiceWindow>.stride == 44)
         #expect(MemoryLayout<Window>.stride == 40)
         #expect(MemoryLayout<KeyedPart>.stride == 24)
-        #expect(MemoryLayout<TimerEntry>.stride == 12)
+        #expect(MemoryLayout<NearEntry>.stride == 8)
         #expect(MemoryLayout<TextRef>.stride == 4)
     }
 }
