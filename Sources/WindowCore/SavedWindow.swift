@@ -38,7 +38,9 @@ extension WindowEngine {
     }
 
     /// Prepares a restore of `n` windows: tables sized once, timers loaded unordered.
-    mutating func beginRestore(windows n: Int) {
+    /// `restore(file:_:records:shard:of:)` for each part of the file and then
+    /// `finishRestore(clock:)` follow.
+    public mutating func beginRestore(windows n: Int) {
         windows.reserveCapacity(windows.count + n)
         contacts.reserveCapacity(contacts.count + n)
         services.reserveCapacity(services.count + n)
@@ -51,19 +53,30 @@ extension WindowEngine {
     /// a pipeline calls it on the same mapped file, concurrently.
     public mutating func restore(file: UnsafeBufferPointer<UInt8>, _ header: StateFile.Header, shard index: Int, of count: Int) {
         beginRestore(windows: header.windowCount / count + 1)
+        restore(file: file, header, records: header.windowsStart..<header.windowsEnd, shard: index, of: count)
+        finishRestore(clock: header.clock)
+    }
+
+    /// Restores the windows routed to shard `index` of `count` from `records`, one of
+    /// `StateFile.parts` of the file (between `beginRestore` and `finishRestore`).
+    public mutating func restore(file: UnsafeBufferPointer<UInt8>, _ header: StateFile.Header, records: Range<Int>,
+                                 shard index: Int, of count: Int) {
         let apps = header.apps.map { Array($0.utf8) }
-        StateFile.forEachWindow(file, header) { v in
+        StateFile.forEachWindow(file, in: records) { v in
             apps[v.app].withUnsafeBufferPointer { app in
                 let hash = RoutingHash.contact(app: app, contact: v.contact)
                 if Int(hash % UInt64(count)) == index { restore(v, app: app, contactHash: hash) }
             }
         }
-        finishRestore(clock: header.clock)
     }
 
     /// Puts a saved window back straight from a state file's bytes (between `beginRestore`
     /// and `finishRestore`).
     mutating func restore(_ v: StateFile.WindowView, app: UnsafeBufferPointer<UInt8>, contactHash hash: UInt64) {
+        // Customer service windows are never remembered (SPEC section 3), so a file written
+        // by windowkeeper has none that is closed; one in a file from elsewhere could only
+        // ever be forgotten, silently, and is skipped.
+        if v.kind == .customerService, !v.open { return }
         let c = contactSlot(hash: hash, app: app, contact: v.contact)
         let slot: Int32
         if v.kind == .customerService {
@@ -83,7 +96,7 @@ extension WindowEngine {
 
     /// Ends a restore: timers in heap order, and the clock the shard continues from (timers
     /// due by then fire at the next advance).
-    mutating func finishRestore(clock c: Int64) {
+    public mutating func finishRestore(clock c: Int64) {
         bulkLoading = false
         heap.heapify()
         if c != .min { clock = c }

@@ -370,6 +370,33 @@ public struct StateFile: Sendable, Equatable {
         forEachRecord(UnsafeBufferPointer(rebasing: b[h.windowsStart..<h.windowsEnd]), count: h.windowCount, visit)
     }
 
+    /// The records of a file that `open` accepted, as `count` (or fewer) consecutive byte
+    /// ranges of whole buckets with about the same number of bytes each, covering them all.
+    public static func parts(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, count: Int) -> [Range<Int>] {
+        let buckets = 1 << h.bucketBits
+        let total = h.windowsEnd - h.windowsStart
+        var parts: [Range<Int>] = []
+        var start = h.windowsStart
+        for j in 0..<buckets {
+            let end = bucketRange(b, h, j).upperBound
+            // Cut after this bucket once the part has its share of the bytes.
+            if end - h.windowsStart >= (parts.count + 1) * total / max(count, 1) || j == buckets - 1 {
+                if end > start { parts.append(start..<end) }
+                start = end
+            }
+        }
+        return parts
+    }
+
+    /// Visits the windows in `range`, one of the `parts` of a file that `open` accepted.
+    public static func forEachWindow(_ b: UnsafeBufferPointer<UInt8>, in range: Range<Int>, _ visit: (WindowView) -> Void) {
+        var r = Reader(bytes: b, pos: range.lowerBound)
+        r.end = range.upperBound
+        while r.pos < r.end {
+            guard (try? scanWindows(&r, count: 1, appCount: Int.max, visit)) != nil else { return }
+        }
+    }
+
     /// Visits the windows that may belong to `contact` (those of its buckets: one per app
     /// id of the file) in a file of which only `openHeader` was checked: each of those
     /// buckets is checked first.

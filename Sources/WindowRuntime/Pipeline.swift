@@ -64,12 +64,20 @@ public struct Pipeline: Sendable {
             do {
                 if let (file, header) = try k.load() {
                     loaded = header.windowCount
-                    // Every shard scans the checked file and restores its own windows, in parallel.
-                    await withTaskGroup(of: Void.self) { group in
-                        for (i, shard) in shards.enumerated() {
-                            let count = shards.count
-                            group.addTask { await shard.restore(file, header, index: i, count: count) }
+                    // Every shard scans the checked file and restores its own windows, in parallel,
+                    // part by part; a part's pages are dropped once all shards have read it.
+                    let count = shards.count
+                    for shard in shards { await shard.beginRestore(header, shards: count) }
+                    for part in StateFile.parts(file.bytes, header, count: 16) {
+                        await withTaskGroup(of: Void.self) { group in
+                            for (i, shard) in shards.enumerated() {
+                                group.addTask { await shard.restore(file, header, records: part, index: i, count: count) }
+                            }
                         }
+                        file.release(part)
+                    }
+                    await withTaskGroup(of: Void.self) { group in
+                        for shard in shards { group.addTask { await shard.finishRestore(header) } }
                     }
                     reader.restore(clock: header.clock, newest: header.newest)
                 }
@@ -148,11 +156,10 @@ public struct Pipeline: Sendable {
             if output.error != nil {
                 errors.write(Array("windowkeeper: state not written (events since the last checkpoint were not delivered); \(keeper.path) keeps the last checkpoint\n".utf8))
             } else {
-                // In shard order, so that the same state always makes the same file.
-                let images = await withTaskGroup(of: (Int, WindowImage).self) { group in
-                    for (k, s) in shards.enumerated() { group.addTask { (k, await s.windowImage) } }
-                    return await group.reduce(into: [(Int, WindowImage)]()) { $0.append($1) }
-                }.sorted { $0.0 < $1.0 }.map(\.1)
+                // In shard order, so that the same state always makes the same file; one
+                // shard after the other, each releasing its tables (see `finalImage`).
+                var images: [WindowImage] = []
+                for s in shards { images.append(await s.finalImage()) }
                 let c = mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
                 if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime) {
                     errors.write(Array("windowkeeper: \(e)\n".utf8))

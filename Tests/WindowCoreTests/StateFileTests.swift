@@ -44,6 +44,37 @@ import Testing
         }
     }
 
+    /// A restore in parts (as the pipeline does it, dropping each part's pages after it)
+    /// puts back exactly the windows of a restore from the whole file, whatever the number
+    /// of parts; the parts are consecutive, whole buckets, and cover every record.
+    @Test func restoreInParts_putsBackEveryWindowOnce() throws {
+        let file = Self.large(5_000)
+        let bytes = file.encoded()
+        try bytes.withUnsafeBufferPointer { b in
+            let h = try StateFile.open(b)
+            for count in [1, 3, 16, 100_000] {
+                let parts = StateFile.parts(b, h, count: count)
+                #expect(parts.count <= count && parts.count >= min(count, 2))
+                #expect(parts.first?.lowerBound == h.windowsStart && parts.last?.upperBound == h.windowsEnd)
+                for (a, z) in zip(parts, parts.dropFirst()) { #expect(a.upperBound == z.lowerBound) }
+                var restored: [SavedWindow] = []
+                for shard in 0..<3 {
+                    var engine = WindowEngine(options: file.semantics.engine)
+                    engine.beginRestore(windows: h.windowCount / 3 + 1)
+                    for part in parts { engine.restore(file: b, h, records: part, shard: shard, of: 3) }
+                    engine.finishRestore(clock: h.clock)
+                    restored += engine.savedWindows()
+                }
+                // Closed customer service windows (which windowkeeper never writes) are skipped.
+                var expected = file
+                expected.windows.removeAll { $0.kind == .customerService && !$0.open }
+                #expect(restored.count == expected.windows.count, "\(count) parts")
+                #expect(Self.sorted(StateFile(semantics: file.semantics, clock: 99, newest: 100, windows: restored)) == Self.sorted(expected),
+                        "\(count) parts")
+            }
+        }
+    }
+
     /// A lookup by contact checks and reads one bucket, and finds exactly that contact's
     /// windows (and maybe others of its bucket, never fewer).
     @Test func contactLookup_findsEveryWindowOfTheContact() throws {
