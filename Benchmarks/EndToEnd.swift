@@ -87,6 +87,47 @@ enum EndToEnd {
         }
         record("backpressure: peak RSS, input 4× vs 1× through a pipe", "\(peaks[1] / 1024) MiB vs \(peaks[0] / 1024) MiB (ratio \(fmt(Double(peaks[1]) / Double(peaks[0]), 2)))",
                "input \(4 * data.count / 1_000_000) MB vs \(data.count / 1_000_000) MB")
+        slowReader(windowkeeper, data)
+    }
+
+    /// Backpressure from the far end: the harness reads windowkeeper's events slowly, so
+    /// processing is held far below the rate the input is offered at (written as fast as the
+    /// pipe takes it). Unread input piling up in memory would show in the peak RSS, against
+    /// the same input with the events read at once.
+    static func slowReader(_ windowkeeper: String, _ data: [UInt8]) {
+        // About the first 100 MB, cut after a line.
+        var end = min(data.count, 100_000_000)
+        while end < data.count, data[end - 1] != 0x0A { end += 1 }
+        let part = Array(data[..<end])
+        var lines = 0
+        for b in part where b == 0x0A { lines += 1 }
+        let cat = time("/bin/cat", [], input: .pipe, feed: part)
+        let fast = time(windowkeeper, ["--clock", "event"], input: .pipe, feed: part)
+        // 64 KiB of events per 10 ms at most: about 6.5 MB/s.
+        let slow: (seconds: Double, peak: Int)
+        do {
+            let t0 = ChildProcess.monotonic()
+            let child = try ChildProcess(windowkeeper, ["--clock", "event"], input: .pipe, output: .pipe)
+            child.startPeakMonitor()
+            let drained = DispatchSemaphore(value: 0)
+            Thread {
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while buffer.withUnsafeMutableBytes({ read(child.stdout, $0.baseAddress, $0.count) }) > 0 { usleep(10_000) }
+                drained.signal()
+            }.start()
+            part.withUnsafeBytes { _ = child.write($0) }
+            child.closeInput()
+            drained.wait()
+            let usage = child.wait()
+            guard usage.status == 0 else { fail("\(windowkeeper) exited with status \(usage.status)") }
+            slow = (ChildProcess.monotonic() - t0, usage.peakRSSKiB)
+        } catch {
+            fail("\(error)")
+        }
+        let offered = Double(lines) / cat.seconds, processed = Double(lines) / slow.seconds
+        print("backpressure: events read slowly: \(lines) lines in \(fmt(slow.seconds, 1)) s (\(fmt(processed / 1e3, 0)) k lines/s), input offered \(fmt(offered / processed, 0))× faster (cat); peak RSS \(slow.peak / 1024) MiB, events read at once \(fast.usage.peakRSSKiB / 1024) MiB")
+        record("backpressure: events read slowly, input offered \(fmt(offered / processed, 0))× faster than processed", "peak RSS \(slow.peak / 1024) MiB for \(part.count / 1_000_000) MB of input (\(fmt(processed / 1e3, 0)) k lines/s)",
+               "events read at once: peak RSS \(fast.usage.peakRSSKiB / 1024) MiB; cat through the pipe \(fmt(offered / 1e6, 2)) M lines/s")
     }
 }
 
