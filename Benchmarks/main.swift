@@ -17,7 +17,8 @@ usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e 
   memory     resident bytes per tracked contact at 1 M and 10 M contacts (WK_MAX_CONTACTS)
   state      state file write, load and restore of 10 M windows (WK_STATE_WINDOWS, WK_STATE_FILE)
   e2e        the release windowkeeper on a file and through a pipe for --shards LIST
-             (default 1,2,4,8), beside cat of the same bytes; peak RSS with 4x the input
+             (default 1,2,4,8), beside cat of the same bytes; peak RSS with 4x the input,
+             and with the events read slowly (input offered >100x faster than processed)
 
   --file F   the input stream of decode, apply and e2e; without it the simulator next to
              this harness generates one (seed 5, 45,000 contacts, 3 days, light faults)
