@@ -324,7 +324,10 @@ for suite in suites {
         for row in inFreshProcess(["memory"]) { table.append(row) }
     case "memory":
         // Resident bytes per tracked contact (one open customer service window each, with its timer).
-        for n in [1_000_000, 10_000_000] where n <= (Int(ProcessInfo.processInfo.environment["WK_MAX_CONTACTS"] ?? "") ?? 10_000_000) {
+        // contact_ids as the simulator writes them (13 characters), and as long as Sinch's
+        // (26-character ULIDs).
+        let limit = Int(ProcessInfo.processInfo.environment["WK_MAX_CONTACTS"] ?? "") ?? 10_000_000
+        for (n, ulid) in [(1_000_000, false), (10_000_000, false), (1_000_000, true), (10_000_000, true)] where n <= limit {
             let before = residentBytes()
             var engine = WindowEngine(options: EngineOptions())
             var arena: [UInt8] = []
@@ -332,7 +335,7 @@ for suite in suites {
                 arena.removeAll(keepingCapacity: true)
                 arena.append(contentsOf: "01EB37HMH1M6SV18BSNS3G135H".utf8)
                 arena.append(contentsOf: "4670\(10_000_000 + i)".utf8)
-                arena.append(contentsOf: "01HXCT\(i)".utf8)
+                arena.append(contentsOf: (ulid ? "01HXCT" + String(repeating: "0", count: 20 - String(i).count) + String(i) : "01HXCT\(i)").utf8)
                 let appR = ByteRange(start: 0, count: 26), contactR = ByteRange(start: 26, count: 12)
                 let idR = ByteRange(start: 38, count: Int32(arena.count - 38))
                 arena.withUnsafeBufferPointer { a in
@@ -343,8 +346,9 @@ for suite in suites {
                 engine.output.removeAll()
             }
             let after = residentBytes()
-            print("memory: \(n) contacts, \(engine.contactCount) tracked: \((after - before) / n) bytes per contact (RSS \((after - before) >> 20) MiB); baseline: RSS before \(before >> 20) MiB")
-            record("memory per tracked contact, \(count(n)) contacts (one open window + timer)", "\((after - before) / n) B (\((after - before) >> 20) MiB)",
+            let ids = ulid ? "26-character contact_ids" : "13-character contact_ids"
+            print("memory: \(n) contacts, \(ids), \(engine.contactCount) tracked: \((after - before) / n) bytes per contact (RSS \((after - before) >> 20) MiB); baseline: RSS before \(before >> 20) MiB")
+            record("memory per tracked contact, \(count(n)) contacts, \(ids) (one open window + timer)", "\((after - before) / n) B (\((after - before) >> 20) MiB)",
                    "RSS before \(before >> 20) MiB")
             blackHole &+= UInt64(engine.contactCount)
         }

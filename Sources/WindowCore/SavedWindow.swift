@@ -84,7 +84,7 @@ extension WindowEngine {
                                     contactID: UnsafeRawBufferPointer(v.contactID))
         } else {
             var w = Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
-                           contactID: text.add(v.contactID), opened: v.opened, expires: v.expires, heapDue: .max)
+                           contactID: contactIDs.add(v.contactID), opened: v.opened, expires: v.expires, heapDue: .max)
             w.keyed = addKeyedPart(last: v.last, category: text.add(v.category), conversationID: text.add(v.conversationID))
             slot = storeWindow(w)
             appendOther(slot, to: c)

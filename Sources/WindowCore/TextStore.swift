@@ -12,8 +12,10 @@ struct TextRef: Equatable {
 /// categories, conversation ids) as UTF-8 bytes in one buffer: no object, reference count or
 /// allocation per string, and events are encoded by copying bytes straight out of it.
 ///
-/// Each string is stored behind its length as a LEB128 varint (one byte below 128 bytes,
-/// which is every identifier Sinch sends), so a reference is just the offset.
+/// Each string is stored behind its length: one byte below 127 (every identifier Sinch sends),
+/// else a LEB128 varint whose first byte is 0x80 or more. So a reference is just the offset.
+/// A store made with `packsULIDs` keeps a 26-character ULID (Crockford base32, upper case, as
+/// Sinch's contact ids are) as the marker byte 0x7F and its 128 bits: 17 bytes instead of 27.
 ///
 /// Freed strings become garbage; `compact` copies the live ones into a fresh buffer once the
 /// garbage outweighs them (the engine rewrites its references then).
@@ -21,27 +23,49 @@ struct TextStore: ~Copyable {
     private var buffer: ByteBuffer
     /// Bytes of freed strings (with their prefixes) still in the buffer.
     private(set) var garbage = 0
+    let packsULIDs: Bool
+    /// Where `bytes` spells out a packed ULID.
+    private let spelled: UnsafeMutablePointer<UInt8>
 
-    init(capacity: Int = 1 << 12) {
+    init(capacity: Int = 1 << 12, packsULIDs: Bool = false) {
         buffer = ByteBuffer(capacity: capacity)
         buffer.reserve(1)
         buffer.put(0)  // `TextRef.empty`: a zero length at offset 0
+        self.packsULIDs = packsULIDs
+        spelled = .allocate(capacity: ULID.length)
     }
 
+    deinit { spelled.deallocate() }
+
     var liveBytes: Int { buffer.count - garbage }
+
+    /// The prefix byte of a packed ULID.
+    private static let packed: UInt8 = 0x7F
 
     /// Stores a copy of `bytes`.
     mutating func add(_ bytes: UnsafeRawBufferPointer) -> TextRef {
         guard bytes.count > 0 else { return .empty }
-        precondition(buffer.count + bytes.count + 5 <= Int(UInt32.max), "a shard's strings exceed 4 GiB; use more --shards")
+        precondition(buffer.count + bytes.count + 6 <= Int(UInt32.max), "a shard's strings exceed 4 GiB; use more --shards")
         let offset = buffer.count
-        buffer.reserve(bytes.count + 5)
+        buffer.reserve(bytes.count + 6)
+        if packsULIDs, let value = ULID.pack(bytes) {
+            buffer.put(Self.packed)
+            withUnsafeBytes(of: value.littleEndian) { buffer.putBytes($0.baseAddress!, 16) }
+            return TextRef(offset: UInt32(offset))
+        }
         var n = bytes.count
-        while n >= 0x80 {
+        if n < 0x7F {
+            buffer.put(UInt8(n))
+        } else {
+            // LEB128 with the first byte always marked as continued (127 included).
             buffer.put(UInt8(truncatingIfNeeded: n) | 0x80)
             n >>= 7
+            while n >= 0x80 {
+                buffer.put(UInt8(truncatingIfNeeded: n) | 0x80)
+                n >>= 7
+            }
+            buffer.put(UInt8(n))
         }
-        buffer.put(UInt8(n))
         buffer.putBytes(bytes.baseAddress!, bytes.count)
         return TextRef(offset: UInt32(offset))
     }
@@ -51,11 +75,15 @@ struct TextStore: ~Copyable {
     /// Marks a string as no longer referenced.
     mutating func free(_ r: TextRef) {
         guard !r.isEmpty else { return }
+        if buffer.base[Int(r.offset)] == Self.packed {
+            garbage += 17
+            return
+        }
         let (start, count) = locate(r)
         garbage += start - Int(r.offset) + count
     }
 
-    /// Where the bytes of `r` start in the buffer, and how many there are.
+    /// Where the bytes of plain string `r` start in the buffer, and how many there are.
     @inline(__always)
     private func locate(_ r: TextRef) -> (start: Int, count: Int) {
         var p = Int(r.offset)
@@ -72,9 +100,20 @@ struct TextStore: ~Copyable {
         }
     }
 
-    /// The bytes of `r`; valid until the next `add` or `compact`.
+    @inline(__always)
+    private func packedValue(_ r: TextRef) -> UInt128? {
+        guard buffer.base[Int(r.offset)] == Self.packed else { return nil }
+        return UInt128(littleEndian: UnsafeRawPointer(buffer.base + Int(r.offset) + 1).loadUnaligned(as: UInt128.self))
+    }
+
+    /// The bytes of `r`; valid until the next `add`, `compact` or (for a packed ULID, spelled
+    /// out in one buffer of the store) `bytes` of another packed ULID.
     @inline(__always)
     func bytes(_ r: TextRef) -> UnsafeRawBufferPointer {
+        if packsULIDs, let value = packedValue(r) {
+            ULID.spell(value, into: spelled)
+            return UnsafeRawBufferPointer(start: spelled, count: ULID.length)
+        }
         let (start, count) = locate(r)
         return UnsafeRawBufferPointer(start: buffer.base + start, count: count)
     }
@@ -86,6 +125,7 @@ struct TextStore: ~Copyable {
     /// Byte equality, compared eight bytes at a time inline (keys are short: no libc call).
     @inline(__always)
     func equals(_ r: TextRef, _ other: UnsafeBufferPointer<UInt8>) -> Bool {
+        if packsULIDs, let value = packedValue(r) { return ULID.pack(UnsafeRawBufferPointer(other)) == value }
         let n = other.count
         let (start, count) = locate(r)
         guard count == n else { return false }
@@ -112,9 +152,52 @@ struct TextStore: ~Copyable {
     /// Moves the live strings into a fresh buffer: `visit` is called with a function that
     /// re-stores one reference; every live reference must be passed through it.
     mutating func compact(_ visit: ((TextRef) -> TextRef) -> Void) {
-        var fresh = TextStore(capacity: liveBytes)
+        var fresh = TextStore(capacity: liveBytes, packsULIDs: packsULIDs)
         fresh.compactionFloor = compactionFloor
         visit { r in r.isEmpty ? .empty : fresh.add(self.bytes(r)) }
         self = fresh
+    }
+}
+
+/// 26-character ULIDs in Crockford's base32 (upper case only, first character 0-7: exactly
+/// 128 bits), packed and spelled out again byte for byte.
+enum ULID {
+    static let length = 26
+    static let alphabet: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    /// The value of each byte in `alphabet`, 0xFF for any other byte.
+    static let values: [UInt8] = {
+        var v = [UInt8](repeating: 0xFF, count: 256)
+        for (i, c) in alphabet.enumerated() { v[Int(c)] = UInt8(i) }
+        return v
+    }()
+
+    /// The 128 bits of `bytes` when it is a ULID spelled exactly as `spell` would.
+    @inline(__always)
+    static func pack(_ bytes: UnsafeRawBufferPointer) -> UInt128? {
+        guard bytes.count == length else { return nil }
+        return values.withUnsafeBufferPointer { table -> UInt128? in
+            var x: UInt128 = 0
+            var bad: UInt8 = 0
+            for i in 0..<length {
+                let v = table[Int(bytes[i])]
+                bad |= v
+                x = x &<< 5 | UInt128(v & 0x1F)
+            }
+            // Any byte outside the alphabet has its value's high bits set; the first
+            // character carries only three bits.
+            return bad & 0xE0 == 0 && table[Int(bytes[0])] < 8 ? x : nil
+        }
+    }
+
+    /// Writes the 26 characters of `value` at `out`.
+    @inline(__always)
+    static func spell(_ value: UInt128, into out: UnsafeMutablePointer<UInt8>) {
+        alphabet.withUnsafeBufferPointer { a in
+            var x = value
+            for i in stride(from: length - 1, through: 0, by: -1) {
+                out[i] = a[Int(x & 0x1F)]
+                x >>= 5
+            }
+        }
     }
 }

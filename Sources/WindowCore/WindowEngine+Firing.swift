@@ -35,7 +35,7 @@ extension WindowEngine {
         // Many passes between two flushes of the caller (a batch whose clock steps sweep
         // millions of saved timers) must not pile their output up either.
         drainOutput(atLeast: Self.drainBytes)
-        if text.wantsCompaction { compactText() }
+        if text.wantsCompaction || contactIDs.wantsCompaction { compactText() }
     }
 
     /// Output held back before a pass hands it to `drain`.
@@ -118,7 +118,7 @@ extension WindowEngine {
         let w = self[window: s]
         let c = contacts[Int(w.contact)]
         let text = EventText(app: self.text.bytes(apps[Int(c.app)]), contact: self.text.bytes(c.contact),
-                             contactID: self.text.bytes(w.contactID), category: self.text.bytes(category(w)),
+                             contactID: contactIDs.bytes(w.contactID), category: self.text.bytes(category(w)),
                              conversationID: self.text.bytes(conversationID(w)))
         if inPass {
             pass.add(kind, w.kind, pmp: w.pmp, text, openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)

@@ -100,7 +100,7 @@ extension WindowEngine {
                             _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) -> Int32 {
         var w = Window(
             contact: c, kind: kind, pmp: pmp, open: true, warnDone: 0,
-            contactID: text.add(slice(arena, input.contactID)),
+            contactID: contactIDs.add(slice(arena, input.contactID)),
             opened: t, expires: t + options.length(of: kind), heapDue: .max)
         w.keyed = addKeyedPart(last: t, category: text.add(slice(arena, input.category)),
                                conversationID: text.add(slice(arena, input.conversationID)))
@@ -110,7 +110,7 @@ extension WindowEngine {
     /// Gives contact `c` a customer service window (it has none); returns its slot.
     mutating func newServiceWindow(contact c: Int32, opened t: Int64, expires: Int64, warnDone: UInt8 = 0,
                                    contactID: UnsafeRawBufferPointer) -> Int32 {
-        services[Int(c)] = ServiceWindow(opened: t, expires: expires, heapDue: .max, contactID: text.add(contactID),
+        services[Int(c)] = ServiceWindow(opened: t, expires: expires, heapDue: .max, contactID: contactIDs.add(contactID),
                                          warnDone: warnDone, present: true)
         return ~c
     }
@@ -175,7 +175,7 @@ extension WindowEngine {
         if s < 0 {
             // A customer service window (always open): its heap entries are stale from now on.
             counters.open[Int(WindowKind.customerService.rawValue)] -= 1
-            text.free(services[Int(~s)].contactID)
+            contactIDs.free(services[Int(~s)].contactID)
             services[Int(~s)] = .none
             return
         }
@@ -199,28 +199,38 @@ extension WindowEngine {
         // Its heap entries are stale from now on, and the slot is marked free.
         windows[Int(s)].heapDue = .max
         windows[Int(s)].contact = -1
-        text.free(w.contactID)
+        contactIDs.free(w.contactID)
         windows[Int(s)].contactID = .empty
         freeWindows.append(s)
     }
 }
 
 extension WindowEngine {
-    /// Moves the live strings into a fresh store (at a point where no bytes are borrowed).
+    /// Moves the live strings of each store that wants it into a fresh one (at a point where
+    /// no bytes are borrowed).
     mutating func compactText() {
-        var contacts = self.contacts, windows = self.windows, apps = self.apps, parts = keyedParts, services = self.services
-        self.contacts = []; self.windows = []; self.apps = []; keyedParts = []; self.services = []
-        text.compact { move in
-            for i in apps.indices { apps[i] = move(apps[i]) }
-            for i in contacts.indices { contacts[i].contact = move(contacts[i].contact) }
-            for i in windows.indices { windows[i].contactID = move(windows[i].contactID) }
-            for i in services.indices { services[i].contactID = move(services[i].contactID) }
-            for i in parts.indices {
-                parts[i].category = move(parts[i].category)
-                parts[i].conversationID = move(parts[i].conversationID)
+        if text.wantsCompaction {
+            var contacts = self.contacts, apps = self.apps, parts = keyedParts
+            self.contacts = []; self.apps = []; keyedParts = []
+            text.compact { move in
+                for i in apps.indices { apps[i] = move(apps[i]) }
+                for i in contacts.indices { contacts[i].contact = move(contacts[i].contact) }
+                for i in parts.indices {
+                    parts[i].category = move(parts[i].category)
+                    parts[i].conversationID = move(parts[i].conversationID)
+                }
             }
+            self.contacts = contacts; self.apps = apps; keyedParts = parts
         }
-        self.contacts = contacts; self.windows = windows; self.apps = apps; keyedParts = parts; self.services = services
+        if contactIDs.wantsCompaction {
+            var windows = self.windows, services = self.services
+            self.windows = []; self.services = []
+            contactIDs.compact { move in
+                for i in windows.indices { windows[i].contactID = move(windows[i].contactID) }
+                for i in services.indices { services[i].contactID = move(services[i].contactID) }
+            }
+            self.windows = windows; self.services = services
+        }
         textCompactions += 1
     }
 }

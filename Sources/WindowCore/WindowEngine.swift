@@ -29,8 +29,10 @@ public struct WindowEngine: ~Copyable {
     var freeKeyedParts: [Int32] = []
     var keyedIndex = SlotIndex()
     var heap = TimerHeap()
-    /// Every string of the contacts and windows.
+    /// Every string of the contacts and windows but their contact ids.
     var text = TextStore()
+    /// The windows' contact ids, ULIDs packed (`Window.contactID`, `ServiceWindow.contactID`).
+    var contactIDs = TextStore(packsULIDs: true)
     /// Interned app ids (`Contact.app` indexes `apps`), found by hash in `appIndex`.
     var apps: [TextRef] = []
     var appIndex = SlotIndex()
@@ -66,7 +68,7 @@ public struct WindowEngine: ~Copyable {
         case .pmpFreeEntry: pmpFreeEntry(input, arena, contact: c)
         }
         releaseContactIfEmpty(c)
-        if text.wantsCompaction { compactText() }
+        if text.wantsCompaction || contactIDs.wantsCompaction { compactText() }
     }
 
     /// Touches the index entries, contact entries and key bytes that `apply` will read for
@@ -201,9 +203,9 @@ public struct WindowEngine: ~Copyable {
     private mutating func replaceContactID(_ slot: Int32, _ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>) {
         guard !input.contactID.isEmpty else { return }
         let bytes = slice(arena, input.contactID)
-        if !text.equals(self[window: slot].contactID, bytes) {
-            text.free(self[window: slot].contactID)
-            self[window: slot].contactID = text.add(bytes)
+        if !contactIDs.equals(self[window: slot].contactID, bytes) {
+            contactIDs.free(self[window: slot].contactID)
+            self[window: slot].contactID = contactIDs.add(bytes)
         }
     }
 

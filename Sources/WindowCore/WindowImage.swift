@@ -140,7 +140,7 @@ extension WindowEngine {
         for i in windows.indices where windows[i].contact >= 0 { slots.append(Int32(i)) }  // free slots have none
         image.fill(count: slots.count, describe: { i in
             let w = self[window: slots[i]]
-            let textBytes: Int = text.bytes(contacts[Int(w.contact)].contact).count + text.bytes(w.contactID).count
+            let textBytes: Int = text.bytes(contacts[Int(w.contact)].contact).count + contactIDs.bytes(w.contactID).count
                 + text.bytes(category(w)).count + text.bytes(conversationID(w)).count
             return (StateFile.fineBucket(contactHash: contactHash(w.contact)), WindowImage.recordBytes(textBytes: textBytes))
         }, write: { i, out in
@@ -148,7 +148,7 @@ extension WindowEngine {
             let c = contacts[Int(w.contact)]
             out.record(kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone, app: c.app,
                        opened: w.opened, expires: w.expires, last: last(w), contact: text.bytes(c.contact),
-                       contactID: text.bytes(w.contactID), category: text.bytes(category(w)),
+                       contactID: contactIDs.bytes(w.contactID), category: text.bytes(category(w)),
                        conversationID: text.bytes(conversationID(w)))
         })
         return image

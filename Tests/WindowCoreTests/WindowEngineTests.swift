@@ -286,7 +286,10 @@ import Testing
     static func randomRun(seed: UInt64, repeats: Bool, compactAlways: Bool = false) -> [String] {
         var rng = SplitMix64(seed: seed)
         var h = EngineHarness(warn: [2 * EngineHarness.hour, EngineHarness.hour], lateness: 6 * EngineHarness.hour)
-        if compactAlways { h.engine.text.compactionFloor = -1 }
+        if compactAlways {
+            h.engine.text.compactionFloor = -1
+            h.engine.contactIDs.compactionFloor = -1
+        }
         var t = 0.0
         var history: [(Int, String, String, Double)] = []
         for _ in 0..<150 {
@@ -315,6 +318,46 @@ import Testing
         case 1: h.conversation(contact, id, at: t, fep: id.hasPrefix("id2"))
         default: h.pmpEntry(contact, at: t)
         }
+    }
+
+    /// The feed bytes of a random stream whose records carry contact ids that are ULIDs
+    /// (which the engine stores packed), almost-ULIDs (lower case, a letter Crockford leaves
+    /// out, a first character above 7, one character more or less) and short ids, changing
+    /// from record to record; `packs: false` stores them all as plain bytes.
+    static func feedWithContactIDs(seed: UInt64, packs: Bool, compactAlways: Bool = false) -> [UInt8] {
+        var rng = SplitMix64(seed: seed)
+        var h = EngineHarness(warn: [2 * EngineHarness.hour, EngineHarness.hour], lateness: 6 * EngineHarness.hour)
+        h.engine.contactIDs = TextStore(packsULIDs: packs)
+        if compactAlways { h.engine.contactIDs.compactionFloor = -1 }
+        let ids = ["01EB37HMH1M6SV18BSNS3G135H", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "00000000000000000000000000",
+                   "01eb37hmh1m6sv18bsns3g135h", "01EB37HMH1M6SV18BSNS3G135I", "81EB37HMH1M6SV18BSNS3G135H",
+                   "01EB37HMH1M6SV18BSNS3G135", "01EB37HMH1M6SV18BSNS3G135HX", "K-1", ""]
+        var t = 0.0
+        for _ in 0..<150 {
+            t += Double(rng.next() % 100) / 10
+            let contact = "c\(rng.next() % 4)", when = t - Double(rng.next() % 50) / 10
+            let contactID = ids[Int(rng.next() % UInt64(ids.count))]
+            switch rng.next() % 3 {
+            case 0: h.message(contact, at: when, contactID: contactID)
+            case 1: h.conversation(contact, "id\(rng.next() % 3)", at: when, contactID: contactID)
+            default: h.pmpEntry(contact, at: when)
+            }
+        }
+        h.clock(t + 1_000)
+        let matches = h.outputMatchesEvents
+        #expect(matches)
+        return h.engine.output.array
+    }
+
+    @Test func packedContactIDs_giveTheSameFeedAsPlainOnes() {
+        var withULID = 0
+        for seed in 0..<200 as Range<UInt64> {
+            let plain = Self.feedWithContactIDs(seed: seed, packs: false)
+            #expect(Self.feedWithContactIDs(seed: seed, packs: true) == plain, "seed \(seed)")
+            #expect(Self.feedWithContactIDs(seed: seed, packs: true, compactAlways: true) == plain, "seed \(seed), compacting")
+            if String(decoding: plain, as: UTF8.self).contains("\"contact_id\":\"01EB37HMH1M6SV18BSNS3G135H\"") { withULID += 1 }
+        }
+        #expect(withULID > 100, "ULID contact ids reach the feed")
     }
 
     @Test func everyOpenedWindow_expiresExactlyOnce() {
