@@ -324,8 +324,8 @@ for suite in suites {
         for row in inFreshProcess(["memory"]) { table.append(row) }
     case "memory":
         // Resident bytes per tracked contact (one open customer service window each, with its timer).
-        // contact_ids as the simulator writes them (13 characters), and as long as Sinch's
-        // (26-character ULIDs).
+        // contact_ids about as long as the simulator's (at most 13 characters), and as Sinch's
+        // (26-character ULIDs, which the engine packs).
         let limit = Int(ProcessInfo.processInfo.environment["WK_MAX_CONTACTS"] ?? "") ?? 10_000_000
         for (n, ulid) in [(1_000_000, false), (10_000_000, false), (1_000_000, true), (10_000_000, true)] where n <= limit {
             let before = residentBytes()
@@ -346,7 +346,7 @@ for suite in suites {
                 engine.output.removeAll()
             }
             let after = residentBytes()
-            let ids = ulid ? "26-character contact_ids" : "13-character contact_ids"
+            let ids = ulid ? "26-character (ULID) contact_ids" : "contact_ids of at most 13 characters"
             print("memory: \(n) contacts, \(ids), \(engine.contactCount) tracked: \((after - before) / n) bytes per contact (RSS \((after - before) >> 20) MiB); baseline: RSS before \(before >> 20) MiB")
             record("memory per tracked contact, \(count(n)) contacts, \(ids) (one open window + timer)", "\((after - before) / n) B (\((after - before) >> 20) MiB)",
                    "RSS before \(before >> 20) MiB")
