@@ -114,36 +114,6 @@ import Testing
         }
     }
 
-    /// Due times scattered over ±30 years: most cannot share one 49-day span, so both the
-    /// near and the far heap and every kind of base move are exercised.
-    @Test func popOrder_matchesTheModel_forDueTimesFarApart() {
-        let year: Int64 = 365 * 86_400_000
-        for seed in 0..<300 as Range<UInt64> {
-            var rng = SplitMix64(seed: seed)
-            var heap = TimerHeap()
-            var model: [Int64] = []
-            let spread: Int64 = [1_000, 40 * 86_400_000, 30 * year][Int(seed % 3)]
-            let centre = Int64(rng.next() % UInt64(60 * year)) - 30 * year
-            for step in 0..<300 {
-                if rng.next() % 3 != 0 {
-                    let due = centre + Int64(rng.next() % UInt64(2 * spread)) - spread
-                    heap.push(TimerEntry(due: due, slot: Int32(step)))
-                    model.append(due)
-                } else if let top = heap.pop() {
-                    model.sort()
-                    #expect(top.due == model.removeFirst(), "seed \(seed) step \(step)")
-                } else {
-                    #expect(model.isEmpty)
-                }
-                #expect(heap.count == model.count)
-            }
-            model.sort()
-            var drained: [Int64] = []
-            while let e = heap.pop() { drained.append(e.due) }
-            #expect(drained == model, "seed \(seed)")
-        }
-    }
-
     /// A clock that runs for three years with timers a few days ahead of it (as a shard's
     /// are): the base keeps up, so every timer stays in the compact near heap, and timers
     /// come out in due order.
@@ -170,27 +140,46 @@ import Testing
         #expect(maxFar == 0, "timers within days of the clock all fit the near heap")
     }
 
-    @Test func popOrder_matchesASortedArrayModelForManySeeds() {
-        for seed in 0..<500 {
-            var rng = SplitMix64(seed: UInt64(seed))
-            var heap = TimerHeap()
-            var model: [Int64] = []
-            for step in 0..<200 {
-                if rng.next() % 3 != 0 {
-                    let due = Int64(rng.next() % 1_000)
-                    heap.push(TimerEntry(due: due, slot: Int32(step)))
-                    model.append(due)
-                } else if let top = heap.pop() {
-                    model.sort()
-                    #expect(top.due == model.removeFirst(), "seed \(seed) step \(step)")
-                } else {
-                    #expect(model.isEmpty)
-                }
+    /// Two steps in three push a timer due at `due(&rng)`, the third pops; every pop and the
+    /// final drain are checked against a sorted-array model.
+    static func checkAgainstModel(seed: UInt64, steps: Int, due: (inout SplitMix64) -> Int64) {
+        var rng = SplitMix64(seed: seed)
+        var heap = TimerHeap()
+        var model: [Int64] = []
+        for step in 0..<steps {
+            if rng.next() % 3 != 0 {
+                let d = due(&rng)
+                heap.push(TimerEntry(due: d, slot: Int32(step)))
+                model.append(d)
+            } else if let top = heap.pop() {
+                model.sort()
+                #expect(top.due == model.removeFirst(), "seed \(seed) step \(step)")
+            } else {
+                #expect(model.isEmpty)
             }
-            model.sort()
-            var drained: [Int64] = []
-            while let e = heap.pop() { drained.append(e.due) }
-            #expect(drained == model, "seed \(seed)")
+            #expect(heap.count == model.count)
+        }
+        model.sort()
+        var drained: [Int64] = []
+        while let e = heap.pop() { drained.append(e.due) }
+        #expect(drained == model, "seed \(seed)")
+    }
+
+    @Test func popOrder_matchesASortedArrayModelForManySeeds() {
+        for seed in 0..<500 as Range<UInt64> {
+            Self.checkAgainstModel(seed: seed, steps: 200) { Int64($0.next() % 1_000) }
+        }
+    }
+
+    /// Due times scattered over ±30 years: most cannot share one 49-day span, so both the
+    /// near and the far heap and every kind of base move are exercised.
+    @Test func popOrder_matchesTheModel_forDueTimesFarApart() {
+        let year: Int64 = 365 * 86_400_000
+        for seed in 0..<300 as Range<UInt64> {
+            let spread: Int64 = [1_000, 40 * 86_400_000, 30 * year][Int(seed % 3)]
+            var pick = SplitMix64(seed: seed &+ 1_000)
+            let centre = Int64(pick.next() % UInt64(60 * year)) - 30 * year
+            Self.checkAgainstModel(seed: seed, steps: 300) { centre + Int64($0.next() % UInt64(2 * spread)) - spread }
         }
     }
 }
