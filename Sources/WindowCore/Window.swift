@@ -1,5 +1,8 @@
-/// One window (open, or expired and remembered) in a shard's window table.
+/// One conversation or free-entry-point window (open, or expired and remembered) in a
+/// shard's window table; customer service windows are `ServiceWindow`s, seen as a `Window`
+/// through `WindowEngine.subscript(window:)`.
 struct Window {
+    /// The contact's slot; -1 once the slot is free.
     var contact: Int32
     var kind: WindowKind
     var pmp: Bool
@@ -10,8 +13,8 @@ struct Window {
     /// Conversation and free-entry-point windows: their `KeyedPart` in the engine's
     /// `keyedParts`; -1 for customer service windows (which have none).
     var keyed: Int32 = -1
-    /// In the engine's `TextStore`. (Declared here, it fills what would be padding before
-    /// the times: the struct is 40 bytes.)
+    /// In the engine's `contactIDs` store. (Declared here, it fills what would be padding
+    /// before the times: the struct is 40 bytes.)
     var contactID: TextRef
     var opened: Int64
     var expires: Int64
@@ -58,6 +61,7 @@ struct ServiceWindow {
     var expires: Int64
     /// As `Window.heapDue`.
     var heapDue: Int64
+    /// In the engine's `contactIDs` store.
     var contactID: TextRef
     var warnDone: UInt8
     /// False when the contact has no customer service window (the other fields are unused).

@@ -43,17 +43,10 @@ public actor Shard {
         }
     }
 
-    /// Puts this shard's windows of a checked state file back (shard `index` of `count`
-    /// takes the windows routed to it) and continues from the saved clock.
-    public func restore(_ file: MappedFile, _ header: StateFile.Header, index: Int, count: Int) {
-        beginRestore(header, shards: count)
-        restore(file, header, records: header.windowsStart..<header.windowsEnd, index: index, count: count)
-        finishRestore(header)
-    }
-
-    /// A restore in parts (`StateFile.parts`), so that a part's pages can be dropped once
-    /// every shard has read it: `beginRestore`, `restore(_:_:records:index:count:)` per part,
-    /// `finishRestore`.
+    /// Puts this shard's windows of a checked state file back (shard `index` of `count` takes
+    /// the windows routed to it) and continues from the saved clock: `beginRestore`,
+    /// `restore(_:_:records:index:count:)` for each of the file's `StateFile.parts` (so that a
+    /// part's pages can be dropped once every shard has read it), `finishRestore`.
     public func beginRestore(_ header: StateFile.Header, shards count: Int) {
         engine.beginRestore(windows: header.windowCount / count + 1)
     }
@@ -67,8 +60,6 @@ public actor Shard {
         if mode == .wall { engine.advance(to: max(engine.clock, self.clock.now() - lateness)) } else { engine.advance(to: engine.clock) }
         flush()
     }
-
-    public var windowImage: WindowImage { engine.windowImage() }
 
     /// The image for the state written at exit. The window tables are released after it
     /// (nothing runs on this shard afterwards; `counters` and `contactCount` keep their
