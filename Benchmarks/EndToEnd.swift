@@ -25,11 +25,14 @@ enum EndToEnd {
 
     /// `ChildProcess.timed`, and the end of the harness if the child fails.
     static func time(_ exe: String, _ arguments: [String], input: ChildProcess.Input, feed: [UInt8]? = nil,
-                     copies: Int = 1, errors: ChildProcess.Output = .discard) -> (seconds: Double, usage: ChildProcess.Usage) {
+                     copies: Int = 1, errors: ChildProcess.Output = .discard,
+                     readOutput: (@Sendable (Int32) -> Void)? = nil) -> (seconds: Double, usage: ChildProcess.Usage) {
         do {
             let run = try feed.map { data in
-                try data.withUnsafeBytes { try ChildProcess.timed(exe, arguments, input: input, feed: $0, copies: copies, errors: errors) }
-            } ?? ChildProcess.timed(exe, arguments, input: input, errors: errors)
+                try data.withUnsafeBytes {
+                    try ChildProcess.timed(exe, arguments, input: input, feed: $0, copies: copies, errors: errors, readOutput: readOutput)
+                }
+            } ?? ChildProcess.timed(exe, arguments, input: input, errors: errors, readOutput: readOutput)
             guard run.usage.status == 0 else { fail("\(exe) exited with status \(run.usage.status)") }
             return run
         } catch {
@@ -104,26 +107,11 @@ enum EndToEnd {
         let cat = time("/bin/cat", [], input: .pipe, feed: part)
         let fast = time(windowkeeper, ["--clock", "event"], input: .pipe, feed: part)
         // 64 KiB of events per 10 ms at most: about 6.5 MB/s.
-        let slow: (seconds: Double, peak: Int)
-        do {
-            let t0 = ChildProcess.monotonic()
-            let child = try ChildProcess(windowkeeper, ["--clock", "event"], input: .pipe, output: .pipe)
-            child.startPeakMonitor()
-            let drained = DispatchSemaphore(value: 0)
-            Thread {
-                var buffer = [UInt8](repeating: 0, count: 1 << 16)
-                while buffer.withUnsafeMutableBytes({ read(child.stdout, $0.baseAddress, $0.count) }) > 0 { usleep(10_000) }
-                drained.signal()
-            }.start()
-            part.withUnsafeBytes { _ = child.write($0) }
-            child.closeInput()
-            drained.wait()
-            let usage = child.wait()
-            guard usage.status == 0 else { fail("\(windowkeeper) exited with status \(usage.status)") }
-            slow = (ChildProcess.monotonic() - t0, usage.peakRSSKiB)
-        } catch {
-            fail("\(error)")
+        let run = time(windowkeeper, ["--clock", "event"], input: .pipe, feed: part) { fd in
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 { usleep(10_000) }
         }
+        let slow = (seconds: run.seconds, peak: run.usage.peakRSSKiB)
         let offered = Double(lines) / cat.seconds, processed = Double(lines) / slow.seconds
         print("backpressure: events read slowly: \(lines) lines in \(fmt(slow.seconds, 1)) s (\(fmt(processed / 1e3, 0)) k lines/s), input offered \(fmt(offered / processed, 0))× faster (cat); peak RSS \(slow.peak / 1024) MiB, events read at once \(fast.usage.peakRSSKiB / 1024) MiB")
         record("backpressure: events read slowly, input offered \(fmt(offered / processed, 0))× faster than processed", "peak RSS \(slow.peak / 1024) MiB for \(part.count / 1_000_000) MB of input (\(fmt(processed / 1e3, 0)) k lines/s)",

@@ -135,17 +135,27 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Runs `path` to its end and times it: standard input from `input`, and for `.pipe` the
-    /// bytes of `feed` written `copies` times, as fast as the pipe takes them. Seconds from
-    /// spawn to exit, the usage and peak memory of the child.
+    /// bytes of `feed` written `copies` times, as fast as the pipe takes them. With
+    /// `readOutput`, standard output is a pipe that it reads to the end on a thread of its
+    /// own (else output is discarded). Seconds from spawn to exit, the usage and peak memory
+    /// of the child.
     public static func timed(_ path: String, _ arguments: [String], input: Input = .pipe, feed: UnsafeRawBufferPointer? = nil,
-                             copies: Int = 1, errors: Output = .discard) throws -> (seconds: Double, usage: Usage) {
+                             copies: Int = 1, errors: Output = .discard,
+                             readOutput: (@Sendable (Int32) -> Void)? = nil) throws -> (seconds: Double, usage: Usage) {
         let t0 = monotonic()
-        let child = try ChildProcess(path, arguments, input: input, errors: errors)
+        let child = try ChildProcess(path, arguments, input: input, output: readOutput == nil ? .discard : .pipe, errors: errors)
         child.startPeakMonitor()
+        let drained = DispatchSemaphore(value: 0)
+        if let readOutput {
+            let fd = child.stdout
+            Thread { readOutput(fd); drained.signal() }.start()
+        }
         if case .pipe = input {
             if let feed { for _ in 0..<copies { guard child.write(feed) else { break } } }
             child.closeInput()
         }
+        // The reader finishes before `wait` closes its descriptor.
+        if readOutput != nil { drained.wait() }
         let usage = child.wait()
         return (monotonic() - t0, usage)
     }

@@ -37,10 +37,14 @@ extension WindowEngine {
         return out
     }
 
+    /// Prepares the restore of one shard's share of `header`'s windows; then
+    /// `restore(file:_:records:shard:of:)` for each part of the file, and `finishRestore`.
+    public mutating func beginRestore(_ header: StateFile.Header, shards count: Int) {
+        beginRestore(windows: header.windowCount / count + 1)
+    }
+
     /// Prepares a restore of `n` windows: tables sized once, timers loaded unordered.
-    /// `restore(file:_:records:shard:of:)` for each part of the file and then
-    /// `finishRestore(clock:)` follow.
-    public mutating func beginRestore(windows n: Int) {
+    mutating func beginRestore(windows n: Int) {
         windows.reserveCapacity(windows.count + n)
         contacts.reserveCapacity(contacts.count + n)
         services.reserveCapacity(services.count + n)
@@ -52,7 +56,7 @@ extension WindowEngine {
     /// shard `index` of `count` (by contact hash), timers and clock included. Each shard of
     /// a pipeline calls it on the same mapped file, concurrently.
     public mutating func restore(file: UnsafeBufferPointer<UInt8>, _ header: StateFile.Header, shard index: Int, of count: Int) {
-        beginRestore(windows: header.windowCount / count + 1)
+        beginRestore(header, shards: count)
         restore(file: file, header, records: header.windowsStart..<header.windowsEnd, shard: index, of: count)
         finishRestore(clock: header.clock)
     }

@@ -48,7 +48,7 @@ public actor Shard {
     /// `restore(_:_:records:index:count:)` for each of the file's `StateFile.parts` (so that a
     /// part's pages can be dropped once every shard has read it), `finishRestore`.
     public func beginRestore(_ header: StateFile.Header, shards count: Int) {
-        engine.beginRestore(windows: header.windowCount / count + 1)
+        engine.beginRestore(header, shards: count)
     }
 
     public func restore(_ file: MappedFile, _ header: StateFile.Header, records: Range<Int>, index: Int, count: Int) {

@@ -60,7 +60,7 @@ import Testing
                 var restored: [SavedWindow] = []
                 for shard in 0..<3 {
                     var engine = WindowEngine(options: file.semantics.engine)
-                    engine.beginRestore(windows: h.windowCount / 3 + 1)
+                    engine.beginRestore(h, shards: 3)
                     for part in parts { engine.restore(file: b, h, records: part, shard: shard, of: 3) }
                     engine.finishRestore(clock: h.clock)
                     restored += engine.savedWindows()
