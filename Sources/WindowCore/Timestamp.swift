@@ -93,10 +93,20 @@ public enum Timestamp {
     /// Appends `millis` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, exactly three fraction digits).
     /// The date part is cached per buffer: consecutive events mostly share two days.
     public static func append(_ millis: Int64, to out: inout ByteBuffer) {
+        out.reserve(maxBytes)
+        put(millis, to: &out)
+    }
+
+    /// Room `put` may write into: 24 bytes for years 0000–9999, and the words it stores
+    /// reach a few bytes beyond (a year outside that range reserves its own).
+    static let maxBytes = 40
+
+    /// `append` into room the caller reserved (`maxBytes`).
+    @inline(__always)
+    static func put(_ millis: Int64, to out: inout ByteBuffer) {
         var days = millis / 86_400_000
         var rem = millis % 86_400_000
         if rem < 0 { rem += 86_400_000; days -= 1 }
-        out.reserve(40)
         if days == out.cachedDay.0 {
             out.putDate(out.cachedDate.0)
         } else if days == out.cachedDay.1 {
@@ -113,7 +123,6 @@ public enum Timestamp {
             }
         }
         // "hh:mm:ss" and ".mmmZ", each assembled in a word and stored at once.
-        out.reserve(16)
         let secs = rem / 1_000
         let ms = rem % 1_000
         @inline(__always) func two(_ v: Int64) -> UInt64 {
@@ -142,11 +151,10 @@ public enum Timestamp {
             if year < 0 { digits.insert(0x2D, at: 0) }
             digits.withUnsafeBytes { out.append($0) }
         } else {
-            out.reserve(4)
             out.putTwoDigits(year / 100)
             out.putTwoDigits(year % 100)
         }
-        out.reserve(7)
+        out.reserve(7 &+ 16)  // a long year may have used the room
         out.put(0x2D)
         out.putTwoDigits(month)
         out.put(0x2D)

@@ -128,36 +128,53 @@ public struct EventText {
     }
 
     /// Appends the NDJSON line of one event (keys in SPEC order, empty values omitted).
+    /// Room for the whole line is reserved once; every write below is unchecked.
     public static func encode(_ event: EventKind, _ window: WindowKind, _ t: EventText,
                               openedAt: Int64, expiresAt: Int64, lead: Int64, dueAt: Int64,
                               into out: inout ByteBuffer) {
-        out.append("{\"event\":\"")
-        out.append(event.jsonName)
-        out.append("\",\"window\":\"")
-        out.append(window.jsonName)
-        out.reserve(1)
+        let text = t.app.count &+ t.contact.count &+ t.contactID.count &+ t.category.count &+ t.conversationID.count
+        out.reserve(text &* 6 &+ Self.fixedBytes)
+        out.put("{\"event\":\"")
+        out.put(event.jsonName)
+        out.put("\",\"window\":\"")
+        out.put(window.jsonName)
         out.put(0x22)
-        if t.app.count > 0 { out.append(",\"app_id\":"); EventEncoder.appendString(t.app, &out) }
-        if t.contact.count > 0 { out.append(",\"contact\":"); EventEncoder.appendString(t.contact, &out) }
-        if t.contactID.count > 0 { out.append(",\"contact_id\":"); EventEncoder.appendString(t.contactID, &out) }
-        if t.category.count > 0 { out.append(",\"category\":"); EventEncoder.appendString(t.category, &out) }
-        if t.conversationID.count > 0 { out.append(",\"conversation_id\":"); EventEncoder.appendString(t.conversationID, &out) }
-        out.append(",\"opened_at\":")
-        EventEncoder.appendTime(openedAt, &out)
-        out.append(",\"expires_at\":")
-        EventEncoder.appendTime(expiresAt, &out)
+        if t.app.count > 0 { out.put(",\"app_id\":"); EventEncoder.putString(t.app, &out) }
+        if t.contact.count > 0 { out.put(",\"contact\":"); EventEncoder.putString(t.contact, &out) }
+        if t.contactID.count > 0 { out.put(",\"contact_id\":"); EventEncoder.putString(t.contactID, &out) }
+        if t.category.count > 0 { out.put(",\"category\":"); EventEncoder.putString(t.category, &out) }
+        if t.conversationID.count > 0 { out.put(",\"conversation_id\":"); EventEncoder.putString(t.conversationID, &out) }
+        out.put(",\"opened_at\":")
+        let opened = out.count
+        EventEncoder.putTime(openedAt, &out)
+        let openedBytes = out.count &- opened
+        out.put(",\"expires_at\":")
+        let expires = out.count
+        EventEncoder.putTime(expiresAt, &out)
+        let expiresBytes = out.count &- expires
         if event == .expiring {
-            out.append(",\"remaining_s\":")
+            out.put(",\"remaining_s\":")
             out.appendDecimal(lead / 1_000)
         }
-        out.append(",\"due_at\":")
-        EventEncoder.appendTime(dueAt, &out)
-        out.append(",\"id\":")
-        EventEncoder.appendHex(id(event, window, t, openedAt: openedAt, expiresAt: expiresAt, lead: lead), &out)
-        out.reserve(2)
+        out.put(",\"due_at\":")
+        // An opening is due when it opens and an expiry when it expires: copy that time.
+        if dueAt == openedAt {
+            out.putBytes(out.base + opened, openedBytes)
+        } else if dueAt == expiresAt {
+            out.putBytes(out.base + expires, expiresBytes)
+        } else {
+            EventEncoder.putTime(dueAt, &out)
+        }
+        out.put(",\"id\":")
+        EventEncoder.putHex(id(event, window, t, openedAt: openedAt, expiresAt: expiresAt, lead: lead), &out)
         out.put(0x7D)
         out.put(0x0A)
     }
+
+    /// Room an event line needs besides its strings (six bytes per string byte at most):
+    /// keys and names, three times of at most `Timestamp.maxBytes` plus quotes, a decimal
+    /// and the id, with room to spare.
+    static let fixedBytes = 512
 }
 
 /// A word-at-a-time hash for event ids: each field is taken eight bytes per multiply, with
@@ -184,16 +201,21 @@ struct WordHash {
             add(p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             i += 8
         }
-        if i < n {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                tail |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << shift
-                shift += 8
-                i += 1
-            }
-            add(tail)
+        let rest = n &- i
+        guard rest > 0 else { return }
+        // The last 1–7 bytes as a little-endian word, read with loads that stay inside.
+        let tail: UInt64
+        if n >= 8 {
+            tail = p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) &>> UInt64(truncatingIfNeeded: (8 &- rest) &* 8)
+        } else if n >= 4 {
+            let high = UInt64(p.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)) &>> UInt64(truncatingIfNeeded: (8 &- n) &* 8)
+            tail = UInt64(p.loadUnaligned(as: UInt32.self)) | high << 32
+        } else {
+            var t: UInt64 = 0
+            for k in 0..<n { t |= UInt64(p.load(fromByteOffset: k, as: UInt8.self)) << UInt64(k &* 8) }
+            tail = t
         }
+        add(tail)
     }
 
     @inlinable
@@ -215,28 +237,41 @@ public enum EventEncoder {
     /// A JSON string literal of UTF-8 bytes.
     @inline(__always)
     public static func appendString(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
+        out.reserve(bytes.count &* 6 &+ 2)
+        putString(bytes, &out)
+    }
+
+    /// `appendString` into room the caller reserved (six bytes per byte, plus two).
+    @inline(__always)
+    static func putString(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
         guard let p = bytes.baseAddress, !needsEscape(p, bytes.count) else {
             appendEscaped(bytes, &out)
             return
         }
-        out.reserve(bytes.count + 2)
         out.put(0x22)
         out.putBytes(p, bytes.count)
         out.put(0x22)
     }
 
-    /// Whether any byte is '"', '\\' or a control character (eight bytes per step).
+    /// Whether any byte is '"', '\\' or a control character (eight bytes per step; the last
+    /// step, and strings of four to seven bytes, use words that overlap).
     @inline(__always)
     static func needsEscape(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
-        var i = 0
-        while i &+ 8 <= n {
-            if JSONScanner.specialBytes(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) != 0 { return true }
-            i &+= 8
+        if n >= 8 {
+            var i = 0
+            while i &+ 8 < n {
+                if JSONScanner.specialBytes(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) != 0 { return true }
+                i &+= 8
+            }
+            return JSONScanner.specialBytes(p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)) != 0
         }
-        while i < n {
+        if n >= 4 {
+            let w = UInt64(p.loadUnaligned(as: UInt32.self)) | UInt64(p.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)) << 32
+            return JSONScanner.specialBytes(w) != 0
+        }
+        for i in 0..<n {
             let b = p.load(fromByteOffset: i, as: UInt8.self)
             if b < 0x20 || b == 0x22 || b == 0x5C { return true }
-            i &+= 1
         }
         return false
     }
@@ -262,15 +297,27 @@ public enum EventEncoder {
 
     /// A quoted UTC time with three fraction digits.
     public static func appendTime(_ millis: Int64, _ out: inout ByteBuffer) {
-        out.reserve(32)
+        out.reserve(Timestamp.maxBytes &+ 2)
+        putTime(millis, &out)
+    }
+
+    /// `appendTime` into room the caller reserved (`Timestamp.maxBytes` + 2).
+    @inline(__always)
+    static func putTime(_ millis: Int64, _ out: inout ByteBuffer) {
         out.put(0x22)
-        Timestamp.append(millis, to: &out)
+        Timestamp.put(millis, to: &out)
         out.put(0x22)
     }
 
     /// Sixteen lower-case hex digits in quotes.
     public static func appendHex(_ v: UInt64, _ out: inout ByteBuffer) {
         out.reserve(24)
+        putHex(v, &out)
+    }
+
+    /// `appendHex` into room the caller reserved (24 bytes).
+    @inline(__always)
+    static func putHex(_ v: UInt64, _ out: inout ByteBuffer) {
         out.put(0x22)
         out.putWord(hexDigits(UInt32(truncatingIfNeeded: v >> 32)), counting: 8)
         out.putWord(hexDigits(UInt32(truncatingIfNeeded: v)), counting: 8)

@@ -61,6 +61,79 @@ import Testing
     }
 }
 
+@Suite struct EncoderWordTests {
+    /// The hash as specified: the length, then eight bytes per step, then the last 1–7 bytes
+    /// as a little-endian word, one byte at a time (no overlapping loads).
+    static func referenceHash(_ bytes: [UInt8]) -> UInt64 {
+        var h = WordHash()
+        h.add(UInt64(bytes.count))
+        var i = 0
+        while i + 8 <= bytes.count {
+            var w: UInt64 = 0
+            for k in 0..<8 { w |= UInt64(bytes[i + k]) << UInt64(8 * k) }
+            h.add(w)
+            i += 8
+        }
+        if i < bytes.count {
+            var w: UInt64 = 0
+            for k in i..<bytes.count { w |= UInt64(bytes[k]) << UInt64(8 * (k - i)) }
+            h.add(w)
+        }
+        return h.mixed
+    }
+
+    @Test func wordHash_readsEveryLengthLikeTheByteWiseDefinition() {
+        var rng = SplitMix64(seed: 11)
+        for length in 0...41 {
+            for _ in 0..<20 {
+                // Bytes before and after the field must not leak into its hash.
+                let field = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                let padded = [0xAA, 0xBB] + field + [0xCC, 0xDD]
+                let got = padded.withUnsafeBytes { raw -> UInt64 in
+                    var h = WordHash()
+                    h.add(UnsafeRawBufferPointer(rebasing: raw[2..<(2 + length)]))
+                    return h.mixed
+                }
+                #expect(got == Self.referenceHash(field), "length \(length)")
+            }
+        }
+    }
+
+    @Test func needsEscape_findsASpecialByteAtEveryPositionOfEveryLength() {
+        for length in 0...41 {
+            let plain = [UInt8](repeating: 0x61, count: length)
+            let padded = [0x22] + plain + [0x5C]  // specials just outside must not count
+            #expect(!padded.withUnsafeBytes { EventEncoder.needsEscape($0.baseAddress! + 1, length) }, "length \(length)")
+            for position in 0..<length {
+                for special: UInt8 in [0x22, 0x5C, 0x00, 0x1F] {
+                    var bytes = plain
+                    bytes[position] = special
+                    #expect(bytes.withUnsafeBytes { EventEncoder.needsEscape($0.baseAddress!, length) },
+                            "length \(length), byte \(special) at \(position)")
+                }
+            }
+        }
+    }
+
+    @Test func dueAt_isWrittenRightWhenItEqualsAnotherTimeOfAnyLength() throws {
+        // Times in years 0000–9999 have 24 bytes; times far outside have other lengths.
+        let times: [Int64] = [1_715_850_001_000, -62_167_219_200_001, 400_000_000_000_000, 1_715_936_401_000]
+        for opened in times {
+            for expires in times {
+                for due in [opened, expires, 1] {
+                    let e = WindowEvent(event: .expired, window: .freeEntryPoint, pmp: false, app: "A", contact: "1",
+                                        contactID: "", category: "", conversationID: "", openedAt: opened,
+                                        expiresAt: expires, lead: 0, dueAt: due)
+                    let object = try #require(try JSONSerialization.jsonObject(with: Data(e.encoded)) as? [String: Any])
+                    #expect(object["opened_at"] as? String == Timestamp.format(opened))
+                    #expect(object["expires_at"] as? String == Timestamp.format(expires))
+                    #expect(object["due_at"] as? String == Timestamp.format(due), "\(opened) \(expires) \(due)")
+                }
+            }
+        }
+    }
+}
+
 @Suite struct ByteBufferTests {
     @Test func appendDecimal_matchesStringFormatting() {
         for v: Int64 in [0, 7, 10, 86_400, -1, -90, Int64.max, Int64.min, 1_234_567_890] {
