@@ -332,6 +332,45 @@ public struct JSONScanner {
         return true
     }
 
+    /// Compares `n` bytes at `a` with `lower`, ASCII letters case-insensitively, a word at a
+    /// time: whether they match, and whether exactly. `lower` must hold only lower-case ASCII
+    /// letters and '_' (bytes whose 0x20 bit is set only where they are letters).
+    @inlinable @inline(__always)
+    static func foldedSameBytes(_ a: UnsafeRawPointer, _ lower: UnsafeRawPointer, _ n: Int) -> (match: Bool, exact: Bool) {
+        // A byte matches when it differs from the literal's in nothing, or only in the 0x20
+        // bit where the literal has a letter (then it is that letter in upper case).
+        var differs: UInt64 = 0
+        @inline(__always) func step(_ x: UInt64, _ y: UInt64) -> Bool {
+            let d = x ^ y
+            differs |= d
+            return d & ~(y & 0x2020_2020_2020_2020) == 0
+        }
+        if n >= 8 {
+            var i = 0
+            while i &+ 8 < n {
+                guard step(a.loadUnaligned(fromByteOffset: i, as: UInt64.self), lower.loadUnaligned(fromByteOffset: i, as: UInt64.self)) else {
+                    return (false, false)
+                }
+                i &+= 8
+            }
+            let ok = step(a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), lower.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
+            return (ok, ok && differs == 0)
+        }
+        if n >= 4 {
+            @inline(__always) func two(_ p: UnsafeRawPointer) -> UInt64 {
+                UInt64(p.loadUnaligned(as: UInt32.self)) | UInt64(p.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)) << 32
+            }
+            let ok = step(two(a), two(lower))
+            return (ok, ok && differs == 0)
+        }
+        for i in 0..<n {
+            guard step(UInt64(a.load(fromByteOffset: i, as: UInt8.self)), UInt64(lower.load(fromByteOffset: i, as: UInt8.self))) else {
+                return (false, false)
+            }
+        }
+        return (true, differs == 0)
+    }
+
     /// Appends the unescaped UTF-8 content of `span` to `out`. Lone surrogates become U+FFFD.
     public static func unescape(_ bytes: UnsafeBufferPointer<UInt8>, _ span: StringSpan, into out: inout [UInt8]) {
         let start = out.count

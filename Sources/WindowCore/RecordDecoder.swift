@@ -262,14 +262,8 @@ public struct RecordDecoder {
     }
 
     static func equalsFolded(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
-        guard bytes.count == lower.utf8CodeUnitCount else { return false }
-        let p = lower.utf8Start
-        for i in 0..<bytes.count {
-            var b = bytes[i]
-            if b >= 0x41, b <= 0x5A { b += 0x20 }
-            if b != p[i] { return false }
-        }
-        return true
+        bytes.count == lower.utf8CodeUnitCount
+            && JSONScanner.foldedSameBytes(UnsafeRawPointer(bytes.baseAddress!), UnsafeRawPointer(lower.utf8Start), bytes.count).match
     }
 }
 
@@ -324,13 +318,7 @@ enum PricingKey {
         case 4: i = type
         default: return nil
         }
-        let name = names[i].utf8Start
-        var exact = true
-        for k in 0..<key.count {
-            var b = bytes[key.start + k]
-            if b >= 0x41, b <= 0x5A { b += 0x20; exact = false }
-            if b != name[k] { return nil }
-        }
-        return (i, exact)
+        let folded = JSONScanner.foldedSameBytes(UnsafeRawPointer(bytes.baseAddress! + key.start), UnsafeRawPointer(names[i].utf8Start), key.count)
+        return folded.match ? (i, folded.exact) : nil
     }
 }

@@ -15,6 +15,32 @@ import Testing
         }
     }
 
+    @Test func foldedSameBytes_agreesWithAByteLoopForEveryByteAtEveryPosition() {
+        // The literals the decoder folds, plus lengths around every word boundary.
+        var literals = PricingKey.names.map { Array(UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount)) }
+        literals += [Array("cbp".utf8), Array("pmp".utf8), Array("a_".utf8)]
+        literals += (1...19).map { n in (0..<n).map { UInt8(ascii: $0 % 5 == 4 ? "_" : "q") } }
+        func fold(_ b: UInt8) -> UInt8 { (0x41...0x5A).contains(b) ? b + 0x20 : b }
+        for literal in literals {
+            var candidates = [literal, literal.map { $0 == 0x5F ? $0 : $0 - 0x20 }]
+            // Every byte value at every position, so a wrong mask shows up somewhere.
+            for position in literal.indices {
+                for b in 0...255 {
+                    var key = literal
+                    key[position] = UInt8(b)
+                    candidates.append(key)
+                }
+            }
+            for key in candidates {
+                let expected = zip(key, literal).allSatisfy { fold($0) == $1 }
+                let got = key.withUnsafeBytes { k in
+                    literal.withUnsafeBytes { JSONScanner.foldedSameBytes(k.baseAddress!, $0.baseAddress!, key.count) }
+                }
+                #expect(got.match == expected && got.exact == (expected && key == literal), "\(key) against \(literal)")
+            }
+        }
+    }
+
     @Test func scanString_findsTheClosingQuoteAtEveryOffset() {
         for length in 0...48 {
             let body = Array(repeating: UInt8(ascii: "a"), count: length)
