@@ -332,6 +332,22 @@ public struct JSONScanner {
         return true
     }
 
+    /// The offset of the first backslash in `bytes[from..<to]`, or `to`: eight bytes per step
+    /// (the lowest flag of the zero-byte test is exact).
+    @inlinable
+    static func firstBackslash(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to end: Int) -> Int {
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        var p = from
+        while p &+ 8 <= end {
+            let x = raw.loadUnaligned(fromByteOffset: p, as: UInt64.self) ^ 0x5C5C_5C5C_5C5C_5C5C
+            let flags = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+            if flags != 0 { return p &+ (flags.trailingZeroBitCount &>> 3) }
+            p &+= 8
+        }
+        while p < end, raw.load(fromByteOffset: p, as: UInt8.self) != 0x5C { p &+= 1 }
+        return p
+    }
+
     /// Compares `n` bytes at `a` with `lower`, ASCII letters case-insensitively, a word at a
     /// time: whether they match, and whether exactly. `lower` must hold only lower-case ASCII
     /// letters and '_' (bytes whose 0x20 bit is set only where they are letters).

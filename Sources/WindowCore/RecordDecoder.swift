@@ -181,6 +181,10 @@ public struct RecordDecoder {
             if !readPricing(&s, into: &r) { r.badMetadata = true }
         case .string(let span):
             if span.count == 0 { return }
+            if let found = Self.plainPricing(line, span) {
+                takePricing(found, line, into: &r)
+                return
+            }
             scratch.removeAll()
             JSONScanner.unescape(line, span, into: scratch)
             let ok = scratch.withUnsafeBufferPointer { buf -> Bool in
@@ -219,7 +223,46 @@ public struct RecordDecoder {
             return true
         }
         guard ok else { return false }
-        let buffer = s.bytes
+        takePricing(found, s.bytes, into: &r)
+        return true
+    }
+
+    /// The metadata string as Sinch writes it, `{\"key\":\"value\",...}`: string values and
+    /// no escape but the quotes, read straight from the line without unescaping it first.
+    /// `nil` for anything else (then the string is unescaped and parsed as JSON). What it
+    /// accepts is a subset of what that parse accepts, with the same keys and values.
+    static func plainPricing(_ line: UnsafeBufferPointer<UInt8>, _ span: StringSpan) -> PricingKey.Slots? {
+        let end = span.end
+        var p = span.start
+        /// `\"…\"` at `p`: the span between (no backslash inside).
+        func quoted() -> StringSpan? {
+            guard p &+ 1 < end, line[p] == 0x5C, line[p &+ 1] == 0x22 else { return nil }
+            let start = p &+ 2
+            let close = JSONScanner.firstBackslash(line, from: start, to: end)
+            guard close &+ 1 < end, line[close &+ 1] == 0x22 else { return nil }
+            p = close &+ 2
+            return StringSpan(start: start, end: close, escaped: false)
+        }
+        guard p < end, line[p] == 0x7B else { return nil }
+        p &+= 1
+        var found = PricingKey.Slots()
+        if p < end, line[p] == 0x7D { return p &+ 1 == end ? found : nil }
+        while true {
+            guard let key = quoted(), p < end, line[p] == 0x3A else { return nil }
+            p &+= 1
+            guard let value = quoted(), p < end else { return nil }
+            if let (index, exact) = PricingKey.match(line, key) {
+                found[index].offer(value, exact: exact)
+            }
+            let c = line[p]
+            p &+= 1
+            if c == 0x2C { continue }
+            return c == 0x7D && p == end ? found : nil
+        }
+    }
+
+    /// Fills the record's pricing fields from the chosen occurrences (spans in `buffer`).
+    private mutating func takePricing(_ found: PricingKey.Slots, _ buffer: UnsafeBufferPointer<UInt8>, into r: inout DecodedRecord) {
         /// The first non-empty value of key `first`, else of key `second`.
         func pick(_ first: Int, _ second: Int? = nil) -> ByteRange {
             if let span = found[first].value, span.count > 0 { return copy(span, buffer) }
@@ -237,7 +280,6 @@ public struct RecordDecoder {
         let type = upperCased(pick(PricingKey.pricingType, PricingKey.type))
         r.freeEntryPoint = withBytes(type) { Self.equals($0, "FREE_ENTRY_POINT") }
             || withBytes(r.category) { Self.equals($0, "FREE_ENTRY_POINT") || Self.equals($0, "REFERRAL_CONVERSION") }
-        return true
     }
 
     /// Upper-cases a range in place (ASCII fast path; full Unicode mapping otherwise).

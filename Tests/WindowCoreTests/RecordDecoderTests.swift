@@ -268,6 +268,58 @@ enum Line {
         #expect(!Decoded(Line.receipt(metadata: Line.meta("{\"pricing_type\":\"FREE_CUSTOMER_SERVICE\"}"))).record.freeEntryPoint)
     }
 
+    /// A metadata string is read straight from the line when it has the plain shape Sinch
+    /// writes; the same object given as an object is always parsed as JSON. Both must agree,
+    /// whatever the keys, their case, duplicates, values and spacing.
+    @Test func metadata_stringReadStraightAgreesWithTheSameObjectParsed() {
+        let names = ["whatsapp_conversation_id", "conversation_id", "pricing_category", "category", "pricing_model",
+                     "pricing_type", "type", "pricing", "Category", "PRICING_MODEL", "Type", "whatsapp_conversation_iD"]
+        let values = ["\"abc\"", "\"\"", "\"cbp\"", "\"PMP\"", "\"free_entry_point\"", "\"service\"", "\"a b\"",
+                      "\"é\"", "7", "null", "{\"category\":\"deep\"}", "[\"x\"]", "\"tab\\tx\"", "\"q\\\"x\""]
+        var rng = SplitMix64(seed: 21)
+        var straight = 0
+        for round in 0..<3_000 {
+            let members = (0..<Int(rng.next() % 5)).map { _ in
+                "\"" + names[Int(rng.next() % UInt64(names.count))] + "\":" + values[Int(rng.next() % UInt64(values.count))]
+            }
+            var object = "{" + members.joined(separator: ",") + "}"
+            if rng.next() % 8 == 0 { object = " " + object }
+            if rng.next() % 8 == 0 { object += " " }
+            if rng.next() % 8 == 0 { object = object.replacingOccurrences(of: ":", with: " : ") }
+            let asString = Decoded(Line.receipt(metadata: Line.meta(object)))
+            let asObject = Decoded(Line.receipt(metadata: object))
+            #expect(asString.isRecord && asObject.isRecord)
+            #expect(asString.record.badMetadata == asObject.record.badMetadata, "\(round): \(object)")
+            #expect(asString.conversationID == asObject.conversationID, "\(round): \(object)")
+            #expect(asString.category == asObject.category, "\(round): \(object)")
+            #expect(asString.record.model == asObject.record.model, "\(round): \(object)")
+            #expect(asString.record.freeEntryPoint == asObject.record.freeEntryPoint, "\(round): \(object)")
+            let line = Array(Line.meta(object).utf8)
+            let read = line.withUnsafeBufferPointer { b in
+                RecordDecoder.plainPricing(b, StringSpan(start: 1, end: b.count - 1, escaped: true)) != nil
+            }
+            if read { straight += 1 }
+        }
+        #expect(straight > 300)  // the plain shape was read straight often enough to be tested
+    }
+
+    @Test func metadata_plainShapeIsReadStraight() {
+        for object in ["{}", "{\"pricing_category\":\"SERVICE\",\"whatsapp_conversation_id\":\"fe9e\"}", "{\"Type\":\"\"}"] {
+            let line = Array(Line.meta(object).utf8)
+            let read = line.withUnsafeBufferPointer { b in
+                RecordDecoder.plainPricing(b, StringSpan(start: 1, end: b.count - 1, escaped: true)) != nil
+            }
+            #expect(read, "\(object)")
+        }
+        for object in [" {}", "{} ", "{\"a\":1}", "{\"a\":\"\\n\"}", "{\"a\" :\"b\"}", "{\"a\":\"b\",}", "{\"a\":\"b\"}}", "{"] {
+            let line = Array(Line.meta(object).utf8)
+            let read = line.withUnsafeBufferPointer { b in
+                RecordDecoder.plainPricing(b, StringSpan(start: 1, end: b.count - 1, escaped: true)) != nil
+            }
+            #expect(!read, "\(object)")
+        }
+    }
+
     @Test func category_upperCasingIsUnicodeAware() {
         #expect(Decoded(Line.receipt(metadata: Line.meta("{\"category\":\"straße\"}"))).category == "STRASSE")
     }
