@@ -236,15 +236,31 @@ for suite in suites {
         var r0 = 0.0, r1 = 0.0
         let e0 = restoreShard(0, &r0)
         let e1 = restoreShard(1, &r1)
+        // A checkpoint's images in memory (as at exit), then written to files in the state's
+        // directory (as periodic checkpoints take them): time, and resident bytes they add.
+        var residentBefore = residentBytes()
         t0 = System.monotonicNanos()
-        let images = [e0.windowImage(), e1.windowImage()]
+        var images = [e0.windowImage(), e1.windowImage()]
         let imageSeconds = Double(System.monotonicNanos() - t0) / 1e9
+        let imageResident = residentBytes() - residentBefore
         t0 = System.monotonicNanos()
         if let e = keeper.write(images, clock: 0, newest: 0) { fail(e) }
         let writeSeconds = Double(System.monotonicNanos() - t0) / 1e9
+        images = []
+        let directory = (path as NSString).deletingLastPathComponent
+        residentBefore = residentBytes()
+        t0 = System.monotonicNanos()
+        guard let f0 = SpillFile.create(in: directory), let f1 = SpillFile.create(in: directory),
+              let s0 = e0.windowImage(spillingTo: f0), let s1 = e1.windowImage(spillingTo: f1) else { fail("cannot write images to \(directory)") }
+        let spillSeconds = Double(System.monotonicNanos() - t0) / 1e9
+        let spillResident = residentBytes() - residentBefore
+        t0 = System.monotonicNanos()
+        if let e = keeper.write([s0, s1], clock: 0, newest: 0) { fail(e) }
+        let spillWriteSeconds = Double(System.monotonicNanos() - t0) / 1e9
         print("state: \(n) windows, file \(size / 1_000_000) MB")
         print("  load: map + check \(fmt(checkSeconds, 2)) s, restore 2 shards \(fmt(r0, 2)) + \(fmt(r1, 2)) s (concurrent in the pipeline)")
-        print("  checkpoint: shard images \(fmt(imageSeconds, 2)) s (concurrent in the pipeline), merge + checksum + write + fsync \(fmt(writeSeconds, 2)) s")
+        print("  exit: shard images \(fmt(imageSeconds, 2)) s (+\(imageResident >> 20) MiB resident), merge + checksum + write + fsync \(fmt(writeSeconds, 2)) s")
+        print("  checkpoint: shard images written to files \(fmt(spillSeconds, 2)) s (+\(spillResident >> 20) MiB resident; concurrent in the pipeline), merge + checksum + write + fsync \(fmt(spillWriteSeconds, 2)) s")
         t0 = System.monotonicNanos()
         let status = StatusCommand.run(try StatusCommand.parse(["--state", path, "--contact", "4670\(10_000_000 + n / 2)", "--at", "2023-11-14T22:13:20Z"]))
         let statusSeconds = Double(System.monotonicNanos() - t0) / 1e9
@@ -267,7 +283,9 @@ for suite in suites {
         print("baseline: write + fsync of \(size / 1_000_000) MB: \(fmt(plainSeconds, 2)) s")
         record("state, \(count(n)) windows (\(size / 1_000_000) MB): load", "check \(fmt(checkSeconds, 2)) s + restore \(fmt(r0, 2)) / \(fmt(r1, 2)) s (2 shards)",
                "plain write + fsync of the same bytes \(fmt(plainSeconds, 2)) s")
-        record("state, \(count(n)) windows: checkpoint", "images \(fmt(imageSeconds, 2)) s, then write + fsync \(fmt(writeSeconds, 2)) s in the background",
+        record("state, \(count(n)) windows: exit write", "images in memory \(fmt(imageSeconds, 2)) s (+\(imageResident >> 20) MiB resident), then write + fsync \(fmt(writeSeconds, 2)) s",
+               "plain write + fsync \(fmt(plainSeconds, 2)) s")
+        record("state, \(count(n)) windows: checkpoint", "images written to files \(fmt(spillSeconds, 2)) s (+\(spillResident >> 20) MiB resident), then write + fsync \(fmt(spillWriteSeconds, 2)) s in the background",
                "plain write + fsync \(fmt(plainSeconds, 2)) s")
         record("`status` for one contact", "\(fmt(statusSeconds, 3)) s", "")
         if keep == nil { try? FileManager.default.removeItem(atPath: path) }

@@ -5,23 +5,44 @@ extension StateFile {
     public struct Encoded {
         var head: [UInt8]
         var images: [WindowImage]
+        /// For each image written to a file, the app index rewrite its records need (applied
+        /// as they are read back; an image in memory is rewritten in place beforehand).
+        var remaps: [[UInt32]?]
         var bits: Int
+        /// A spilled image could not be read back while the index was made.
+        public internal(set) var readFailed = false
+        /// Bytes a spilled image is read back in at first (tests make it small).
+        var readChunk = 4 << 20
 
-        /// The file's bytes in order, as pieces (no copy of the records is made).
-        public func forEachPiece(_ body: (UnsafeRawBufferPointer) -> Void) {
+        /// The file's bytes in order, as pieces (no copy of the records in memory is made;
+        /// those in a file are read back in order). False when reading one back failed.
+        @discardableResult
+        public func forEachPiece(_ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
             head.withUnsafeBytes(body)
-            for j in 0..<(1 << bits) { forEachSlice(bucket: j, body) }
+            return forEachSlice { _, slice in body(slice) }
         }
 
-        /// The records of file bucket `j`, image by image.
-        func forEachSlice(bucket j: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        /// The records of every file bucket in bucket order, image by image, with the bucket's
+        /// number. False when reading a spilled image back failed.
+        func forEachSlice(_ body: (Int, UnsafeRawBufferPointer) -> Void) -> Bool {
             let shift = maxBucketBits - bits
-            let first = j << shift, last = ((j + 1) << shift) - 1
-            for image in images {
-                let start = first == 0 ? 0 : image.bucketEnds[first - 1], end = image.bucketEnds[last]
-                guard end > start else { continue }
-                image.records.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+            var readers = images.map { image in image.spill.map { SpillReader($0, capacity: readChunk) } }
+            for j in 0..<(1 << bits) {
+                let first = j << shift, last = ((j + 1) << shift) - 1
+                for (i, image) in images.enumerated() {
+                    let start = first == 0 ? 0 : image.bucketEnds[first - 1], end = image.bucketEnds[last]
+                    guard end > start else { continue }
+                    if let reader = readers[i] {
+                        guard let slice = reader.slice(start, end) else { return false }
+                        if let remap = remaps[i] { rewriteApps(slice, remap) }
+                        body(j, UnsafeRawBufferPointer(slice))
+                    } else {
+                        image.records.withUnsafeBytes { body(j, UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+                    }
+                }
             }
+            readers.removeAll()
+            return true
         }
 
         /// The whole file in one array (tests, tools).
@@ -29,6 +50,49 @@ extension StateFile {
             var out: [UInt8] = []
             forEachPiece { out.append(contentsOf: $0) }
             return out
+        }
+    }
+
+    /// Reads a spilled image back in order, a few MiB at a time: each request starts where the
+    /// previous one ended, so what is already read is kept and the rest read after it.
+    final class SpillReader {
+        let file: SpillFile
+        private var buffer: UnsafeMutableRawPointer
+        private var capacity: Int
+        /// File offset of `buffer[0]`, and the bytes read from there.
+        private var offset = 0
+        private var filled = 0
+
+        init(_ file: SpillFile, capacity: Int) {
+            self.file = file
+            self.capacity = capacity
+            buffer = .allocate(byteCount: capacity, alignment: 16)
+        }
+
+        deinit { buffer.deallocate() }
+
+        /// Bytes `start..<end` of the file (valid until the next call); nil on a read error.
+        func slice(_ start: Int, _ end: Int) -> UnsafeMutableRawBufferPointer? {
+            if start < offset || end > offset + filled {
+                let kept = start >= offset && start < offset + filled ? offset + filled - start : 0
+                if kept > 0 { buffer.copyMemory(from: buffer + (start - offset), byteCount: kept) }
+                if end - start > capacity {
+                    let bigger = UnsafeMutableRawPointer.allocate(byteCount: end - start, alignment: 16)
+                    bigger.copyMemory(from: buffer, byteCount: kept)
+                    buffer.deallocate()
+                    buffer = bigger
+                    capacity = end - start
+                }
+                offset = start
+                filled = kept
+                let want = min(capacity, file.size - offset)
+                guard want >= end - start, file.read(at: offset + filled, count: want - filled, into: buffer + filled) else {
+                    filled = 0
+                    return nil
+                }
+                filled = want
+            }
+            return UnsafeMutableRawBufferPointer(start: buffer + (start - offset), count: end - start)
         }
     }
 
@@ -74,38 +138,48 @@ extension StateFile {
         out.put(UInt8(bits))
         out.putLittleEndian(checksum(out.bytes, seed: 0))
         var images = images
+        var pending: [[UInt32]?] = Array(repeating: nil, count: images.count)
         for (i, remap) in remaps.enumerated() where remap.enumerated().contains(where: { UInt32($0.offset) != $0.element }) {
-            rewriteApps(&images[i], remap)
+            if images[i].spill != nil {
+                pending[i] = remap
+            } else {
+                images[i].records.withUnsafeMutableBytes { rewriteApps($0, remap) }
+            }
         }
-        var file = Encoded(head: [], images: images, bits: bits)
+        var file = Encoded(head: [], images: images, remaps: pending, bits: bits)
         let indexStart = out.count
         var end: UInt64 = 0
-        for j in 0..<(1 << bits) {
-            var sum = Checksum(seed: UInt64(j))
-            file.forEachSlice(bucket: j) { slice in
-                sum.add(slice)
-                end += UInt64(slice.count)
+        var bucket = 0
+        var sum = Checksum(seed: 0)
+        func close(through j: Int) {
+            while bucket < j {
+                out.putLittleEndian(end)
+                out.putLittleEndian(sum.value)
+                bucket += 1
+                sum = Checksum(seed: UInt64(bucket))
             }
-            out.putLittleEndian(end)
-            out.putLittleEndian(sum.value)
         }
+        let read = file.forEachSlice { j, slice in
+            close(through: j)
+            sum.add(slice)
+            end += UInt64(slice.count)
+        }
+        close(through: 1 << bits)
+        file.readFailed = !read
         out.putLittleEndian(checksum(UnsafeRawBufferPointer(rebasing: out.bytes[indexStart...]), seed: 1))
         file.head = out.array
         return file
     }
 
-    /// Rewrites the app index of every record of `image` in place.
-    private static func rewriteApps(_ image: inout WindowImage, _ remap: [UInt32]) {
-        let count = image.count
-        image.records.withUnsafeMutableBytes { base in
-            var pos = 0
-            for _ in 0..<count {
-                let app = base.loadUnaligned(fromByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
-                base.storeBytes(of: remap[Int(UInt32(littleEndian: app))].littleEndian,
-                                toByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
-                pos += WindowImage.fixedBytes
-                for _ in 0..<4 { pos += 4 + Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt32.self))) }
-            }
+    /// Rewrites the app index of every record in `records` (whole records) in place.
+    static func rewriteApps(_ records: UnsafeMutableRawBufferPointer, _ remap: [UInt32]) {
+        var pos = 0
+        while pos < records.count {
+            let app = records.loadUnaligned(fromByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
+            records.storeBytes(of: remap[Int(UInt32(littleEndian: app))].littleEndian,
+                               toByteOffset: pos + WindowImage.appOffset, as: UInt32.self)
+            pos += WindowImage.fixedBytes
+            for _ in 0..<4 { pos += 4 + Int(UInt32(littleEndian: records.loadUnaligned(fromByteOffset: pos, as: UInt32.self))) }
         }
     }
 

@@ -87,6 +87,7 @@ public struct Pipeline: Sendable {
                 return .ioError
             }
             reader.checkpoint = { images, c, newest in k.write(images, clock: c, newest: newest) }
+            reader.spillDirectory = k.directory
             keeper = k
         }
         let mode = options.ingest.mode
@@ -159,7 +160,7 @@ public struct Pipeline: Sendable {
                 // In shard order, so that the same state always makes the same file; one
                 // shard after the other, each releasing its tables (see `finalImage`).
                 var images: [WindowImage] = []
-                for s in shards { images.append(await s.finalImage()) }
+                for s in shards { images.append(await s.finalImage(spillTo: keeper.directory, atLeast: options.spillWindows)) }
                 let c = mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
                 if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime) {
                     errors.write(Array("windowkeeper: \(e)\n".utf8))

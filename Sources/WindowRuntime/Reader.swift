@@ -46,6 +46,9 @@ final class Reader: @unchecked Sendable {
     /// Writes a checkpoint (set when --state is given). Called on a background queue, one
     /// call at a time.
     var checkpoint: (@Sendable (_ images: [WindowImage], _ clock: Int64, _ newest: Int64) -> String?)?
+    /// Where shards write large checkpoint images (the state file's directory; see
+    /// `RunOptions.spillWindows`).
+    var spillDirectory: String?
     private var lastCheckpoint = System.monotonicNanos()
     /// Checkpoint files are written off the reader thread: input stops only while the shards
     /// take their snapshots, not while the file is merged, written and synced.
@@ -178,7 +181,9 @@ final class Reader: @unchecked Sendable {
         submit(drain: true)
         flushRound()
         let collected = SnapshotCollector(count: routes.count)
-        for (k, route) in routes.enumerated() { route.send(.snapshot { collected.add($0, shard: k, took: $1) }) }
+        for (k, route) in routes.enumerated() {
+            route.send(.snapshot(spillTo: spillDirectory, atLeast: options.spillWindows) { collected.add($0, shard: k, took: $1) })
+        }
         let (windows, longest) = collected.wait()
         // Shards write before they snapshot: if no write failed by now, every event this
         // state counts as emitted was delivered. If one did, the older file must stay.

@@ -35,10 +35,10 @@ public actor Shard {
                 engine.advance(to: clock.now() - lateness)
             }
             flush()
-        case .snapshot(let reply):
+        case .snapshot(let directory, let threshold, let reply):
             // The time this shard stops emitting for the checkpoint.
             let started = System.monotonicNanos()
-            let image = engine.windowImage()
+            let image = image(spillTo: directory, atLeast: threshold)
             reply(image, System.monotonicNanos() - started)
         }
     }
@@ -61,12 +61,24 @@ public actor Shard {
         flush()
     }
 
-    /// The image for the state written at exit. The window tables are released after it
-    /// (nothing runs on this shard afterwards; `counters` and `contactCount` keep their
-    /// values), so that shards taking their final images one after the other never hold
-    /// their tables and all the images at once: at 10 M windows that is 0.4 GB less peak.
-    public func finalImage() -> WindowImage {
-        let image = engine.windowImage()
+    /// This shard's windows for a state file; with at least `threshold` of them and a
+    /// directory, written to an unnamed file there instead of memory (in memory when that
+    /// fails).
+    private func image(spillTo directory: String?, atLeast threshold: Int) -> WindowImage {
+        let windows = engine.counters.open.reduce(0, +) + engine.counters.remembered
+        if let directory, windows >= threshold, let file = SpillFile.create(in: directory),
+           let image = engine.windowImage(spillingTo: file) {
+            return image
+        }
+        return engine.windowImage()
+    }
+
+    /// The image for the state written at exit (as `image(spillTo:atLeast:)`). The window
+    /// tables are released after it (nothing runs on this shard afterwards; `counters` and
+    /// `contactCount` keep their values), so that shards taking their final images one after
+    /// the other never hold their tables and all the images at once.
+    public func finalImage(spillTo directory: String?, atLeast threshold: Int) -> WindowImage {
+        let image = image(spillTo: directory, atLeast: threshold)
         released = (engine.counters, engine.contactCount)
         engine = WindowEngine(options: engine.options)
         return image

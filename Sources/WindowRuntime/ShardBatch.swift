@@ -48,6 +48,8 @@ public enum ShardMessage: Sendable {
     /// End of the stream; event mode moves the clock to the given value first.
     case finish(clock: Int64?)
     /// A checkpoint: the shard's windows after everything sent before this message, and
-    /// how long (ns) the shard spent taking them.
-    case snapshot(@Sendable (WindowImage, UInt64) -> Void)
+    /// how long (ns) the shard spent taking them. With a directory, the records of a shard
+    /// holding at least `atLeast` windows are written to an unnamed file there instead of
+    /// memory (to memory when that fails).
+    case snapshot(spillTo: String?, atLeast: Int, @Sendable (WindowImage, UInt64) -> Void)
 }

@@ -17,6 +17,13 @@ public struct StateKeeper: Sendable {
         self.semantics = semantics
     }
 
+    /// The directory the file is in (where it is written, and where large window images
+    /// are written on their way into it).
+    public var directory: String {
+        let dir = (path as NSString).deletingLastPathComponent
+        return dir.isEmpty ? "." : dir
+    }
+
     public enum LoadFailure: Error, CustomStringConvertible {
         case unusable(String)
         case io(String)
@@ -62,7 +69,6 @@ public struct StateKeeper: Sendable {
     /// Writes an encoded file atomically: small pieces (a bucket's records are a few
     /// kilobytes) are gathered into 1 MiB writes, large ones written as they are.
     private func write(_ file: StateFile.Encoded) -> String? {
-        let dir = (path as NSString).deletingLastPathComponent
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return "cannot write \(tmp): \(String(cString: strerror(errno)))" }
@@ -78,7 +84,8 @@ public struct StateKeeper: Sendable {
         }
         let stagingSize = 1 << 20
         var staging = ByteBuffer(capacity: stagingSize)
-        file.forEachPiece { piece in
+        guard !file.readFailed else { close(fd); unlink(tmp); return "cannot write --state \(path): a window image could not be read back" }
+        let complete = file.forEachPiece { piece in
             if staging.count + piece.count > stagingSize {
                 writeAll(staging.bytes)
                 staging.removeAll()
@@ -90,6 +97,7 @@ public struct StateKeeper: Sendable {
             }
         }
         writeAll(staging.bytes)
+        guard complete else { close(fd); unlink(tmp); return "cannot write --state \(path): a window image could not be read back" }
         let synced = ok && fsync(fd) == 0
         close(fd)
         guard synced, rename(tmp, path) == 0 else {
@@ -97,7 +105,7 @@ public struct StateKeeper: Sendable {
             unlink(tmp)
             return message
         }
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
         return nil
     }

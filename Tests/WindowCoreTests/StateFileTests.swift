@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import WindowCore
 
@@ -231,6 +232,48 @@ import Testing
         let file = try StateFile.decode(bytes)
         #expect(file.windows.sorted { $0.contact < $1.contact } == a + b)
         #expect(file.clock == 7 && file.newest == 8)
+    }
+
+    /// Images written to files (as periodic checkpoints take them) give the same file as
+    /// images in memory, alone or mixed, with app tables to merge, long strings, and a read
+    /// buffer far smaller than one bucket.
+    @Test func spilledImages_giveTheSameFileAsImagesInMemory() throws {
+        var rng = SplitMix64(seed: 4)
+        var windows: [SavedWindow] = []
+        for i in 0..<3_000 {
+            let long = i % 97 == 0 ? String(repeating: "x", count: 5_000) : ""
+            windows.append(SavedWindow(kind: i % 3 == 0 ? .customerService : .conversation, pmp: i % 5 == 0, open: i % 7 != 0,
+                                       warnDone: UInt8(i % 2), opened: Int64(i), expires: Int64(i) + 86_400_000, last: Int64(i),
+                                       app: "APP\(rng.next() % 6)", contact: "4670\(i)", contactID: "C\(i)" + long,
+                                       category: i % 3 == 0 ? "" : "SERVICE", conversationID: i % 3 == 0 ? "" : "conv-\(i)"))
+        }
+        let semantics = StateFile.Semantics(engine: EngineOptions(), mode: .event, lateness: 0)
+        let source = StateFile.encode(semantics: semantics, clock: 9, newest: 9, images: [WindowImage(windows)]).bytes
+        var e0 = WindowEngine(options: EngineOptions()), e1 = WindowEngine(options: EngineOptions())
+        try source.withUnsafeBufferPointer { b in
+            let header = try StateFile.open(b)
+            e0.restore(file: b, header, shard: 0, of: 2)
+            e1.restore(file: b, header, shard: 1, of: 2)
+        }
+        let directory = FileManager.default.temporaryDirectory.path
+        func spilled(_ e: borrowing WindowEngine) throws -> WindowImage {
+            let file = try #require(SpillFile.create(in: directory))
+            let made = e.windowImage(spillingTo: file)
+            let image = try #require(made)
+            #expect(image.records.isEmpty && file.size > 0)
+            return image
+        }
+        let inMemory = StateFile.encode(semantics: semantics, clock: 9, newest: 9, images: [e0.windowImage(), e1.windowImage()]).bytes
+        let kept = e0.savedWindows().count + e1.savedWindows().count  // closed customer service windows are not
+        #expect(try StateFile.decode(inMemory).windows.count == kept && kept > 2_500)
+        for images in [[try spilled(e0), try spilled(e1)], [e0.windowImage(), try spilled(e1)]] {
+            for chunk in [4 << 20, 64, 1] {
+                var file = StateFile.encode(semantics: semantics, clock: 9, newest: 9, images: images)
+                file.readChunk = chunk
+                #expect(!file.readFailed)
+                #expect(file.bytes == inMemory, "read in \(chunk)-byte chunks")
+            }
+        }
     }
 
     /// The checksum fed in pieces of any sizes equals the checksum of the whole.

@@ -84,8 +84,10 @@ import WindowCore
     /// Once an event write fails (the consumer went away), events are lost: the run stops
     /// with status 1, and the state it leaves counts none of the lost events as emitted, so
     /// a restart on the whole input emits them again: what was delivered plus the restart,
-    /// de-duplicated by id, is one uninterrupted run.
-    @Test func failedEventWrite_leavesOnlyStateWhoseEventsWereDelivered() async throws {
+    /// de-duplicated by id, is one uninterrupted run. Checkpoint images are taken in memory,
+    /// and written to files (as for large states).
+    @Test(arguments: [RunOptions().spillWindows, 0])
+    func failedEventWrite_leavesOnlyStateWhoseEventsWereDelivered(spillWindows: Int) async throws {
         let input = Callback.stream(seed: 5, lines: 30_000, contacts: 60).joined(separator: "\n")
         let reference = try await runPipeline(input)
         let referenceBytes = reference.events.reduce(0) { $0 + $1.utf8.count + 1 }
@@ -97,6 +99,7 @@ import WindowCore
         let failed = try await runPipeline(input, sink: failing) {
             $0.statePath = state
             $0.checkpointEvery = 1
+            $0.spillWindows = spillWindows
         }
         #expect(failed.status == .ioError)
         #expect(failed.stderr.contains("windowkeeper: writing events: Broken pipe"))

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+@testable import WindowRuntime
+import WindowCore
 
 /// Kill -9 at random points of a replay, restart with the same --state and the whole input
 /// again (an at-least-once upstream replays everything): the union of all output,
@@ -117,4 +119,56 @@ import Testing
         #expect(closed.status == 1)
         #expect(closed.stdout.isEmpty)
     }
+}
+
+/// A shard's checkpoint image written to a file (as for large states) encodes to the same
+/// state file as its image in memory.
+@Suite struct SpilledSnapshotTests {
+    @Test func shardSnapshot_writtenToAFile_encodesLikeTheImageInMemory() async throws {
+        var windows: [SavedWindow] = []
+        for i in 0..<5_000 {
+            windows.append(SavedWindow(kind: i % 2 == 0 ? .customerService : .freeEntryPoint, pmp: false, open: true,
+                                       warnDone: 0, opened: 1_700_000_000_000 + Int64(i), expires: 1_700_086_400_000 + Int64(i),
+                                       last: 1_700_000_000_000 + Int64(i), app: "APP\(i % 3)", contact: "4670\(i)",
+                                       contactID: "C\(i)", category: i % 2 == 0 ? "" : "FREE_ENTRY_POINT",
+                                       conversationID: i % 2 == 0 ? "" : "fep-\(i)"))
+        }
+        let semantics = StateFile.Semantics(engine: EngineOptions(), mode: .event, lateness: 0)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-spill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("state.bin").path
+        let keeper = StateKeeper(path: path, semantics: semantics)
+        #expect(keeper.write([WindowImage(windows)], clock: 1_700_000_000_000, newest: 1_700_000_000_000) == nil)
+        let (file, header) = try #require(try keeper.load())
+        var shards: [Shard] = []
+        for k in 0..<2 {
+            let shard = Shard(options: EngineOptions(), mode: .event, lateness: 0, sink: MemorySink())
+            await shard.beginRestore(header, shards: 2)
+            await shard.restore(file, header, records: StateFile.parts(file.bytes, header, count: 1)[0], index: k, count: 2)
+            await shard.finishRestore(header)
+            shards.append(shard)
+        }
+        func snapshots(spillTo directory: String?) async -> [WindowImage] {
+            var images: [WindowImage] = []
+            for shard in shards {
+                let box = ImageBox()
+                await shard.handle(.snapshot(spillTo: directory, atLeast: 0) { image, _ in box.image = image })
+                images.append(box.image!)
+            }
+            return images
+        }
+        let inMemory = await snapshots(spillTo: nil)
+        let spilled = await snapshots(spillTo: dir.path)
+        #expect(inMemory.allSatisfy { $0.spill == nil && !$0.records.isEmpty })
+        #expect(spilled.allSatisfy { $0.spill != nil && $0.records.isEmpty })
+        let a = StateFile.encode(semantics: semantics, clock: 1, newest: 1, images: inMemory).bytes
+        let b = StateFile.encode(semantics: semantics, clock: 1, newest: 1, images: spilled).bytes
+        #expect(a == b)
+        #expect(try StateFile.decode(b).windows.count == windows.count)
+        // Nothing is left in the directory: the image files have no name.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["state.bin"])
+    }
+
+    final class ImageBox: @unchecked Sendable { var image: WindowImage? }
 }
