@@ -6,14 +6,15 @@ extension WindowEngine {
         @inline(__always) get {
             s >= 0 ? windows[Int(s)] : Self.window(services[Int(~s)], contact: ~s)
         }
-        @inline(__always) _modify {
+        // A setter, not `_modify`: a modify coroutine that is not inlined allocates its frame
+        // (the customer service window's temporary) with malloc on every use.
+        @inline(__always) set {
             if s >= 0 {
-                yield &windows[Int(s)]
+                windows[Int(s)] = newValue
             } else {
-                var w = Self.window(services[Int(~s)], contact: ~s)
-                yield &w
-                services[Int(~s)] = ServiceWindow(opened: w.opened, expires: w.expires, heapDue: w.heapDue,
-                                                  contactID: w.contactID, warnDone: w.warnDone, present: w.contact >= 0)
+                services[Int(~s)] = ServiceWindow(opened: newValue.opened, expires: newValue.expires, heapDue: newValue.heapDue,
+                                                  contactID: newValue.contactID, warnDone: newValue.warnDone,
+                                                  present: newValue.contact >= 0)
             }
         }
     }
