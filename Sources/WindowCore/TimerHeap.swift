@@ -131,16 +131,20 @@ private struct MinHeap<E: HeapKeyed & Sendable>: Sendable {
     var count: Int { items.count }
     var top: E? { items.first }
 
+    // The loops work on the buffer: `items[i]` would check bounds and uniqueness on every
+    // step (the same steps, so the same order among equal keys).
     mutating func push(_ e: E) {
         items.append(e)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard items[parent].key > e.key else { break }
-            items[i] = items[parent]
-            i = parent
+        items.withUnsafeMutableBufferPointer { h in
+            var i = h.count &- 1
+            while i > 0 {
+                let parent = (i &- 1) / 2
+                guard h[parent].key > e.key else { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = e
         }
-        items[i] = e
     }
 
     mutating func pop() -> E? {
@@ -153,18 +157,20 @@ private struct MinHeap<E: HeapKeyed & Sendable>: Sendable {
 
     /// Puts `e` at position `start` or below, moving smaller children up.
     private mutating func siftDown(_ e: E, from start: Int) {
-        let n = items.count
-        var i = start
-        while true {
-            let l = 2 * i + 1
-            if l >= n { break }
-            let r = l + 1
-            let c = r < n && items[r].key < items[l].key ? r : l
-            guard items[c].key < e.key else { break }
-            items[i] = items[c]
-            i = c
+        items.withUnsafeMutableBufferPointer { h in
+            let n = h.count
+            var i = start
+            while true {
+                let l = 2 &* i &+ 1
+                if l >= n { break }
+                let r = l &+ 1
+                let c = r < n && h[r].key < h[l].key ? r : l
+                guard h[c].key < e.key else { break }
+                h[i] = h[c]
+                i = c
+            }
+            h[i] = e
         }
-        items[i] = e
     }
 
     mutating func heapify() {
