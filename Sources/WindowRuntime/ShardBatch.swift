@@ -24,20 +24,42 @@ public struct ShardBatch: Sendable {
 
     public var isEmpty: Bool { inputs.isEmpty && ticks.isEmpty }
 
-    /// Copies `input`'s strings from `source` into this batch's arena.
+    /// Copies `input`'s strings from `source` into this batch's arena. The decoder writes a
+    /// record's strings next to each other, so the span that holds them all is usually copied
+    /// at once (and each range moved by the same offset); strings far apart are copied one
+    /// by one.
     public mutating func append(_ input: WindowInput, line: Int32, from source: UnsafeBufferPointer<UInt8>) {
-        var copy = input
-        func move(_ r: ByteRange) -> ByteRange {
-            guard r.count > 0 else { return .empty }
-            let start = arena.count
-            arena.append(contentsOf: UnsafeBufferPointer(rebasing: source[Int(r.start)..<Int(r.start + r.count)]))
-            return ByteRange(start: Int32(start), count: r.count)
+        var low = Int32.max, high: Int32 = 0, bytes: Int32 = 0
+        func span(_ r: ByteRange) {
+            guard r.count > 0 else { return }
+            low = min(low, r.start)
+            high = max(high, r.start + r.count)
+            bytes += r.count
         }
-        copy.app = move(input.app)
-        copy.contact = move(input.contact)
-        copy.contactID = move(input.contactID)
-        copy.category = move(input.category)
-        copy.conversationID = move(input.conversationID)
+        span(input.app); span(input.contact); span(input.contactID); span(input.category); span(input.conversationID)
+        var copy = input
+        if bytes > 0, high - low <= 2 * bytes {
+            let shift = Int32(arena.count) - low
+            arena.append(contentsOf: UnsafeBufferPointer(rebasing: source[Int(low)..<Int(high)]))
+            func moved(_ r: ByteRange) -> ByteRange { r.count > 0 ? ByteRange(start: r.start + shift, count: r.count) : .empty }
+            copy.app = moved(input.app)
+            copy.contact = moved(input.contact)
+            copy.contactID = moved(input.contactID)
+            copy.category = moved(input.category)
+            copy.conversationID = moved(input.conversationID)
+        } else {
+            func move(_ r: ByteRange) -> ByteRange {
+                guard r.count > 0 else { return .empty }
+                let start = arena.count
+                arena.append(contentsOf: UnsafeBufferPointer(rebasing: source[Int(r.start)..<Int(r.start + r.count)]))
+                return ByteRange(start: Int32(start), count: r.count)
+            }
+            copy.app = move(input.app)
+            copy.contact = move(input.contact)
+            copy.contactID = move(input.contactID)
+            copy.category = move(input.category)
+            copy.conversationID = move(input.conversationID)
+        }
         inputs.append(copy)
         lines.append(line)
     }
