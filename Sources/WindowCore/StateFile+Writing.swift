@@ -26,7 +26,9 @@ extension StateFile {
         /// number. False when reading a spilled image back failed.
         func forEachSlice(_ body: (Int, UnsafeRawBufferPointer) -> Void) -> Bool {
             let shift = maxBucketBits - bits
-            var readers = images.map { image in image.spill.map { SpillReader($0, capacity: readChunk) } }
+            var readers = images.map { image in
+                image.spill.map { SpillReader($0, generation: image.spillGeneration, capacity: readChunk) }
+            }
             for j in 0..<(1 << bits) {
                 let first = j << shift, last = ((j + 1) << shift) - 1
                 for (i, image) in images.enumerated() {
@@ -63,8 +65,13 @@ extension StateFile {
         private var offset = 0
         private var filled = 0
 
-        init(_ file: SpillFile, capacity: Int) {
+        /// The file's generation the image was written in: a file written over since gives
+        /// a read failure, never another image's bytes.
+        let generation: Int
+
+        init(_ file: SpillFile, generation: Int, capacity: Int) {
             self.file = file
+            self.generation = generation
             self.capacity = capacity
             buffer = .allocate(byteCount: capacity, alignment: 16)
         }
@@ -73,6 +80,7 @@ extension StateFile {
 
         /// Bytes `start..<end` of the file (valid until the next call); nil on a read error.
         func slice(_ start: Int, _ end: Int) -> UnsafeMutableRawBufferPointer? {
+            guard file.generation == generation else { return nil }
             if start < offset || end > offset + filled {
                 let kept = start >= offset && start < offset + filled ? offset + filled - start : 0
                 if kept > 0 { buffer.copyMemory(from: buffer + (start - offset), byteCount: kept) }

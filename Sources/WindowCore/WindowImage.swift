@@ -23,6 +23,8 @@ public struct WindowImage: Sendable {
     /// The file the records were written to (in bucket order, from offset 0), if any: a
     /// periodic checkpoint does not hold every shard's image in memory beside the tables.
     public var spill: SpillFile?
+    /// `spill.generation` when the records were written.
+    var spillGeneration = 0
     /// End offset in `records` of each fine bucket (`1 << StateFile.maxBucketBits` of them).
     public var bucketEnds: [Int] = Array(repeating: 0, count: 1 << StateFile.maxBucketBits)
 
@@ -131,6 +133,7 @@ public struct WindowImage: Sendable {
         bucketEnds = Array(cursor[0..<(1 << fine)])
         count = n
         spill = file
+        spillGeneration = file.generation
         return true
     }
 
@@ -224,11 +227,14 @@ extension WindowEngine {
 
 /// An unnamed file a window image is written to: created in the state file's directory
 /// (`O_TMPFILE`, or a name removed at once), so nothing is left behind on any exit; closed
-/// when the last image holding it goes.
+/// when the last image holding it goes. A shard keeps its file for the next checkpoint:
+/// writing over pages still in the page cache is several times faster than into new ones.
 public final class SpillFile: @unchecked Sendable {
     public let fd: Int32
-    /// Bytes appended so far.
+    /// Bytes written since the last `rewind`.
     public private(set) var size = 0
+    /// Counts rewinds: an image records it, so that one written over is never read back.
+    public private(set) var generation = 0
 
     private init(fd: Int32) { self.fd = fd }
 
@@ -252,12 +258,18 @@ public final class SpillFile: @unchecked Sendable {
         return SpillFile(fd: fd)
     }
 
+    /// Starts the file over for a new image (its old bytes are written over, not freed).
+    public func rewind() {
+        size = 0
+        generation += 1
+    }
+
     /// Appends `bytes`; false on a write error (a full disk).
     func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard var p = bytes.baseAddress else { return true }
         var left = bytes.count
         while left > 0 {
-            let n = write(fd, p, left)
+            let n = pwrite(fd, p, left, off_t(size))
             if n < 0 {
                 if errno == EINTR { continue }
                 return false

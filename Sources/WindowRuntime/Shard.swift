@@ -64,14 +64,23 @@ public actor Shard {
     /// This shard's windows for a state file; with at least `threshold` of them and a
     /// directory, written to an unnamed file there instead of memory (in memory when that
     /// fails).
+    /// The file is kept for the next image (checkpoints are written one at a time, and the
+    /// exit image waits for the last one, so no image in it is still being read).
     private func image(spillTo directory: String?, atLeast threshold: Int) -> WindowImage {
         let windows = engine.counters.open.reduce(0, +) + engine.counters.remembered
-        if let directory, windows >= threshold, let file = SpillFile.create(in: directory),
-           let image = engine.windowImage(spillingTo: file) {
-            return image
+        if let directory, windows >= threshold, let file = spill ?? SpillFile.create(in: directory) {
+            file.rewind()
+            if let image = engine.windowImage(spillingTo: file) {
+                spill = file
+                return image
+            }
+            spill = nil  // a write failed (a full disk): a new file next time
         }
         return engine.windowImage()
     }
+
+    /// The file this shard's large images are written to.
+    private var spill: SpillFile?
 
     /// The image for the state written at exit (as `image(spillTo:atLeast:)`). The window
     /// tables are released after it (nothing runs on this shard afterwards; `counters` and

@@ -159,7 +159,12 @@ import WindowCore
             return images
         }
         let inMemory = await snapshots(spillTo: nil)
+        let first = await snapshots(spillTo: dir.path)
+        // The next checkpoint writes over the same files: the first images must now fail to
+        // read back (a checkpoint error), never give the second's bytes.
         let spilled = await snapshots(spillTo: dir.path)
+        #expect(zip(first, spilled).allSatisfy { $0.spill === $1.spill })
+        #expect(StateFile.encode(semantics: semantics, clock: 1, newest: 1, images: first).readFailed)
         #expect(inMemory.allSatisfy { $0.spill == nil && !$0.records.isEmpty })
         #expect(spilled.allSatisfy { $0.spill != nil && $0.records.isEmpty })
         let a = StateFile.encode(semantics: semantics, clock: 1, newest: 1, images: inMemory).bytes
