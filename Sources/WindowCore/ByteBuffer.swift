@@ -11,10 +11,8 @@ public struct ByteBuffer: ~Copyable {
     public private(set) var base: UnsafeMutablePointer<UInt8>
     public private(set) var count = 0
     private var capacity: Int
-    /// Day numbers and their "YYYY-MM-DDT" (11 bytes in 16) of the last two formatted dates:
-    /// most events of a batch fall on the same few days.
-    var cachedDay: (Int64, Int64) = (.min, .min)
-    var cachedDate: (SIMD16<UInt8>, SIMD16<UInt8>) = (.zero, .zero)
+    /// The last two formatted dates: most events of a batch fall on the same few days.
+    var dates = DateCache()
 
     public init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 64)
@@ -75,11 +73,58 @@ public struct ByteBuffer: ~Copyable {
         putBytes(s.utf8Start, s.utf8CodeUnitCount)
     }
 
-    /// Copies `n` bytes; the caller reserved room. Short copies (the feed's keys and values)
-    /// are done with word moves that stay inside both ranges, not a library call.
+    /// Copies `n` bytes; the caller reserved room.
     @inline(__always)
     public mutating func putBytes(_ src: UnsafeRawPointer, _ n: Int) {
-        let dst = UnsafeMutableRawPointer(base + count)
+        var c = cursor
+        c.put(src, n)
+        commit(c)
+    }
+
+    /// The decimal digits of `v` (a minus sign first when negative).
+    public mutating func appendDecimal(_ v: Int64) {
+        reserve(24)
+        var c = cursor
+        EventEncoder.putDecimal(v, &c)
+        commit(c)
+    }
+
+    /// Appends an integer's bytes, little endian.
+    @inline(__always)
+    mutating func putLittleEndian<T: FixedWidthInteger>(_ v: T) {
+        reserve(MemoryLayout<T>.size)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: v.littleEndian, as: T.self)
+        count += MemoryLayout<T>.size
+    }
+
+    /// Where the next byte goes, for writes into room reserved beforehand (`commit` after).
+    @inline(__always)
+    var cursor: Cursor { Cursor(p: base + count) }
+
+    /// Counts what was written through `c` (a cursor of this buffer, no `reserve` since).
+    @inline(__always)
+    mutating func commit(_ c: Cursor) { count = c.p - base }
+}
+
+/// A write position in room reserved in a `ByteBuffer`: a pointer in a local, so that a run of
+/// small writes (an event line) keeps it in a register instead of updating the buffer's
+/// count in memory after every store.
+struct Cursor {
+    var p: UnsafeMutablePointer<UInt8>
+
+    @inline(__always)
+    mutating func put(_ b: UInt8) {
+        p.pointee = b
+        p += 1
+    }
+
+    @inline(__always)
+    mutating func put(_ s: StaticString) { put(s.utf8Start, s.utf8CodeUnitCount) }
+
+    /// Copies `n` bytes with word moves that stay inside both ranges (memcpy above 64).
+    @inline(__always)
+    mutating func put(_ src: UnsafeRawPointer, _ n: Int) {
+        let dst = UnsafeMutableRawPointer(p)
         if n >= 8 {
             if n > 64 {
                 memcpy(dst, src, n)
@@ -98,62 +143,35 @@ public struct ByteBuffer: ~Copyable {
         } else {
             for i in 0..<n { dst.storeBytes(of: src.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
         }
-        count &+= n
+        p += n
     }
 
-    /// Stores a word at the end without counting it (the caller reserved room), then counts
-    /// `n` of its bytes: for assembling short runs of digits.
+    /// Stores a whole word and counts `n` of its bytes (for short runs of digits).
     @inline(__always)
     mutating func putWord(_ w: UInt64, counting n: Int) {
-        UnsafeMutableRawPointer(base + count).storeBytes(of: w.littleEndian, as: UInt64.self)
-        count &+= n
+        UnsafeMutableRawPointer(p).storeBytes(of: w.littleEndian, as: UInt64.self)
+        p += n
     }
 
-    /// The decimal digits of `v` (a minus sign first when negative).
-    public mutating func appendDecimal(_ v: Int64) {
-        reserve(20)
-        if v < 0 { put(0x2D) }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 24 bytes of scratch, right-aligned
-        var n = v.magnitude
-        var len = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[23 - len] = UInt8(truncatingIfNeeded: n % 10) &+ 0x30
-                n /= 10
-                len += 1
-            } while n > 0
-            append(UnsafeRawBufferPointer(rebasing: d[(24 - len)...]))
-        }
-    }
-
-    /// Appends an integer's bytes, little endian.
-    @inline(__always)
-    mutating func putLittleEndian<T: FixedWidthInteger>(_ v: T) {
-        reserve(MemoryLayout<T>.size)
-        UnsafeMutableRawPointer(base + count).storeBytes(of: v.littleEndian, as: T.self)
-        count += MemoryLayout<T>.size
-    }
-
-    /// The 11 date bytes at `offset`, for the date cache.
-    func dateBytes(at offset: Int) -> SIMD16<UInt8> {
-        var v = SIMD16<UInt8>.zero
-        withUnsafeMutableBytes(of: &v) { $0.baseAddress!.copyMemory(from: base + offset, byteCount: 11) }
-        return v
-    }
-
-    /// Writes 11 cached date bytes (16 are stored; the caller reserved 16).
+    /// Stores 16 bytes and counts 11 (a cached date).
     @inline(__always)
     mutating func putDate(_ v: SIMD16<UInt8>) {
-        UnsafeMutableRawPointer(base + count).storeBytes(of: v, as: SIMD16<UInt8>.self)
-        count += 11
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<UInt8>.self)
+        p += 11
     }
 
-    /// Two decimal digits of `v` (0...99); the caller reserved room.
+    /// Two decimal digits of `v` (0...99).
     @inline(__always)
     mutating func putTwoDigits(_ v: Int64) {
         let q = v / 10
-        base[count] = UInt8(truncatingIfNeeded: q) &+ 0x30
-        base[count + 1] = UInt8(truncatingIfNeeded: v - q * 10) &+ 0x30
-        count += 2
+        p[0] = UInt8(truncatingIfNeeded: q) &+ 0x30
+        p[1] = UInt8(truncatingIfNeeded: v - q * 10) &+ 0x30
+        p += 2
     }
+}
+
+/// Day numbers and their "YYYY-MM-DDT" (11 bytes in 16) of the last two formatted dates.
+struct DateCache {
+    var day: (Int64, Int64) = (.min, .min)
+    var date: (SIMD16<UInt8>, SIMD16<UInt8>) = (.zero, .zero)
 }

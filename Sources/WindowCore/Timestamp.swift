@@ -94,32 +94,36 @@ public enum Timestamp {
     /// The date part is cached per buffer: consecutive events mostly share two days.
     public static func append(_ millis: Int64, to out: inout ByteBuffer) {
         out.reserve(maxBytes)
-        put(millis, to: &out)
+        var c = out.cursor
+        put(millis, to: &c, dates: &out.dates)
+        out.commit(c)
     }
 
-    /// Room `put` may write into: 24 bytes for years 0000–9999, and the words it stores
-    /// reach a few bytes beyond (a year outside that range reserves its own).
+    /// Room `put` may write into: 24 bytes for years 0000–9999, at most 30 outside, and the
+    /// words it stores reach a few bytes beyond.
     static let maxBytes = 40
 
-    /// `append` into room the caller reserved (`maxBytes`).
+    /// `append` through a cursor into room the caller reserved (`maxBytes`).
     @inline(__always)
-    static func put(_ millis: Int64, to out: inout ByteBuffer) {
+    static func put(_ millis: Int64, to c: inout Cursor, dates: inout DateCache) {
         var days = millis / 86_400_000
         var rem = millis % 86_400_000
         if rem < 0 { rem += 86_400_000; days -= 1 }
-        if days == out.cachedDay.0 {
-            out.putDate(out.cachedDate.0)
-        } else if days == out.cachedDay.1 {
-            out.putDate(out.cachedDate.1)
+        if days == dates.day.0 {
+            c.putDate(dates.date.0)
+        } else if days == dates.day.1 {
+            c.putDate(dates.date.1)
         } else {
-            let start = out.count
-            appendDate(days: days, to: &out)
-            if out.count - start == 11 {
+            let start = c.p
+            putDate(days: days, to: &c)
+            if c.p - start == 11 {
                 // Two days cached: an event's opened_at and expires_at mostly fall on two days.
-                out.cachedDay.1 = out.cachedDay.0
-                out.cachedDate.1 = out.cachedDate.0
-                out.cachedDay.0 = days
-                out.cachedDate.0 = out.dateBytes(at: start)
+                dates.day.1 = dates.day.0
+                dates.date.1 = dates.date.0
+                dates.day.0 = days
+                var v = SIMD16<UInt8>.zero
+                withUnsafeMutableBytes(of: &v) { $0.baseAddress!.copyMemory(from: start, byteCount: 11) }
+                dates.date.0 = v
             }
         }
         // "hh:mm:ss" and ".mmmZ", each assembled in a word and stored at once.
@@ -129,12 +133,12 @@ public enum Timestamp {
             let q = v / 10
             return UInt64(truncatingIfNeeded: 0x30 + q) | UInt64(truncatingIfNeeded: 0x30 + v - q * 10) << 8
         }
-        out.putWord(two(secs / 3_600) | 0x3A << 16 | two(secs / 60 % 60) << 24 | 0x3A << 40 | two(secs % 60) << 48, counting: 8)
-        out.putWord(0x2E | UInt64(truncatingIfNeeded: 0x30 + ms / 100) << 8 | two(ms % 100) << 16 | 0x5A << 32, counting: 5)
+        c.putWord(two(secs / 3_600) | 0x3A << 16 | two(secs / 60 % 60) << 24 | 0x3A << 40 | two(secs % 60) << 48, counting: 8)
+        c.putWord(0x2E | UInt64(truncatingIfNeeded: 0x30 + ms / 100) << 8 | two(ms % 100) << 16 | 0x5A << 32, counting: 5)
     }
 
     /// "YYYY-MM-DDT" of a day number (civil from days, Hinnant).
-    static func appendDate(days: Int64, to out: inout ByteBuffer) {
+    static func putDate(days: Int64, to c: inout Cursor) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -145,21 +149,21 @@ public enum Timestamp {
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
         if year < 0 || year > 9999 {
-            // Outside RFC 3339's range (reachable only by offsets or long windows): still readable.
+            // Outside RFC 3339's range (reachable only by offsets or long windows): still
+            // readable. At most a sign and 9 digits (|millis| < 2^63 is < 300 M years).
             var digits = Array(String(abs(year)).utf8)
             while digits.count < 4 { digits.insert(0x30, at: 0) }
             if year < 0 { digits.insert(0x2D, at: 0) }
-            digits.withUnsafeBytes { out.append($0) }
+            digits.withUnsafeBytes { c.put($0.baseAddress!, $0.count) }
         } else {
-            out.putTwoDigits(year / 100)
-            out.putTwoDigits(year % 100)
+            c.putTwoDigits(year / 100)
+            c.putTwoDigits(year % 100)
         }
-        out.reserve(7 &+ 16)  // a long year may have used the room
-        out.put(0x2D)
-        out.putTwoDigits(month)
-        out.put(0x2D)
-        out.putTwoDigits(day)
-        out.put(0x54)
+        c.put(0x2D)
+        c.putTwoDigits(month)
+        c.put(0x2D)
+        c.putTwoDigits(day)
+        c.put(0x54)
     }
 
     /// Appends to a byte array (diagnostics, tools).

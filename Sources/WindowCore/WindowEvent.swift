@@ -128,47 +128,49 @@ public struct EventText {
     }
 
     /// Appends the NDJSON line of one event (keys in SPEC order, empty values omitted).
-    /// Room for the whole line is reserved once; every write below is unchecked.
+    /// Room for the whole line is reserved once; every write below goes through a cursor.
     public static func encode(_ event: EventKind, _ window: WindowKind, _ t: EventText,
                               openedAt: Int64, expiresAt: Int64, lead: Int64, dueAt: Int64,
                               into out: inout ByteBuffer) {
         let text = t.app.count &+ t.contact.count &+ t.contactID.count &+ t.category.count &+ t.conversationID.count
         out.reserve(text &* 6 &+ Self.fixedBytes)
-        out.put("{\"event\":\"")
-        out.put(event.jsonName)
-        out.put("\",\"window\":\"")
-        out.put(window.jsonName)
-        out.put(0x22)
-        if t.app.count > 0 { out.put(",\"app_id\":"); EventEncoder.putString(t.app, &out) }
-        if t.contact.count > 0 { out.put(",\"contact\":"); EventEncoder.putString(t.contact, &out) }
-        if t.contactID.count > 0 { out.put(",\"contact_id\":"); EventEncoder.putString(t.contactID, &out) }
-        if t.category.count > 0 { out.put(",\"category\":"); EventEncoder.putString(t.category, &out) }
-        if t.conversationID.count > 0 { out.put(",\"conversation_id\":"); EventEncoder.putString(t.conversationID, &out) }
-        out.put(",\"opened_at\":")
-        let opened = out.count
-        EventEncoder.putTime(openedAt, &out)
-        let openedBytes = out.count &- opened
-        out.put(",\"expires_at\":")
-        let expires = out.count
-        EventEncoder.putTime(expiresAt, &out)
-        let expiresBytes = out.count &- expires
+        var c = out.cursor
+        c.put("{\"event\":\"")
+        c.put(event.jsonName)
+        c.put("\",\"window\":\"")
+        c.put(window.jsonName)
+        c.put(0x22)
+        if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putString(t.app, &c) }
+        if t.contact.count > 0 { c.put(",\"contact\":"); EventEncoder.putString(t.contact, &c) }
+        if t.contactID.count > 0 { c.put(",\"contact_id\":"); EventEncoder.putString(t.contactID, &c) }
+        if t.category.count > 0 { c.put(",\"category\":"); EventEncoder.putString(t.category, &c) }
+        if t.conversationID.count > 0 { c.put(",\"conversation_id\":"); EventEncoder.putString(t.conversationID, &c) }
+        c.put(",\"opened_at\":")
+        let opened = c.p
+        EventEncoder.putTime(openedAt, &c, &out.dates)
+        let openedBytes = c.p - opened
+        c.put(",\"expires_at\":")
+        let expires = c.p
+        EventEncoder.putTime(expiresAt, &c, &out.dates)
+        let expiresBytes = c.p - expires
         if event == .expiring {
-            out.put(",\"remaining_s\":")
-            out.appendDecimal(lead / 1_000)
+            c.put(",\"remaining_s\":")
+            EventEncoder.putDecimal(lead / 1_000, &c)
         }
-        out.put(",\"due_at\":")
+        c.put(",\"due_at\":")
         // An opening is due when it opens and an expiry when it expires: copy that time.
         if dueAt == openedAt {
-            out.putBytes(out.base + opened, openedBytes)
+            c.put(opened, openedBytes)
         } else if dueAt == expiresAt {
-            out.putBytes(out.base + expires, expiresBytes)
+            c.put(expires, expiresBytes)
         } else {
-            EventEncoder.putTime(dueAt, &out)
+            EventEncoder.putTime(dueAt, &c, &out.dates)
         }
-        out.put(",\"id\":")
-        EventEncoder.putHex(id(event, window, t, openedAt: openedAt, expiresAt: expiresAt, lead: lead), &out)
-        out.put(0x7D)
-        out.put(0x0A)
+        c.put(",\"id\":")
+        EventEncoder.putHex(id(event, window, t, openedAt: openedAt, expiresAt: expiresAt, lead: lead), &c)
+        c.put(0x7D)
+        c.put(0x0A)
+        out.commit(c)
     }
 
     /// Room an event line needs besides its strings (six bytes per string byte at most):
@@ -238,19 +240,21 @@ public enum EventEncoder {
     @inline(__always)
     public static func appendString(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
         out.reserve(bytes.count &* 6 &+ 2)
-        putString(bytes, &out)
+        var c = out.cursor
+        putString(bytes, &c)
+        out.commit(c)
     }
 
-    /// `appendString` into room the caller reserved (six bytes per byte, plus two).
+    /// `appendString` into room reserved beforehand (six bytes per byte, plus two).
     @inline(__always)
-    static func putString(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
+    static func putString(_ bytes: UnsafeRawBufferPointer, _ c: inout Cursor) {
         guard let p = bytes.baseAddress, !needsEscape(p, bytes.count) else {
-            appendEscaped(bytes, &out)
+            putEscaped(bytes, &c)
             return
         }
-        out.put(0x22)
-        out.putBytes(p, bytes.count)
-        out.put(0x22)
+        c.put(0x22)
+        c.put(p, bytes.count)
+        c.put(0x22)
     }
 
     /// Whether any byte is '"', '\\' or a control character (eight bytes per step; the last
@@ -276,52 +280,71 @@ public enum EventEncoder {
         return false
     }
 
-    private static func appendEscaped(_ bytes: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
-        out.reserve(bytes.count * 6 + 2)
-        out.put(0x22)
+    private static func putEscaped(_ bytes: UnsafeRawBufferPointer, _ c: inout Cursor) {
+        c.put(0x22)
         for b in bytes {
             switch b {
-            case 0x22: out.put(0x5C); out.put(0x22)
-            case 0x5C: out.put(0x5C); out.put(0x5C)
-            case 0x0A: out.put(0x5C); out.put(0x6E)
-            case 0x0D: out.put(0x5C); out.put(0x72)
-            case 0x09: out.put(0x5C); out.put(0x74)
+            case 0x22: c.put(0x5C); c.put(0x22)
+            case 0x5C: c.put(0x5C); c.put(0x5C)
+            case 0x0A: c.put(0x5C); c.put(0x6E)
+            case 0x0D: c.put(0x5C); c.put(0x72)
+            case 0x09: c.put(0x5C); c.put(0x74)
             case 0..<0x20:
-                out.put(0x5C); out.put(0x75); out.put(0x30); out.put(0x30)
-                out.put(hexDigit(b >> 4)); out.put(hexDigit(b & 0xF))
-            default: out.put(b)
+                c.put(0x5C); c.put(0x75); c.put(0x30); c.put(0x30)
+                c.put(hexDigit(b >> 4)); c.put(hexDigit(b & 0xF))
+            default: c.put(b)
             }
         }
-        out.put(0x22)
+        c.put(0x22)
     }
 
     /// A quoted UTC time with three fraction digits.
     public static func appendTime(_ millis: Int64, _ out: inout ByteBuffer) {
         out.reserve(Timestamp.maxBytes &+ 2)
-        putTime(millis, &out)
+        var c = out.cursor
+        putTime(millis, &c, &out.dates)
+        out.commit(c)
     }
 
-    /// `appendTime` into room the caller reserved (`Timestamp.maxBytes` + 2).
+    /// `appendTime` into room reserved beforehand (`Timestamp.maxBytes` + 2).
     @inline(__always)
-    static func putTime(_ millis: Int64, _ out: inout ByteBuffer) {
-        out.put(0x22)
-        Timestamp.put(millis, to: &out)
-        out.put(0x22)
+    static func putTime(_ millis: Int64, _ c: inout Cursor, _ dates: inout DateCache) {
+        c.put(0x22)
+        Timestamp.put(millis, to: &c, dates: &dates)
+        c.put(0x22)
+    }
+
+    /// The decimal digits of `v` (a minus sign first when negative), at most 20 bytes.
+    static func putDecimal(_ v: Int64, _ c: inout Cursor) {
+        if v < 0 { c.put(0x2D) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, right-aligned
+        var n = v.magnitude
+        var len = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[23 - len] = UInt8(truncatingIfNeeded: n % 10) &+ 0x30
+                n /= 10
+                len += 1
+            } while n > 0
+            c.put(d.baseAddress! + (24 - len), len)
+        }
     }
 
     /// Sixteen lower-case hex digits in quotes.
     public static func appendHex(_ v: UInt64, _ out: inout ByteBuffer) {
         out.reserve(24)
-        putHex(v, &out)
+        var c = out.cursor
+        putHex(v, &c)
+        out.commit(c)
     }
 
-    /// `appendHex` into room the caller reserved (24 bytes).
+    /// `appendHex` into room reserved beforehand (24 bytes).
     @inline(__always)
-    static func putHex(_ v: UInt64, _ out: inout ByteBuffer) {
-        out.put(0x22)
-        out.putWord(hexDigits(UInt32(truncatingIfNeeded: v >> 32)), counting: 8)
-        out.putWord(hexDigits(UInt32(truncatingIfNeeded: v)), counting: 8)
-        out.put(0x22)
+    static func putHex(_ v: UInt64, _ c: inout Cursor) {
+        c.put(0x22)
+        c.putWord(hexDigits(UInt32(truncatingIfNeeded: v >> 32)), counting: 8)
+        c.putWord(hexDigits(UInt32(truncatingIfNeeded: v)), counting: 8)
+        c.put(0x22)
     }
 
     /// The eight hex digits of `v` as the bytes of a little-endian word, most significant first.
