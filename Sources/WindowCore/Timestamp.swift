@@ -126,15 +126,17 @@ public enum Timestamp {
                 dates.date.0 = v
             }
         }
-        // "hh:mm:ss" and ".mmmZ", each assembled in a word and stored at once.
-        let secs = rem / 1_000
-        let ms = rem % 1_000
-        @inline(__always) func two(_ v: Int64) -> UInt64 {
+        // "hh:mm:ss" and ".mmmZ", each assembled in a word and stored at once (unsigned 32-bit
+        // arithmetic: 0 <= rem < 86_400_000, and divisions by constants need no sign fix-ups).
+        let r = UInt32(truncatingIfNeeded: rem)
+        let secs = r / 1_000
+        let ms = r % 1_000
+        @inline(__always) func two(_ v: UInt32) -> UInt64 {
             let q = v / 10
-            return UInt64(truncatingIfNeeded: 0x30 + q) | UInt64(truncatingIfNeeded: 0x30 + v - q * 10) << 8
+            return UInt64(0x30 &+ q) | UInt64(0x30 &+ v &- q &* 10) << 8
         }
         c.putWord(two(secs / 3_600) | 0x3A << 16 | two(secs / 60 % 60) << 24 | 0x3A << 40 | two(secs % 60) << 48, counting: 8)
-        c.putWord(0x2E | UInt64(truncatingIfNeeded: 0x30 + ms / 100) << 8 | two(ms % 100) << 16 | 0x5A << 32, counting: 5)
+        c.putWord(0x2E | UInt64(0x30 &+ ms / 100) << 8 | two(ms % 100) << 16 | 0x5A << 32, counting: 5)
     }
 
     /// "YYYY-MM-DDT" of a day number (civil from days, Hinnant).
