@@ -64,12 +64,6 @@ public struct ByteBuffer: ~Copyable {
     @inline(__always)
     public mutating func append(_ s: StaticString) {
         reserve(s.utf8CodeUnitCount)
-        put(s)
-    }
-
-    /// Appends a literal; the caller reserved room.
-    @inline(__always)
-    public mutating func put(_ s: StaticString) {
         putBytes(s.utf8Start, s.utf8CodeUnitCount)
     }
 

@@ -25,7 +25,8 @@ public struct WindowImage: Sendable {
     public var spill: SpillFile?
     /// `spill.generation` when the records were written.
     var spillGeneration = 0
-    /// End offset in `records` of each fine bucket (`1 << StateFile.maxBucketBits` of them).
+    /// End offset in `records` (or in `spill`) of each fine bucket (`1 << StateFile.maxBucketBits`
+    /// of them).
     public var bucketEnds: [Int] = Array(repeating: 0, count: 1 << StateFile.maxBucketBits)
 
     public init() {}
