@@ -77,7 +77,9 @@ public struct Pipeline: Sendable {
                         file.release(part)
                     }
                     await withTaskGroup(of: Void.self) { group in
-                        for shard in shards { group.addTask { await shard.finishRestore(header) } }
+                        for shard in shards {
+                            group.addTask { await shard.finishRestore(header, spillTo: k.directory, atLeast: options.spillWindows) }
+                        }
                     }
                     reader.restore(clock: header.clock, newest: header.newest)
                 }

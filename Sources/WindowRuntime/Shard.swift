@@ -55,8 +55,15 @@ public actor Shard {
         engine.restore(file: file.bytes, header, records: records, shard: index, of: count)
     }
 
-    public func finishRestore(_ header: StateFile.Header) {
+    /// With at least `threshold` windows restored and a directory, this shard's image file is
+    /// made now and filled in the background (`SpillWarmer`).
+    public func finishRestore(_ header: StateFile.Header, spillTo directory: String?, atLeast threshold: Int) {
         engine.finishRestore(clock: header.clock)
+        let windows = engine.counters.open.reduce(0, +) + engine.counters.remembered
+        if let directory, windows >= threshold, let file = SpillFile.create(in: directory) {
+            spill = file
+            warmer = SpillWarmer(file: file, bytes: windows * Self.imageBytesPerWindow)
+        }
         if mode == .wall { engine.advance(to: max(engine.clock, self.clock.now() - lateness)) } else { engine.advance(to: engine.clock) }
         flush()
     }
@@ -68,6 +75,8 @@ public actor Shard {
     /// exit image waits for the last one, so no image in it is still being read).
     private func image(spillTo directory: String?, atLeast threshold: Int) -> WindowImage {
         let windows = engine.counters.open.reduce(0, +) + engine.counters.remembered
+        warmer?.stop()
+        warmer = nil
         if let directory, windows >= threshold, let file = spill ?? SpillFile.create(in: directory) {
             file.rewind()
             if let image = engine.windowImage(spillingTo: file) {
@@ -79,8 +88,12 @@ public actor Shard {
         return engine.windowImage()
     }
 
-    /// The file this shard's large images are written to.
+    /// The file this shard's large images are written to, and what fills it after a restore.
     private var spill: SpillFile?
+    private var warmer: SpillWarmer?
+    /// About the bytes of a window's image record (72 for a customer service window with
+    /// 13-character ids): how much of the file the warmer fills.
+    static let imageBytesPerWindow = 72
 
     /// The image for the state written at exit (as `image(spillTo:atLeast:)`). The window
     /// tables are released after it (nothing runs on this shard afterwards; `counters` and

@@ -146,7 +146,7 @@ import WindowCore
             let shard = Shard(options: EngineOptions(), mode: .event, lateness: 0, sink: MemorySink())
             await shard.beginRestore(header, shards: 2)
             await shard.restore(file, header, records: StateFile.parts(file.bytes, header, count: 1)[0], index: k, count: 2)
-            await shard.finishRestore(header)
+            await shard.finishRestore(header, spillTo: k == 0 ? dir.path : nil, atLeast: 0)
             shards.append(shard)
         }
         func snapshots(spillTo directory: String?) async -> [WindowImage] {
