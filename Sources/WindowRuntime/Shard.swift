@@ -59,10 +59,9 @@ public actor Shard {
     /// made now and filled in the background (`SpillWarmer`).
     public func finishRestore(_ header: StateFile.Header, spillTo directory: String?, atLeast threshold: Int) {
         engine.finishRestore(clock: header.clock)
-        let windows = engine.counters.open.reduce(0, +) + engine.counters.remembered
-        if let directory, windows >= threshold, let file = SpillFile.create(in: directory) {
+        if let directory, windowCount >= threshold, let file = SpillFile.create(in: directory) {
             spill = file
-            warmer = SpillWarmer(file: file, bytes: windows * Self.imageBytesPerWindow)
+            warmer = SpillWarmer(file: file, bytes: windowCount * Self.imageBytesPerWindow)
         }
         if mode == .wall { engine.advance(to: max(engine.clock, self.clock.now() - lateness)) } else { engine.advance(to: engine.clock) }
         flush()
@@ -74,10 +73,9 @@ public actor Shard {
     /// The file is kept for the next image (checkpoints are written one at a time, and the
     /// exit image waits for the last one, so no image in it is still being read).
     private func image(spillTo directory: String?, atLeast threshold: Int) -> WindowImage {
-        let windows = engine.counters.open.reduce(0, +) + engine.counters.remembered
         warmer?.stop()
         warmer = nil
-        if let directory, windows >= threshold, let file = spill ?? SpillFile.create(in: directory) {
+        if let directory, windowCount >= threshold, let file = spill ?? SpillFile.create(in: directory) {
             file.rewind()
             if let image = engine.windowImage(spillingTo: file) {
                 spill = file
@@ -87,6 +85,9 @@ public actor Shard {
         }
         return engine.windowImage()
     }
+
+    /// Open and remembered windows.
+    private var windowCount: Int { engine.counters.open.reduce(0, +) + engine.counters.remembered }
 
     /// The file this shard's large images are written to, and what fills it after a restore.
     private var spill: SpillFile?
