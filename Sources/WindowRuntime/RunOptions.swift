@@ -72,7 +72,9 @@ extension RunOptions {
 
     STATE
       --state FILE            load window state from FILE at start (if present); write it
-                              atomically at exit, on SIGTERM/SIGINT and every --checkpoint-every
+                              atomically at exit, on SIGTERM/SIGINT and every --checkpoint-every.
+                              From 1 M windows per shard, unnamed files in FILE's directory
+                              hold the shards' images (about FILE's size while running)
       --checkpoint-every DUR  periodic checkpoint interval (default 60s; 0: only at exit)
       windowkeeper status --state FILE [--app ID] [--contact C] [--at TIME]
                               print the open windows as NDJSON with remaining_s as of TIME
