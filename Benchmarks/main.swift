@@ -160,27 +160,21 @@ for suite in suites {
         options.mode = .event
         var ingest = Ingest(options: options)
         var framer = LineFramer(maxLineBytes: 1 << 20)
-        var arena: [UInt8] = []
-        var inputs: [(WindowInput, Int64)] = []
+        // Every input with its strings in one arena (the pipeline's own batch), and the clock
+        // after its line.
+        var kept = ShardBatch()
+        var clocks: [Int64] = []
         data.withUnsafeBufferPointer {
             framer.feed($0) { piece in
                 guard case .line(let l) = piece else { return }
                 if case .record(let input?, _) = ingest.process(l, now: 0) {
-                    var moved = input
-                    ingest.decoder.arena.withUnsafeBufferPointer { src in
-                        func move(_ r: ByteRange) -> ByteRange {
-                            let start = arena.count
-                            arena.append(contentsOf: UnsafeBufferPointer(rebasing: src[Int(r.start)..<Int(r.start + r.count)]))
-                            return ByteRange(start: Int32(start), count: r.count)
-                        }
-                        moved.app = move(input.app); moved.contact = move(input.contact)
-                        moved.contactID = move(input.contactID); moved.category = move(input.category)
-                        moved.conversationID = move(input.conversationID)
-                    }
-                    inputs.append((moved, ingest.clock))
+                    ingest.decoder.arena.withUnsafeBufferPointer { kept.append(input, line: 0, from: $0) }
+                    clocks.append(ingest.clock)
                 }
             }
         }
+        let arena = kept.arena
+        let inputs = Array(zip(kept.inputs, clocks))
         let baseline = measure("baseline: iterate inputs", unit: "records", items: inputs.count, runs: runs) {
             var n: UInt64 = 0
             for (input, c) in inputs { n &+= input.contactHash &+ UInt64(bitPattern: c) }

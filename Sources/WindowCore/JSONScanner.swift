@@ -332,15 +332,21 @@ public struct JSONScanner {
         return true
     }
 
-    /// The offset of the first backslash in `bytes[from..<to]`, or `to`: eight bytes per step
-    /// (the lowest flag of the zero-byte test is exact).
+    /// The high bit of every byte of `w` that is a backslash (exact in every byte).
+    @inlinable @inline(__always)
+    static func backslashBytes(_ w: UInt64) -> UInt64 {
+        let x = w ^ 0x5C5C_5C5C_5C5C_5C5C
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((x & low7) &+ low7) | x) & ~low7
+    }
+
+    /// The offset of the first backslash in `bytes[from..<to]`, or `to`: eight bytes per step.
     @inlinable
     static func firstBackslash(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to end: Int) -> Int {
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         var p = from
         while p &+ 8 <= end {
-            let x = raw.loadUnaligned(fromByteOffset: p, as: UInt64.self) ^ 0x5C5C_5C5C_5C5C_5C5C
-            let flags = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+            let flags = backslashBytes(raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
             if flags != 0 { return p &+ (flags.trailingZeroBitCount &>> 3) }
             p &+= 8
         }
@@ -430,9 +436,7 @@ public struct JSONScanner {
                 // Copy a word; stop at its first backslash (exact SWAR zero-byte test).
                 // o <= i, so the store stays inside the room for n bytes.
                 let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let x = w ^ 0x5C5C_5C5C_5C5C_5C5C
-                let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-                let slash = ~(((x & low7) &+ low7) | x) & ~low7
+                let slash = backslashBytes(w)
                 wout.storeBytes(of: w, toByteOffset: o, as: UInt64.self)
                 if slash == 0 {
                     i += 8

@@ -38,4 +38,17 @@ public struct WindowInput: Sendable {
         self.category = category
         self.conversationID = conversationID
     }
+
+    /// The input with each of its string ranges passed through `f` (moving them to another
+    /// arena).
+    @inline(__always)
+    public func mapStrings(_ f: (ByteRange) -> ByteRange) -> WindowInput {
+        var moved = self
+        moved.app = f(app)
+        moved.contact = f(contact)
+        moved.contactID = f(contactID)
+        moved.category = f(category)
+        moved.conversationID = f(conversationID)
+        return moved
+    }
 }

@@ -30,35 +30,26 @@ public struct ShardBatch: Sendable {
     /// by one.
     public mutating func append(_ input: WindowInput, line: Int32, from source: UnsafeBufferPointer<UInt8>) {
         var low = Int32.max, high: Int32 = 0, bytes: Int32 = 0
-        func span(_ r: ByteRange) {
-            guard r.count > 0 else { return }
-            low = min(low, r.start)
-            high = max(high, r.start + r.count)
-            bytes += r.count
+        _ = input.mapStrings { r in  // visits each range
+            if r.count > 0 {
+                low = min(low, r.start)
+                high = max(high, r.start + r.count)
+                bytes += r.count
+            }
+            return r
         }
-        span(input.app); span(input.contact); span(input.contactID); span(input.category); span(input.conversationID)
-        var copy = input
+        let copy: WindowInput
         if bytes > 0, high - low <= 2 * bytes {
             let shift = Int32(arena.count) - low
             arena.append(contentsOf: UnsafeBufferPointer(rebasing: source[Int(low)..<Int(high)]))
-            func moved(_ r: ByteRange) -> ByteRange { r.count > 0 ? ByteRange(start: r.start + shift, count: r.count) : .empty }
-            copy.app = moved(input.app)
-            copy.contact = moved(input.contact)
-            copy.contactID = moved(input.contactID)
-            copy.category = moved(input.category)
-            copy.conversationID = moved(input.conversationID)
+            copy = input.mapStrings { $0.count > 0 ? ByteRange(start: $0.start + shift, count: $0.count) : .empty }
         } else {
-            func move(_ r: ByteRange) -> ByteRange {
+            copy = input.mapStrings { r in
                 guard r.count > 0 else { return .empty }
                 let start = arena.count
                 arena.append(contentsOf: UnsafeBufferPointer(rebasing: source[Int(r.start)..<Int(r.start + r.count)]))
                 return ByteRange(start: Int32(start), count: r.count)
             }
-            copy.app = move(input.app)
-            copy.contact = move(input.contact)
-            copy.contactID = move(input.contactID)
-            copy.category = move(input.category)
-            copy.conversationID = move(input.conversationID)
         }
         inputs.append(copy)
         lines.append(line)
