@@ -23,6 +23,9 @@ struct TextStore: ~Copyable {
     private var buffer: ByteBuffer
     /// Bytes of freed strings (with their prefixes) still in the buffer.
     private(set) var garbage = 0
+    /// Whether a string that must be escaped in JSON was ever stored (until `compact`): while
+    /// not, events copy this store's strings without checking them.
+    private(set) var holdsEscapes = false
     let packsULIDs: Bool
     /// Where `bytes` spells out a packed ULID.
     private let spelled: UnsafeMutablePointer<UInt8>
@@ -53,6 +56,7 @@ struct TextStore: ~Copyable {
             withUnsafeBytes(of: value.littleEndian) { buffer.putBytes($0.baseAddress!, 16) }
             return TextRef(offset: UInt32(offset))
         }
+        if !holdsEscapes, EventEncoder.needsEscape(bytes.baseAddress!, bytes.count) { holdsEscapes = true }
         var n = bytes.count
         if n < 0x7F {
             buffer.put(UInt8(n))

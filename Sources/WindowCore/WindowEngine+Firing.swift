@@ -119,7 +119,8 @@ extension WindowEngine {
         let c = contacts[Int(w.contact)]
         let text = EventText(app: self.text.bytes(apps[Int(c.app)]), contact: self.text.bytes(c.contact),
                              contactID: contactIDs.bytes(w.contactID), category: self.text.bytes(category(w)),
-                             conversationID: self.text.bytes(conversationID(w)))
+                             conversationID: self.text.bytes(conversationID(w)),
+                             plain: !self.text.holdsEscapes && !contactIDs.holdsEscapes)
         if inPass {
             pass.add(kind, w.kind, pmp: w.pmp, text, openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)
         } else {

@@ -94,14 +94,18 @@ public struct EventText {
     public var contactID: UnsafeRawBufferPointer
     public var category: UnsafeRawBufferPointer
     public var conversationID: UnsafeRawBufferPointer
+    /// Set when none of the five holds a byte that must be escaped (the engine knows it of
+    /// its stores): they are then copied without being checked.
+    public var plain: Bool
 
     public init(app: UnsafeRawBufferPointer, contact: UnsafeRawBufferPointer, contactID: UnsafeRawBufferPointer,
-                category: UnsafeRawBufferPointer, conversationID: UnsafeRawBufferPointer) {
+                category: UnsafeRawBufferPointer, conversationID: UnsafeRawBufferPointer, plain: Bool = false) {
         self.app = app
         self.contact = contact
         self.contactID = contactID
         self.category = category
         self.conversationID = conversationID
+        self.plain = plain
     }
 
     /// The UTF-8 bytes of a string, without copying a native string.
@@ -140,11 +144,19 @@ public struct EventText {
         c.put("\",\"window\":\"")
         c.put(window.jsonName)
         c.put(0x22)
-        if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putString(t.app, &c) }
-        if t.contact.count > 0 { c.put(",\"contact\":"); EventEncoder.putString(t.contact, &c) }
-        if t.contactID.count > 0 { c.put(",\"contact_id\":"); EventEncoder.putString(t.contactID, &c) }
-        if t.category.count > 0 { c.put(",\"category\":"); EventEncoder.putString(t.category, &c) }
-        if t.conversationID.count > 0 { c.put(",\"conversation_id\":"); EventEncoder.putString(t.conversationID, &c) }
+        if t.plain {
+            if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putPlain(t.app, &c) }
+            if t.contact.count > 0 { c.put(",\"contact\":"); EventEncoder.putPlain(t.contact, &c) }
+            if t.contactID.count > 0 { c.put(",\"contact_id\":"); EventEncoder.putPlain(t.contactID, &c) }
+            if t.category.count > 0 { c.put(",\"category\":"); EventEncoder.putPlain(t.category, &c) }
+            if t.conversationID.count > 0 { c.put(",\"conversation_id\":"); EventEncoder.putPlain(t.conversationID, &c) }
+        } else {
+            if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putString(t.app, &c) }
+            if t.contact.count > 0 { c.put(",\"contact\":"); EventEncoder.putString(t.contact, &c) }
+            if t.contactID.count > 0 { c.put(",\"contact_id\":"); EventEncoder.putString(t.contactID, &c) }
+            if t.category.count > 0 { c.put(",\"category\":"); EventEncoder.putString(t.category, &c) }
+            if t.conversationID.count > 0 { c.put(",\"conversation_id\":"); EventEncoder.putString(t.conversationID, &c) }
+        }
         c.put(",\"opened_at\":")
         let opened = c.p
         EventEncoder.putTime(openedAt, &c, &out.dates)
@@ -254,6 +266,14 @@ public enum EventEncoder {
         }
         c.put(0x22)
         c.put(p, bytes.count)
+        c.put(0x22)
+    }
+
+    /// A string known to need no escape, in quotes.
+    @inline(__always)
+    static func putPlain(_ bytes: UnsafeRawBufferPointer, _ c: inout Cursor) {
+        c.put(0x22)
+        c.put(bytes.baseAddress!, bytes.count)
         c.put(0x22)
     }
 

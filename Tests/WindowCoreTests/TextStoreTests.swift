@@ -79,4 +79,32 @@ import Testing
             #expect(back == s)
         }
     }
+
+    /// A store knows whether it ever held a string that JSON must escape (events skip the
+    /// check while it did not); compacting forgets freed ones.
+    @Test func holdsEscapes_isSetByAnyStringWithAQuoteBackslashOrControlByte() {
+        for special: UInt8 in [0x22, 0x5C, 0x00, 0x0A, 0x1F] {
+            for length in 1...20 {
+                for at in 0..<length {
+                    var bytes = [UInt8](repeating: 0x61, count: length)
+                    bytes[at] = special
+                    var store = TextStore()
+                    _ = Self.add([Array("plain".utf8), [0xC3, 0xA9, 0x7F]], to: &store)
+                    let before = store.holdsEscapes
+                    _ = Self.add([bytes], to: &store)
+                    let after = store.holdsEscapes
+                    #expect(!before)
+                    #expect(after, "byte \(special) at \(at) of \(length)")
+                }
+            }
+        }
+        var store = TextStore()
+        let refs = Self.add([Array("a\"b".utf8), Array("ok".utf8)], to: &store)
+        store.free(refs[0])
+        var live = refs[1]
+        store.compact { move in live = move(live) }
+        let afterCompaction = store.holdsEscapes
+        #expect(!afterCompaction)
+        #expect(Array(store.bytes(live)) == Array("ok".utf8))
+    }
 }
