@@ -106,9 +106,27 @@ public enum Timestamp {
     /// `append` through a cursor into room the caller reserved (`maxBytes`).
     @inline(__always)
     static func put(_ millis: Int64, to c: inout Cursor, dates: inout DateCache) {
-        var days = millis / 86_400_000
-        var rem = millis % 86_400_000
-        if rem < 0 { rem += 86_400_000; days -= 1 }
+        let rem = putDay(millis, to: &c, dates: &dates)
+        // "hh:mm:ss" and ".mmmZ", each assembled in a word and stored at once (unsigned 32-bit
+        // arithmetic: 0 <= rem < 86_400_000, and divisions by constants need no sign fix-ups).
+        let r = UInt32(truncatingIfNeeded: rem)
+        let secs = r / 1_000
+        let ms = r % 1_000
+        @inline(__always) func two(_ v: UInt32) -> UInt64 {
+            let q = v / 10
+            return UInt64(0x30 &+ q) | UInt64(0x30 &+ v &- q &* 10) << 8
+        }
+        c.putWord(two(secs / 3_600) | 0x3A << 16 | two(secs / 60 % 60) << 24 | 0x3A << 40 | two(secs % 60) << 48, counting: 8)
+        c.putWord(0x2E | UInt64(0x30 &+ ms / 100) << 8 | two(ms % 100) << 16 | 0x5A << 32, counting: 5)
+    }
+
+    /// The `YYYY-MM-DDT` of `millis` (from the cache when it holds the day); returns the
+    /// milliseconds into the day (0 ..< 86_400_000).
+    @inline(__always)
+    static func putDay(_ millis: Int64, to c: inout Cursor, dates: inout DateCache) -> Int64 {
+        var days = millis / dayMillis
+        var rem = millis % dayMillis
+        if rem < 0 { rem += dayMillis; days -= 1 }
         if days == dates.day.0 {
             c.putDate(dates.date.0)
         } else if days == dates.day.1 {
@@ -126,18 +144,13 @@ public enum Timestamp {
                 dates.date.0 = v
             }
         }
-        // "hh:mm:ss" and ".mmmZ", each assembled in a word and stored at once (unsigned 32-bit
-        // arithmetic: 0 <= rem < 86_400_000, and divisions by constants need no sign fix-ups).
-        let r = UInt32(truncatingIfNeeded: rem)
-        let secs = r / 1_000
-        let ms = r % 1_000
-        @inline(__always) func two(_ v: UInt32) -> UInt64 {
-            let q = v / 10
-            return UInt64(0x30 &+ q) | UInt64(0x30 &+ v &- q &* 10) << 8
-        }
-        c.putWord(two(secs / 3_600) | 0x3A << 16 | two(secs / 60 % 60) << 24 | 0x3A << 40 | two(secs % 60) << 48, counting: 8)
-        c.putWord(0x2E | UInt64(0x30 &+ ms / 100) << 8 | two(ms % 100) << 16 | 0x5A << 32, counting: 5)
+        return rem
     }
+
+    static let dayMillis: Int64 = 86_400_000
+
+    /// The time-of-day part `put` writes: `hh:mm:ss.mmmZ`.
+    static let timeOfDayBytes = 13
 
     /// "YYYY-MM-DDT" of a day number (civil from days, Hinnant).
     static func putDate(days: Int64, to c: inout Cursor) {

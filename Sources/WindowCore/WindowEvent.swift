@@ -163,7 +163,14 @@ public struct EventText {
         let openedBytes = c.p - opened
         c.put(",\"expires_at\":")
         let expires = c.p
-        EventEncoder.putTime(expiresAt, &c, &out.dates)
+        if (expiresAt &- openedAt) % Timestamp.dayMillis == 0 {
+            // Whole days apart (a window as opened): the same time of day, copied.
+            c.put(0x22)
+            _ = Timestamp.putDay(expiresAt, to: &c, dates: &out.dates)
+            c.put(opened + (openedBytes &- Timestamp.timeOfDayBytes &- 1), Timestamp.timeOfDayBytes &+ 1)
+        } else {
+            EventEncoder.putTime(expiresAt, &c, &out.dates)
+        }
         let expiresBytes = c.p - expires
         if event == .expiring {
             c.put(",\"remaining_s\":")

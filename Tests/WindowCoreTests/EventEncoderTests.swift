@@ -132,6 +132,29 @@ import Testing
             }
         }
     }
+
+    /// expires_at a whole number of days after opened_at copies opened_at's time of day: it
+    /// reads as formatted on its own, across negative times, other date lengths and the cache.
+    @Test func expiresAt_wholeDaysAfterOpenedAt_isWrittenAsFormattedAlone() throws {
+        var rng = SplitMix64(seed: 11)
+        let day: Int64 = 86_400_000
+        var openings: [Int64] = [0, -1, 1_715_850_001_000, -62_167_219_200_000, 253_402_300_799_999, 400_000_000_000_000]
+        for _ in 0..<300 { openings.append(Int64(bitPattern: rng.next() % 600_000_000_000_000) - 300_000_000_000_000) }
+        var buffer = ByteBuffer()
+        for opened in openings {
+            for length: Int64 in [day, 3 * day, 1, day + 1, day - 1, 1_000 * day, -day, 3_600_000, 25 * 3_600_000, 1_000] {
+                let expires = opened &+ length
+                let e = WindowEvent(event: .opened, window: .conversation, pmp: false, app: "A", contact: "1",
+                                    contactID: "", category: "", conversationID: "", openedAt: opened,
+                                    expiresAt: expires, lead: 0, dueAt: opened)
+                buffer.removeAll()
+                e.encode(into: &buffer)  // one buffer: its date cache carries over
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(buffer.array)) as? [String: Any])
+                #expect(object["opened_at"] as? String == Timestamp.format(opened))
+                #expect(object["expires_at"] as? String == Timestamp.format(expires), "\(opened) + \(length)")
+            }
+        }
+    }
 }
 
 @Suite struct ByteBufferTests {
