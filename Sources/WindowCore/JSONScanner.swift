@@ -402,7 +402,7 @@ public struct JSONScanner {
     }
 
     /// Appends the unescaped UTF-8 content of `span` to `arena`.
-    @inlinable
+    @inline(__always)
     public static func unescape(_ bytes: UnsafeBufferPointer<UInt8>, _ span: StringSpan, into arena: ByteArena) {
         arena.reserve(span.count)
         arena.commit(unescape(bytes, span, to: arena.end))
@@ -411,11 +411,13 @@ public struct JSONScanner {
     /// Writes the unescaped UTF-8 content of `span` at `out` (room for `span.count` bytes is
     /// enough: no escape is shorter than what it stands for) and returns the length written.
     /// Lone surrogates become U+FFFD.
-    @inlinable
+    @inline(__always)
     public static func unescape(_ bytes: UnsafeBufferPointer<UInt8>, _ span: StringSpan, to out: UnsafeMutablePointer<UInt8>) -> Int {
         let src = bytes.baseAddress! + span.start
         if !span.escaped {
-            out.update(from: src, count: span.count)
+            // Word moves inline: most values are a few dozen bytes, not worth a memmove call.
+            var c = Cursor(p: out)
+            c.put(UnsafeRawPointer(src), span.count)
             return span.count
         }
         return unescapeEscaped(src, span.count, to: out)

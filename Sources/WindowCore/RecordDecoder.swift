@@ -231,6 +231,7 @@ public struct RecordDecoder {
     /// no escape but the quotes, read straight from the line without unescaping it first.
     /// `nil` for anything else (then the string is unescaped and parsed as JSON). What it
     /// accepts is a subset of what that parse accepts, with the same keys and values.
+    @inline(__always)
     static func plainPricing(_ line: UnsafeBufferPointer<UInt8>, _ span: StringSpan) -> PricingKey.Slots? {
         let end = span.end
         var p = span.start
