@@ -288,8 +288,9 @@ public struct JSONScanner {
         }
     }
 
-    /// True when the content of `span` equals `literal` once unescaped.
-    @inlinable
+    /// True when the content of `span` equals `literal` once unescaped (inline: the literal's
+    /// length is then a constant, and the compare a word or two).
+    @inlinable @inline(__always)
     public func equals(_ span: StringSpan, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         let p = literal.utf8Start
