@@ -63,7 +63,7 @@ public struct JSONScanner {
     /// Scans a string starting at the opening quote; returns the span of its content.
     /// Runs of plain bytes are skipped eight at a time. The cursor lives in a register until
     /// the end (on failure `pos` is left at the offending byte).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func scanString() -> StringSpan? {
         let n = bytes.count
         var p = pos
