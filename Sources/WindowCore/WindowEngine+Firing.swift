@@ -169,7 +169,7 @@ struct FiringPass: ~Copyable {
         let start = buffer.count
         EventText.encode(kind, window, text, openedAt: openedAt, expiresAt: expiresAt, lead: lead, dueAt: dueAt, into: &buffer)
         let keyStart = keys.count
-        keys.append(contentsOf: text.conversationID)
+        if text.conversationID.count > 0 { keys.append(contentsOf: text.conversationID) }
         items.append(Item(due: dueAt, window: window, pmp: pmp, keyStart: Int32(keyStart), keyCount: Int32(text.conversationID.count),
                           start: Int32(start), count: Int32(buffer.count - start), index: Int32(items.count)))
         minDue = min(minDue, dueAt)
