@@ -85,9 +85,12 @@ public struct RecordDecoder {
         } else {
             return .rejected(.missingField, detail: "event time (event_time, accepted_time, message.accept_time)")
         }
-        let timeRange = copy(timeField.span, line)
-        guard let t = withBytes(timeRange, { Timestamp.parse($0) }) else {
-            let text = string(timeRange)
+        // Parsed where it stands in the line unless it has escapes (it is not kept).
+        let span = timeField.span
+        let parsed = span.escaped ? withBytes(copy(span, line)) { Timestamp.parse($0) }
+            : Timestamp.parse(UnsafeBufferPointer(rebasing: line[span.start..<span.end]))
+        guard let t = parsed else {
+            let text = string(copy(span, line))
             return .rejected(.badTimestamp, detail: "\(timeField.name) \(text.prefix(64).debugDescription)")
         }
         r.time = t

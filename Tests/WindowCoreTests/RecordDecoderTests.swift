@@ -190,6 +190,20 @@ enum Line {
         #expect(d.app == "A\"B")
         #expect(d.contact == "467")
         #expect(d.contactID == "😀")
+        #expect(d.record.time == Timestamp.parse("2024-05-16T09:00:01Z"))
+    }
+
+    /// An event time is parsed where it stands in the line, or unescaped first when it has
+    /// escapes; a malformed one is quoted unescaped in the detail either way.
+    @Test func eventTime_withEscapes_isUnescapedBeforeParsing() {
+        let plain = Decoded(Line.inbound(time: "2024-05-16T09:00:01Z")).record.time
+        #expect(Decoded(Line.inbound(time: "2024-05-16T09\\u003a00:01Z")).record.time == plain)
+        #expect(Decoded(Line.inbound(time: "2024\\u002d05-16T09:00:01\\u005A")).record.time == plain)
+        for time in ["2024-05-16T09\\u003a00:61Z", "2024-05-16T09:00:61Z"] {
+            let d = Decoded(Line.inbound(time: time))
+            #expect(d.diagnostic == .badTimestamp)
+            if case .rejected(_, let detail) = d.outcome { #expect(detail.contains("2024-05-16T09:00:61Z"), "\(detail)") }
+        }
     }
 
     // MARK: receipts and metadata
