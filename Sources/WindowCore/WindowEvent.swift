@@ -144,19 +144,11 @@ public struct EventText {
         c.put("\",\"window\":\"")
         c.put(window.jsonName)
         c.put(0x22)
-        if t.plain {
-            if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putPlain(t.app, &c) }
-            if t.contact.count > 0 { c.put(",\"contact\":"); EventEncoder.putPlain(t.contact, &c) }
-            if t.contactID.count > 0 { c.put(",\"contact_id\":"); EventEncoder.putPlain(t.contactID, &c) }
-            if t.category.count > 0 { c.put(",\"category\":"); EventEncoder.putPlain(t.category, &c) }
-            if t.conversationID.count > 0 { c.put(",\"conversation_id\":"); EventEncoder.putPlain(t.conversationID, &c) }
-        } else {
-            if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putString(t.app, &c) }
-            if t.contact.count > 0 { c.put(",\"contact\":"); EventEncoder.putString(t.contact, &c) }
-            if t.contactID.count > 0 { c.put(",\"contact_id\":"); EventEncoder.putString(t.contactID, &c) }
-            if t.category.count > 0 { c.put(",\"category\":"); EventEncoder.putString(t.category, &c) }
-            if t.conversationID.count > 0 { c.put(",\"conversation_id\":"); EventEncoder.putString(t.conversationID, &c) }
-        }
+        if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putString(t.app, &c, plain: t.plain) }
+        if t.contact.count > 0 { c.put(",\"contact\":"); EventEncoder.putString(t.contact, &c, plain: t.plain) }
+        if t.contactID.count > 0 { c.put(",\"contact_id\":"); EventEncoder.putString(t.contactID, &c, plain: t.plain) }
+        if t.category.count > 0 { c.put(",\"category\":"); EventEncoder.putString(t.category, &c, plain: t.plain) }
+        if t.conversationID.count > 0 { c.put(",\"conversation_id\":"); EventEncoder.putString(t.conversationID, &c, plain: t.plain) }
         c.put(",\"opened_at\":")
         let opened = c.p
         EventEncoder.putTime(openedAt, &c, &out.dates)
@@ -264,23 +256,16 @@ public enum EventEncoder {
         out.commit(c)
     }
 
-    /// `appendString` into room reserved beforehand (six bytes per byte, plus two).
+    /// `appendString` into room reserved beforehand (six bytes per byte, plus two); `plain`
+    /// when the bytes are known to need no escape (then they are not checked).
     @inline(__always)
-    static func putString(_ bytes: UnsafeRawBufferPointer, _ c: inout Cursor) {
-        guard let p = bytes.baseAddress, !needsEscape(p, bytes.count) else {
+    static func putString(_ bytes: UnsafeRawBufferPointer, _ c: inout Cursor, plain: Bool = false) {
+        guard let p = bytes.baseAddress, plain || !needsEscape(p, bytes.count) else {
             putEscaped(bytes, &c)
             return
         }
         c.put(0x22)
         c.put(p, bytes.count)
-        c.put(0x22)
-    }
-
-    /// A string known to need no escape, in quotes.
-    @inline(__always)
-    static func putPlain(_ bytes: UnsafeRawBufferPointer, _ c: inout Cursor) {
-        c.put(0x22)
-        c.put(bytes.baseAddress!, bytes.count)
         c.put(0x22)
     }
 
