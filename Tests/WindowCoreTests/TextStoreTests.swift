@@ -106,5 +106,12 @@ import Testing
         let afterCompaction = store.holdsEscapes
         #expect(!afterCompaction)
         #expect(Array(store.bytes(live)) == Array("ok".utf8))
+        // One that is still referenced keeps the store marked.
+        var kept = TextStore()
+        var quoted = Self.add([Array("a\"b".utf8)], to: &kept)[0]
+        kept.compact { move in quoted = move(quoted) }
+        let stillMarked = kept.holdsEscapes
+        #expect(stillMarked)
+        #expect(Array(kept.bytes(quoted)) == Array("a\"b".utf8))
     }
 }
