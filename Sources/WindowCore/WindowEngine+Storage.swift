@@ -82,6 +82,7 @@ extension WindowEngine {
     }
 
     /// The routing hash of contact `c`, from its strings (`Contact` does not keep it).
+    @inline(__always)  // called from mutating methods: else `self` (760 bytes) is copied for the call
     func contactHash(_ c: Int32) -> UInt64 {
         let entry = contacts[Int(c)]
         return RoutingHash.contact(app: text.bytes(apps[Int(entry.app)]).assumingMemoryBound(to: UInt8.self),
