@@ -157,9 +157,7 @@ struct Cursor {
     /// Two decimal digits of `v` (0...99).
     @inline(__always)
     mutating func putTwoDigits(_ v: Int64) {
-        let q = v / 10
-        p[0] = UInt8(truncatingIfNeeded: q) &+ 0x30
-        p[1] = UInt8(truncatingIfNeeded: v - q * 10) &+ 0x30
+        UnsafeMutableRawPointer(p).storeBytes(of: Timestamp.digitPair(UInt32(truncatingIfNeeded: v)), as: UInt16.self)
         p += 2
     }
 }

@@ -112,10 +112,7 @@ public enum Timestamp {
         let r = UInt32(truncatingIfNeeded: rem)
         let secs = r / 1_000
         let ms = r % 1_000
-        let pairs = UnsafeRawPointer(digitPairs.utf8Start)
-        @inline(__always) func two(_ v: UInt32) -> UInt64 {
-            UInt64(pairs.loadUnaligned(fromByteOffset: Int(v) &* 2, as: UInt16.self))
-        }
+        @inline(__always) func two(_ v: UInt32) -> UInt64 { UInt64(digitPair(v)) }
         c.putWord(two(secs / 3_600) | 0x3A << 16 | two(secs / 60 % 60) << 24 | 0x3A << 40 | two(secs % 60) << 48, counting: 8)
         c.putWord(0x2E | UInt64(0x30 &+ ms / 100) << 8 | two(ms % 100) << 16 | 0x5A << 32, counting: 5)
     }
@@ -151,6 +148,12 @@ public enum Timestamp {
 
     /// "00" to "99", two bytes each: the digits of a value below 100 in one load.
     static let digitPairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+    /// The two ASCII digits of `v` (0...99) as a little-endian 16-bit word, tens first.
+    @inline(__always)
+    static func digitPair(_ v: UInt32) -> UInt16 {
+        UnsafeRawPointer(digitPairs.utf8Start).loadUnaligned(fromByteOffset: Int(v) &* 2, as: UInt16.self)
+    }
 
     /// The time-of-day part `put` writes: `hh:mm:ss.mmmZ`.
     static let timeOfDayBytes = 13
