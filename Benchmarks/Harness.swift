@@ -57,6 +57,29 @@ func printTable() {
     for row in table { print("| \(row.figure) | \(row.result) | \(row.baseline) |") }
 }
 
+/// What limits throughput, from the one-thread suites: their CPU per record against what the
+/// targets of 3 M records/s (file) and 2 M (pipe) leave on this machine's cores. The rest of
+/// the pipeline (framing, sequencing, batches, I/O) is not counted, so the sum is a floor.
+struct CPUBudget {
+    /// The decode suite's median seconds and the records in its stream.
+    var decode: (seconds: Double, records: Int)?
+    /// The engine suite's median seconds (the same records).
+    var engine: Double?
+
+    func record() {
+        guard let decode, let engine, decode.records > 0 else { return }
+        let perRecord = { (s: Double) in s / Double(decode.records) * 1e9 }
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let floor = perRecord(decode.seconds) + perRecord(engine)
+        print("CPU budget: decode \(fmt(perRecord(decode.seconds), 0)) + engine \(fmt(perRecord(engine), 0)) = \(fmt(floor, 0)) ns/record on one thread; \(Int(cores)) cores leave \(fmt(cores / 3e6 * 1e9, 0)) ns at 3 M/s, \(fmt(cores / 2e6 * 1e9, 0)) ns at 2 M/s")
+        table.append(("CPU per record, one thread: decode + engine and encoding (the rest of the pipeline not counted)",
+                      "\(fmt(perRecord(decode.seconds), 0)) + \(fmt(perRecord(engine), 0)) = \(fmt(floor, 0)) ns",
+                      "what \(Int(cores)) cores leave per record: \(fmt(cores / 3e6 * 1e9, 0)) ns at 3 M records/s, \(fmt(cores / 2e6 * 1e9, 0)) ns at 2 M"))
+    }
+}
+
+nonisolated(unsafe) var budget = CPUBudget()
+
 /// Ends the harness with a message (no crash report: these are the user's errors or the
 /// machine's, not the harness's).
 func fail(_ message: String) -> Never {
