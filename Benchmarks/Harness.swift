@@ -68,13 +68,13 @@ struct CPUBudget {
 
     func record() {
         guard let decode, let engine, decode.records > 0 else { return }
-        let perRecord = { (s: Double) in s / Double(decode.records) * 1e9 }
-        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
-        let floor = perRecord(decode.seconds) + perRecord(engine)
-        print("CPU budget: decode \(fmt(perRecord(decode.seconds), 0)) + engine \(fmt(perRecord(engine), 0)) = \(fmt(floor, 0)) ns/record on one thread; \(Int(cores)) cores leave \(fmt(cores / 3e6 * 1e9, 0)) ns at 3 M/s, \(fmt(cores / 2e6 * 1e9, 0)) ns at 2 M/s")
-        table.append(("CPU per record, one thread: decode + engine and encoding (the rest of the pipeline not counted)",
-                      "\(fmt(perRecord(decode.seconds), 0)) + \(fmt(perRecord(engine), 0)) = \(fmt(floor, 0)) ns",
-                      "what \(Int(cores)) cores leave per record: \(fmt(cores / 3e6 * 1e9, 0)) ns at 3 M records/s, \(fmt(cores / 2e6 * 1e9, 0)) ns at 2 M"))
+        let perRecord = { (s: Double) in fmt(s / Double(decode.records) * 1e9, 0) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let left = { (rate: Double) in fmt(Double(cores) / rate * 1e9, 0) }
+        let result = "\(perRecord(decode.seconds)) + \(perRecord(engine)) = \(perRecord(decode.seconds + engine)) ns"
+        let baseline = "what \(cores) cores leave per record: \(left(3e6)) ns at 3 M records/s, \(left(2e6)) ns at 2 M"
+        print("CPU budget: decode + engine \(result) per record (\(decode.records) records) on one thread; \(baseline)")
+        table.append(("CPU per record, one thread: decode + engine and encoding (the rest of the pipeline not counted)", result, baseline))
     }
 }
 
