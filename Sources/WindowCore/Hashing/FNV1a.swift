@@ -28,26 +28,3 @@ public struct FNV1a: Sendable {
         return z ^ (z >> 31)
     }
 }
-
-/// The stable hashes of contact keys and keyed windows: routing to shards and the engine's
-/// indexes. Word-at-a-time (`WordHash`), the same in every process and every release that
-/// reads the same state-file format (state files hold bytes, never these hashes).
-public enum RoutingHash {
-    /// The hash of a contact key (app_id, contact).
-    @inlinable
-    public static func contact(app: UnsafeBufferPointer<UInt8>, contact: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h = WordHash()
-        h.add(UnsafeRawBufferPointer(app))
-        h.add(UnsafeRawBufferPointer(contact))
-        return h.mixed
-    }
-
-    /// The hash a keyed window is indexed by: the contact's hash and the conversation id.
-    @inlinable
-    public static func conversation(contactHash: UInt64, id: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h = WordHash()
-        h.add(contactHash)
-        h.add(UnsafeRawBufferPointer(id))
-        return h.mixed
-    }
-}

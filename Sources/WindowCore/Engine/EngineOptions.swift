@@ -26,30 +26,3 @@ public struct EngineOptions: Sendable, Equatable {
         }
     }
 }
-
-public enum WindowKind: UInt8, Sendable, Comparable {
-    case customerService = 0, conversation = 1, freeEntryPoint = 2
-
-    public var name: String {
-        switch self {
-        case .customerService: "customer_service"
-        case .conversation: "conversation"
-        case .freeEntryPoint: "free_entry_point"
-        }
-    }
-
-    public static func < (a: WindowKind, b: WindowKind) -> Bool { a.rawValue < b.rawValue }
-}
-
-public enum EventKind: UInt8, Sendable, CaseIterable {
-    case opened = 0, updated = 1, expiring = 2, expired = 3
-
-    public var name: String {
-        switch self {
-        case .opened: "window_opened"
-        case .updated: "window_updated"
-        case .expiring: "window_expiring"
-        case .expired: "window_expired"
-        }
-    }
-}
