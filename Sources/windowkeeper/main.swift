@@ -13,6 +13,13 @@ do {
     if arguments.first == "status" {
         exit(StatusCommand.run(try StatusCommand.parse(Array(arguments.dropFirst()))))
     }
+    if arguments.first == "key" {
+        guard let options = try KeyCommand.parse(Array(arguments.dropFirst())) else {
+            print(KeyCommand.helpText)
+            exit(0)
+        }
+        exit(KeyCommand.run(options))
+    }
     guard let options = try RunOptions.parse(arguments) else {
         print(RunOptions.helpText)
         exit(0)

@@ -11,6 +11,13 @@ public enum RoutingHash {
         return h.mixed
     }
 
+    /// The shard, or queue partition, of a contact among `count`: the one routing rule, for
+    /// the shards and for `windowkeeper key --partitions`.
+    @inlinable
+    public static func partition(_ contactHash: UInt64, of count: Int) -> Int {
+        Int(truncatingIfNeeded: contactHash % UInt64(count))
+    }
+
     /// The hash a keyed window is indexed by: the contact's hash and the conversation id.
     @inlinable
     public static func conversation(contactHash: UInt64, id: UnsafeBufferPointer<UInt8>) -> UInt64 {

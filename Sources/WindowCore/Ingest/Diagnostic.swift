@@ -2,6 +2,8 @@
 public enum Diagnostic: Int, CaseIterable, Sendable {
     case invalidUTF8
     case lineTooLong
+    /// `--positions` only: no `SOURCE<TAB>POSITION<TAB>` prefix.
+    case missingPosition
     case invalidJSON
     case unknownCallback
     case missingField
@@ -16,6 +18,7 @@ public enum Diagnostic: Int, CaseIterable, Sendable {
         switch self {
         case .invalidUTF8: "invalid_utf8"
         case .lineTooLong: "line_too_long"
+        case .missingPosition: "missing_position"
         case .invalidJSON: "invalid_json"
         case .unknownCallback: "unknown_callback"
         case .missingField: "missing_field"

@@ -105,12 +105,13 @@ extension StateFile {
     }
 
     public func encoded() -> [UInt8] {
-        Self.encode(semantics: semantics, clock: clock, newest: newest, images: [WindowImage(windows)]).bytes
+        Self.encode(semantics: semantics, clock: clock, newest: newest, positions: positions, images: [WindowImage(windows)]).bytes
     }
 
     /// The file for the shards' window images. The app tables are merged and each record's
     /// app index is rewritten to the merged table; each bucket's records are checksummed.
-    public static func encode(semantics: Semantics, clock: Int64, newest: Int64, images: [WindowImage]) -> Encoded {
+    public static func encode(semantics: Semantics, clock: Int64, newest: Int64, positions: [SourcePosition] = [],
+                              images: [WindowImage]) -> Encoded {
         var out = ByteBuffer(capacity: 4_096)
         magic.withUnsafeBytes { out.append($0) }
         out.putLittleEndian(version)
@@ -118,6 +119,8 @@ extension StateFile {
         for v in [e.csw, e.conversation, e.fep, e.pmpFrom, semantics.lateness] { out.putLittleEndian(v) }
         out.reserve(1)
         out.put(semantics.mode == .event ? 1 : 0)
+        out.reserve(1)
+        out.put(semantics.positions ? 1 : 0)
         out.putLittleEndian(UInt32(e.warnLeads.count))
         for l in e.warnLeads { out.putLittleEndian(l) }
         out.putLittleEndian(clock)
@@ -133,11 +136,17 @@ extension StateFile {
             }
         }
         out.putLittleEndian(UInt32(apps.count))
-        for a in apps {
-            EventText.withBytes(a) { b in
+        func putString(_ s: String) {
+            EventText.withBytes(s) { b in
                 out.putLittleEndian(UInt32(b.count))
                 out.append(b)
             }
+        }
+        for a in apps { putString(a) }
+        out.putLittleEndian(UInt32(positions.count))
+        for p in positions.sorted(by: { $0.source.utf8.lexicographicallyPrecedes($1.source.utf8) }) {
+            putString(p.source)
+            putString(p.position)
         }
         let count = images.reduce(0) { $0 + $1.count }
         out.putLittleEndian(Int64(count))

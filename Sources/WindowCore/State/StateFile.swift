@@ -4,9 +4,10 @@
 ///
 /// Layout (little endian):
 /// - header: magic "WKSTATE\0", version u32, options (csw, conversation, fep, pmp-from,
-///   lateness: i64; clock mode u8; lead count u32 + i64 each), clock i64, newest event time
-///   i64, app table (u32 count, strings), window count i64, bucket bits u8, then the checksum
-///   of the header;
+///   lateness: i64; clock mode u8; positions u8 (format 3); lead count u32 + i64 each), clock
+///   i64, newest event time i64, app table (u32 count, strings), source positions (format 3:
+///   u32 count, then source and position strings, sorted by source), window count i64, bucket
+///   bits u8, then the checksum of the header;
 /// - index: for each of the 2^bits buckets, the end of its records (u64, from the start of
 ///   the records) and their checksum (u64), then the checksum of the index;
 /// - records, bucket after bucket: kind u8, flags u8, warnDone u8, app index u32,
@@ -18,7 +19,9 @@
 /// length-prefixed, so no escaping; loading is one pass over the bytes.
 public struct StateFile: Sendable, Equatable {
     public static let magic: [UInt8] = Array("WKSTATE".utf8) + [0]
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
+    /// The oldest format this build still reads (it has no source positions).
+    public static let oldestReadable: UInt32 = 2
     /// The finest bucketing: shard images group their records by this many bits.
     public static let maxBucketBits = 16
     /// About how many windows a bucket of a file holds (fewer buckets for small files).
@@ -29,11 +32,25 @@ public struct StateFile: Sendable, Equatable {
         public var engine: EngineOptions
         public var mode: ClockMode
         public var lateness: Int64
+        /// Input lines carry `SOURCE<TAB>POSITION<TAB>` prefixes (`--positions`).
+        public var positions: Bool
 
-        public init(engine: EngineOptions, mode: ClockMode, lateness: Int64) {
+        public init(engine: EngineOptions, mode: ClockMode, lateness: Int64, positions: Bool = false) {
             self.engine = engine
             self.mode = mode
             self.lateness = lateness
+            self.positions = positions
+        }
+    }
+
+    /// How far one input source had been read at the cut: the position of its last line.
+    public struct SourcePosition: Sendable, Equatable {
+        public var source: String
+        public var position: String
+
+        public init(source: String, position: String) {
+            self.source = source
+            self.position = position
         }
     }
 
@@ -42,12 +59,15 @@ public struct StateFile: Sendable, Equatable {
     public var clock: Int64
     /// Event mode: the largest event time seen (`Int64.min` before any record).
     public var newest: Int64
+    /// With `--positions`: each source's last line before the cut, sorted by source.
+    public var positions: [SourcePosition]
     public var windows: [SavedWindow]
 
-    public init(semantics: Semantics, clock: Int64, newest: Int64, windows: [SavedWindow]) {
+    public init(semantics: Semantics, clock: Int64, newest: Int64, positions: [SourcePosition] = [], windows: [SavedWindow]) {
         self.semantics = semantics
         self.clock = clock
         self.newest = newest
+        self.positions = positions
         self.windows = windows
     }
 
@@ -83,6 +103,9 @@ public struct StateFile: Sendable, Equatable {
         public var clock: Int64
         public var newest: Int64
         public var apps: [String]
+        public var positions: [SourcePosition]
+        /// The format version the file was written in.
+        public var version: UInt32
         public var windowCount: Int
         /// The file has `1 << bucketBits` buckets; their index starts at `indexStart`.
         public var bucketBits: Int
@@ -113,8 +136,8 @@ public struct StateFile: Sendable, Equatable {
         guard version <= Self.version else {
             throw LoadError("state file format \(version) is newer than this windowkeeper (\(Self.version))")
         }
-        guard version == Self.version else {
-            throw LoadError("state file format \(version) is from an earlier windowkeeper; this one reads format \(Self.version)")
+        guard version >= Self.oldestReadable else {
+            throw LoadError("state file format \(version) is from an earlier windowkeeper; this one reads formats \(Self.oldestReadable)-\(Self.version)")
         }
         var engine = EngineOptions()
         engine.csw = try r.i64()
@@ -123,6 +146,7 @@ public struct StateFile: Sendable, Equatable {
         engine.pmpFrom = try r.i64()
         let lateness = try r.i64()
         let mode: ClockMode = try r.u8() == 1 ? .event : .wall
+        let positioned = version >= 3 ? try r.u8() == 1 : false
         let leadCount = Int(try r.u32())
         guard leadCount <= 64 else { throw LoadError("state file is corrupt (\(leadCount) warning leads)") }
         var leads: [Int64] = []
@@ -133,6 +157,12 @@ public struct StateFile: Sendable, Equatable {
         guard appCount <= r.end - r.pos else { throw LoadError("state file is corrupt (app count)") }
         var apps: [String] = []
         for _ in 0..<appCount { apps.append(try r.string()) }
+        var positions: [SourcePosition] = []
+        if version >= 3 {
+            let sourceCount = Int(try r.u32())
+            guard sourceCount <= r.end - r.pos else { throw LoadError("state file is corrupt (source count)") }
+            for _ in 0..<sourceCount { positions.append(SourcePosition(source: try r.string(), position: try r.string())) }
+        }
         let count = try r.i64()
         let bits = Int(try r.u8())
         let headerEnd = r.pos
@@ -147,8 +177,8 @@ public struct StateFile: Sendable, Equatable {
             throw LoadError("state file is corrupt or truncated (index checksum mismatch)")
         }
         engine.setWarnLeads(leads)
-        var h = Header(semantics: Semantics(engine: engine, mode: mode, lateness: lateness), clock: clock, newest: newest,
-                       apps: apps, windowCount: 0, bucketBits: bits, indexStart: indexStart, windowsStart: r.pos, windowsEnd: r.pos)
+        var h = Header(semantics: Semantics(engine: engine, mode: mode, lateness: lateness, positions: positioned),
+                       clock: clock, newest: newest, apps: apps, positions: positions, version: version, windowCount: 0, bucketBits: bits, indexStart: indexStart, windowsStart: r.pos, windowsEnd: r.pos)
         var previous = 0
         for j in 0..<(1 << bits) {
             let end = bucketRange(b, h, j).upperBound
@@ -256,7 +286,7 @@ public struct StateFile: Sendable, Equatable {
             var windows: [SavedWindow] = []
             windows.reserveCapacity(h.windowCount)
             forEachWindow(b, h) { windows.append(SavedWindow($0, app: h.apps[$0.app])) }
-            return StateFile(semantics: h.semantics, clock: h.clock, newest: h.newest, windows: windows)
+            return StateFile(semantics: h.semantics, clock: h.clock, newest: h.newest, positions: h.positions, windows: windows)
         }
     }
 
@@ -344,6 +374,9 @@ public struct StateFile: Sendable, Equatable {
         }
         if saved.mode != current.mode { diffs.append("--clock \(saved.mode.rawValue) (now \(current.mode.rawValue))") }
         if saved.lateness != current.lateness { diffs.append("--lateness \(DurationText.format(saved.lateness)) (now \(DurationText.format(current.lateness)))") }
+        if saved.positions != current.positions {
+            diffs.append(saved.positions ? "--positions (now without)" : "no --positions (now with)")
+        }
         return diffs.isEmpty ? nil : "the state file was made with " + diffs.joined(separator: ", ")
     }
 }

@@ -45,7 +45,12 @@ final class Reader: @unchecked Sendable {
 
     /// Writes a checkpoint (set when --state is given). Called on a background queue, one
     /// call at a time.
-    var checkpoint: (@Sendable (_ images: [WindowImage], _ clock: Int64, _ newest: Int64) -> String?)?
+    var checkpoint: (@Sendable (_ images: [WindowImage], _ clock: Int64, _ newest: Int64,
+                                _ positions: [StateFile.SourcePosition]) -> String?)?
+    /// `--positions`: each source's last line taken so far (sequenced, or rejected as too long).
+    private(set) var positions = SourcePositions()
+    /// `--positions`: the prefix of the over-long line being rejected, read from its first part.
+    private var longLine: (source: [UInt8], position: [UInt8])?
     /// Where shards write large checkpoint images (the state file's directory; see
     /// `RunOptions.spillWindows`).
     var spillDirectory: String?
@@ -87,6 +92,7 @@ final class Reader: @unchecked Sendable {
         self.ingest = Ingest(options: options.ingest)
         self.framer = LineFramer(maxLineBytes: options.maxLineBytes)
         self.batches = Array(repeating: ShardBatch(), count: routes.count)
+        self.filling = Segment(positioned: options.positions)
     }
 
     func run() -> ReaderOutcome {
@@ -190,6 +196,7 @@ final class Reader: @unchecked Sendable {
         guard output.error == nil else { return }
         let c = options.ingest.mode == .event ? ingest.clock : clock.now() - options.ingest.lateness
         let newest = ingest.maxEventTime
+        let cut = options.positions ? positions.saved : []
         lastCheckpoint = System.monotonicNanos()
         longestCheckpointPause = max(longestCheckpointPause, longest)
         checkpointsTaken += 1
@@ -198,7 +205,7 @@ final class Reader: @unchecked Sendable {
         checkpointLock.unlock()
         checkpointWrites.enter()
         checkpointQueue.async { [checkpointLock, checkpointWrites] in
-            let failure = checkpoint(windows, c, newest)
+            let failure = checkpoint(windows, c, newest, cut)
             checkpointLock.lock()
             if self.checkpointFailure == nil { self.checkpointFailure = failure }
             self.checkpointWritingFlag = false
@@ -237,9 +244,10 @@ final class Reader: @unchecked Sendable {
     }
 
     /// Continues the event clock from a saved state.
-    func restore(clock: Int64, newest: Int64) {
+    func restore(clock: Int64, newest: Int64, positions saved: [StateFile.SourcePosition]) {
         ingest.restore(clock: clock, newest: newest)
         lastTick = ingest.clock
+        positions = SourcePositions(saved)
     }
 
     /// True when standard input has more bytes (or its end) ready right now.
@@ -267,7 +275,7 @@ final class Reader: @unchecked Sendable {
 
     // MARK: segments
 
-    private var filling = Segment()
+    private var filling: Segment
     private var inFlight: [Segment] = []
     private var spare: [Segment] = []
     private let decodeQueue = DispatchQueue(label: "windowkeeper.decode", qos: .userInitiated, attributes: .concurrent)
@@ -288,6 +296,7 @@ final class Reader: @unchecked Sendable {
         case .longPart(let bytes):
             submit(drain: true)  // keep the dead-letter file in input order
             guard stopAtLine == nil else { return }
+            if options.positions { noteLongPrefix(bytes) }
             log.reject(bytes, end: false)
         case .longEnd(let validUTF8):
             submit(drain: true)
@@ -297,9 +306,23 @@ final class Reader: @unchecked Sendable {
             log.reject(UnsafeBufferPointer(start: nil, count: 0), end: true)
             log.report(d, line: ingest.counters.lines,
                        detail: validUTF8 ? "line longer than \(options.maxLineBytes) bytes" : "line is not valid UTF-8")
+            if let long = longLine, !long.source.isEmpty {
+                long.source.withUnsafeBufferPointer { s in long.position.withUnsafeBufferPointer { positions.record(source: s, position: $0) } }
+            }
+            longLine = nil
             if options.strict { stopAtLine = ingest.counters.lines }
             endLine()
         }
+    }
+
+    /// An over-long line is rejected without being held, but its prefix is read: it was
+    /// read from its source like any other line. Only a prefix inside the first part counts.
+    private func noteLongPrefix(_ part: UnsafeBufferPointer<UInt8>) {
+        guard longLine == nil else { return }
+        longLine = ([], [])
+        guard case .success(let p) = PositionPrefix.find(part),
+              UTF8Validator.isValid(UnsafeBufferPointer(rebasing: part[0..<p.callbackStart])) else { return }
+        longLine = (Array(p.source(part)), Array(p.position(part)))
     }
 
     /// Hands the filling segment to a decoder; sequences finished segments in order, all of
@@ -309,7 +332,7 @@ final class Reader: @unchecked Sendable {
             let segment = filling
             inFlight.append(segment)
             decodeQueue.async { segment.decode() }
-            filling = spare.popLast() ?? Segment()
+            filling = spare.popLast() ?? Segment(positioned: options.positions)
         }
         while let oldest = inFlight.first, drain || inFlight.count > maxInFlight {
             inFlight.removeFirst()
@@ -333,6 +356,10 @@ final class Reader: @unchecked Sendable {
                     record = segment.records[recordIndex]
                     recordIndex += 1
                 }
+                if options.positions, let p = segment.prefixes[i] {
+                    let line = segment.line(i)
+                    positions.record(source: p.source(line), position: p.position(line))
+                }
                 switch ingest.accept(outcome, record, arena: arena, now: now) {
                 case .blank, .skipped:
                     break
@@ -346,7 +373,7 @@ final class Reader: @unchecked Sendable {
                                    detail: "message_metadata is not a JSON object; processed without pricing information")
                     }
                     if let input {
-                        let shard = Int(input.contactHash % UInt64(routes.count))
+                        let shard = RoutingHash.partition(input.contactHash, of: routes.count)
                         batches[shard].append(input, line: lineInRound, from: arena)
                         if batches[shard].inputs.count >= Self.batchRecords { lineInRoundFull = true }
                     }

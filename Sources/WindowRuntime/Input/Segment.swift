@@ -13,13 +13,17 @@ final class Segment: @unchecked Sendable {
     private var used = 0
     private(set) var outcomes: [LineOutcome] = []
     private(set) var records: [DecodedRecord] = []
+    /// With `--positions`: each line's prefix, nil where it has none.
+    private(set) var prefixes: [PositionPrefix?] = []
     private(set) var decoder = RecordDecoder()
+    private let positioned: Bool
     private let done = DispatchSemaphore(value: 0)
 
     static let maxLines = 2_048
     static let copyCapacity = 1 << 20
 
-    init() {
+    init(positioned: Bool) {
+        self.positioned = positioned
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.copyCapacity, alignment: 16)
         lines.reserveCapacity(Self.maxLines)
         outcomes.reserveCapacity(Self.maxLines)
@@ -64,8 +68,16 @@ final class Segment: @unchecked Sendable {
         decoder.resetArena()
         outcomes.removeAll(keepingCapacity: true)
         records.removeAll(keepingCapacity: true)
+        prefixes.removeAll(keepingCapacity: true)
         for line in lines {
-            let outcome = decoder.decode(line)
+            let outcome: LineOutcome
+            if positioned {
+                var prefix: PositionPrefix?
+                outcome = decoder.decodePositioned(line, prefix: &prefix)
+                prefixes.append(prefix)
+            } else {
+                outcome = decoder.decode(line)
+            }
             outcomes.append(outcome)
             if case .record = outcome { records.append(decoder.record) }
         }

@@ -81,14 +81,14 @@ public struct Pipeline: Sendable {
                             group.addTask { await shard.finishRestore(header, spillTo: k.directory, atLeast: options.spillWindows) }
                         }
                     }
-                    reader.restore(clock: header.clock, newest: header.newest)
+                    reader.restore(clock: header.clock, newest: header.newest, positions: header.positions)
                 }
             } catch {
                 errors.write(Array("windowkeeper: \(error.description)\n".utf8))
                 if case .unusable = error { return .usage }
                 return .ioError
             }
-            reader.checkpoint = { images, c, newest in k.write(images, clock: c, newest: newest) }
+            reader.checkpoint = { images, c, newest, positions in k.write(images, clock: c, newest: newest, positions: positions) }
             reader.spillDirectory = k.directory
             keeper = k
         }
@@ -164,7 +164,8 @@ public struct Pipeline: Sendable {
                 var images: [WindowImage] = []
                 for s in shards { images.append(await s.finalImage(spillTo: keeper.directory, atLeast: options.spillWindows)) }
                 let c = mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
-                if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime) {
+                let positions = options.positions ? reader.positions.saved : []
+                if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime, positions: positions) {
                     errors.write(Array("windowkeeper: \(e)\n".utf8))
                     status = .ioError
                 }

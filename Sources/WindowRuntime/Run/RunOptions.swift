@@ -11,6 +11,8 @@ public struct RunOptions: Sendable, Equatable {
     public var strict = false
     public var statePath: String?
     public var checkpointEvery: Int64 = 60_000
+    /// Input lines are `SOURCE<TAB>POSITION<TAB>CALLBACK`; the state keeps each source's position.
+    public var positions = false
     /// A periodic checkpoint writes the image of a shard holding at least this many windows
     /// to an unnamed file beside the state instead of memory: at 10 M windows the images
     /// would otherwise add ~0.7 GB beside the tables, for a pause about twice as long. Not a
@@ -21,7 +23,7 @@ public struct RunOptions: Sendable, Equatable {
 
     /// The options a state file must agree with.
     public var semantics: StateFile.Semantics {
-        StateFile.Semantics(engine: engine, mode: ingest.mode, lateness: ingest.lateness)
+        StateFile.Semantics(engine: engine, mode: ingest.mode, lateness: ingest.lateness, positions: positions)
     }
 }
 
@@ -69,6 +71,10 @@ extension RunOptions {
       --rejects FILE          append every unused line verbatim (dead letters)
       --max-line-bytes N      longer lines are line_too_long (default 1048576; K, M suffixes)
       --strict                stop at the first rejected line, exit status 3
+      --positions             every line is SOURCE<TAB>POSITION<TAB>CALLBACK (a queue
+                              partition and offset); lines without both are
+                              missing_position. The state keeps each source's last position:
+                              resume each source's consumer after it (status --positions)
 
     STATE
       --state FILE            load window state from FILE at start (if present); write it
@@ -79,6 +85,14 @@ extension RunOptions {
       windowkeeper status --state FILE [--app ID] [--contact C] [--at TIME]
                               print the open windows as NDJSON with remaining_s as of TIME
                               (default now); exit 1 when the contact asked for has none
+      windowkeeper status --state FILE --positions
+                              print each source's saved position as NDJSON
+
+    PARTITIONING
+      windowkeeper key [--partitions N] < callbacks.ndjson
+                              prefix each line with KEY<TAB>: its contact key APP_ID/CONTACT
+                              (or - without one), or with --partitions its partition 0…N−1
+                              from the hash that picks shards (0 without a contact key)
       -h, --help              this text
 
     Durations: 90s, 15m, 1h30m, 3d, 250ms, 0. Times: RFC 3339, e.g. 2024-05-16T09:00:00Z.
@@ -158,6 +172,9 @@ extension RunOptions {
             case "--strict":
                 if inline != nil { throw UsageError("--strict takes no value") }
                 o.strict = true
+            case "--positions":
+                if inline != nil { throw UsageError("--positions takes no value") }
+                o.positions = true
             default:
                 throw UsageError(arg.hasPrefix("-") ? "unknown option \(arg)" : "unexpected argument '\(arg)' (input is read from standard input)")
             }

@@ -13,6 +13,8 @@ public enum StatusCommand {
         public var app: String?
         public var contact: String?
         public var at: Int64?
+        /// Print each source's saved position instead of windows.
+        public var positions = false
     }
 
     public static func parse(_ arguments: [String]) throws(UsageError) -> Query {
@@ -20,6 +22,11 @@ public enum StatusCommand {
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
+            if a == "--positions" {
+                q.positions = true
+                i += 1
+                continue
+            }
             guard i + 1 < arguments.count else { throw UsageError("status: \(a) needs a value") }
             let v = arguments[i + 1]
             switch a {
@@ -34,6 +41,9 @@ public enum StatusCommand {
             i += 2
         }
         guard !q.statePath.isEmpty else { throw UsageError("status needs --state FILE") }
+        if q.positions, q.app != nil || q.contact != nil || q.at != nil {
+            throw UsageError("status: --positions prints the saved source positions and takes no --app, --contact or --at")
+        }
         return q
     }
 
@@ -62,6 +72,11 @@ public enum StatusCommand {
         let wantContact = q.contact.map { Array($0.utf8) }
         do {
             let header = try wantContact == nil ? StateFile.open(file.bytes) : StateFile.openHeader(file.bytes)
+            if q.positions {
+                for p in header.positions { positionLine(p, &out) }
+                FileHandle.standardOutput.write(Data(bytes: out.base, count: out.count))
+                return 0
+            }
             let apps = header.apps
             func visit(_ v: StateFile.WindowView) {
                 guard v.open, v.expires > t else { return }
@@ -83,6 +98,15 @@ public enum StatusCommand {
         }
         FileHandle.standardOutput.write(Data(bytes: out.base, count: out.count))
         return q.contact != nil && found == 0 ? 1 : 0
+    }
+
+    /// `{"source":"callbacks/3","position":"18422"}`
+    static func positionLine(_ p: StateFile.SourcePosition, _ out: inout ByteBuffer) {
+        out.append("{\"source\":")
+        EventEncoder.appendString(p.source, &out)
+        out.append(",\"position\":")
+        EventEncoder.appendString(p.position, &out)
+        out.append("}\n")
     }
 
     static func line(_ w: SavedWindow, at t: Int64, _ out: inout ByteBuffer) {

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import WindowCore
+
+/// `windowkeeper key [--partitions N]`: each input line back, byte for byte, behind
+/// `KEY<TAB>`: its contact key `APP_ID/CONTACT`, or its partition `0…N−1` from the hash that
+/// routes records to shards. Producers key their queue messages with it, so every record of
+/// a contact lands in one partition, in order.
+public enum KeyCommand {
+    public struct Options: Equatable {
+        /// nil: print contact keys.
+        public var partitions: Int?
+        public var maxLineBytes = 1 << 20
+    }
+
+    public static let helpText = """
+    windowkeeper key — the partition key of each callback, for producers.
+
+    USAGE
+      windowkeeper key [--partitions N] < callbacks.ndjson > keyed.tsv
+      windowkeeper key --partitions 4 < callbacks.ndjson | kcat -P -b BROKER -t callbacks -K '\\t'
+
+    Writes every input line back unchanged behind KEY<TAB>. KEY is the line's contact key
+    APP_ID/CONTACT (the same normalisation windowkeeper applies: spaces and one leading +
+    removed from the identity, else contact_id), or - for a line without one (another
+    channel, a bad line, a key holding a tab or line break). With --partitions N, KEY is the
+    partition 0…N−1 that the contact's routing hash picks (the hash that picks shards), and
+    0 for a line without a contact key. A last line without a newline gets one.
+
+      --partitions N          print partition numbers (1…65536) instead of contact keys
+      --max-line-bytes N      longer lines are copied through with key - (default 1048576)
+      -h, --help              this text
+    """
+
+    /// nil when `--help` was asked for.
+    public static func parse(_ arguments: [String]) throws(UsageError) -> Options? {
+        var o = Options()
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            switch a {
+            case "-h", "--help": return nil
+            case "--partitions", "--max-line-bytes":
+                guard i + 1 < arguments.count else { throw UsageError("key: \(a) needs a value") }
+                let v = arguments[i + 1]
+                if a == "--partitions" {
+                    guard let n = Int(v), n >= 1, n <= 65_536 else {
+                        throw UsageError("key: --partitions must be a whole number from 1 to 65536, not '\(v)'")
+                    }
+                    o.partitions = n
+                } else {
+                    guard let n = RunOptions.parseBytes(v), n >= 1 else {
+                        throw UsageError("key: --max-line-bytes must be a positive number of bytes, not '\(v)'")
+                    }
+                    o.maxLineBytes = n
+                }
+                i += 2
+            default:
+                throw UsageError("key: " + (a.hasPrefix("-") ? "unknown option \(a)" : "unexpected argument '\(a)' (input is read from standard input)"))
+            }
+        }
+        return o
+    }
+
+    /// Keys standard input onto standard output; returns the exit status.
+    public static func run(_ o: Options, input: Int32 = 0, output: FDWriter = FDWriter(fd: 1),
+                           errors: FDWriter = FDWriter(fd: 2)) -> Int32 {
+        var keyer = LineKeyer(partitions: o.partitions)
+        var framer = LineFramer(maxLineBytes: o.maxLineBytes)
+        var out = ByteBuffer(capacity: 2 << 20)
+        let capacity = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+        defer { buffer.deallocate() }
+        func sink(_ piece: FramedPiece) {
+            keyer.take(piece, &out)
+            if out.count >= 1 << 20 {
+                output.write(out.bytes)
+                out.removeAll()
+            }
+        }
+        while true {
+            let n = read(input, buffer.baseAddress, capacity)
+            if n < 0 {
+                if errno == EINTR { continue }
+                errors.write(Array("windowkeeper key: reading standard input: \(String(cString: strerror(errno)))\n".utf8))
+                return 1
+            }
+            if n == 0 { break }
+            framer.feed(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n), sink)
+            if output.error != nil { break }
+        }
+        framer.finish(sink)
+        output.write(out.bytes)
+        if let e = output.error {
+            errors.write(Array("windowkeeper key: writing standard output: \(String(cString: strerror(e)))\n".utf8))
+            return 1
+        }
+        return 0
+    }
+}
+
+/// Writes framed lines back behind their key (the pure half of `windowkeeper key`).
+public struct LineKeyer {
+    public let partitions: Int?
+    private var decoder = RecordDecoder()
+    private var inLongLine = false
+
+    public init(partitions: Int?) {
+        self.partitions = partitions
+    }
+
+    public mutating func take(_ piece: FramedPiece, _ out: inout ByteBuffer) {
+        switch piece {
+        case .line(let line):
+            putKey(of: line, &out)
+            out.append(UnsafeRawBufferPointer(line))
+            out.reserve(1)
+            out.put(0x0A)
+        case .longPart(let part):
+            if !inLongLine {
+                inLongLine = true
+                putNoKey(&out)
+            }
+            out.append(UnsafeRawBufferPointer(part))
+        case .longEnd:
+            inLongLine = false
+            out.reserve(1)
+            out.put(0x0A)
+        }
+    }
+
+    private mutating func putKey(of line: UnsafeBufferPointer<UInt8>, _ out: inout ByteBuffer) {
+        decoder.resetArena()
+        guard case .record = decoder.decode(line) else { return putNoKey(&out) }
+        let r = decoder.record
+        guard r.whatsapp, r.contact.count > 0 else { return putNoKey(&out) }
+        if let partitions {
+            out.appendDecimal(Int64(RoutingHash.partition(r.contactHash, of: partitions)))
+        } else {
+            let clean = decoder.withBytes(r.app) { Self.plain($0) } && decoder.withBytes(r.contact) { Self.plain($0) }
+            guard clean else { return putNoKey(&out) }
+            decoder.withBytes(r.app) { out.append(UnsafeRawBufferPointer($0)) }
+            out.reserve(1)
+            out.put(0x2F)
+            decoder.withBytes(r.contact) { out.append(UnsafeRawBufferPointer($0)) }
+        }
+        out.reserve(1)
+        out.put(0x09)
+    }
+
+    private func putNoKey(_ out: inout ByteBuffer) {
+        out.reserve(2)
+        if partitions == nil { out.put(0x2D) } else { out.put(0x30) }
+        out.put(0x09)
+    }
+
+    /// A key can be written as it is: no tab, carriage return or line feed.
+    private static func plain(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        !b.contains { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+    }
+}
