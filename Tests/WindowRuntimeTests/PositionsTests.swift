@@ -1,0 +1,244 @@
+import Foundation
+import Testing
+import WindowCore
+@testable import WindowRuntime
+
+/// `--positions` (source positions kept in the state) and `windowkeeper key`.
+@Suite struct PositionsTests {
+    static let options = ["--clock", "event", "--lateness", "30m", "--warn", "2h,10m", "--positions"]
+
+    /// Interleaves a callback stream over `sources` sources, each numbering its own lines.
+    static func positioned(_ lines: [String], sources: Int, seed: UInt64) -> [(source: String, position: Int, line: String)] {
+        var rng = SplitMix64(seed: seed)
+        var next = Array(repeating: 100, count: sources)
+        return lines.map { line in
+            let s = Int(rng.next() % UInt64(sources))
+            next[s] += 1 + Int(rng.next() % 3)
+            return ("callbacks/\(s)", next[s], line)
+        }
+    }
+
+    static func text(_ lines: ArraySlice<(source: String, position: Int, line: String)>) -> String {
+        lines.map { "\($0.source)\t\($0.position)\t\($0.line)\n" }.joined()
+    }
+
+    static func savedPositions(_ path: String) throws -> [String: String] {
+        let file = try StateFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(file.semantics.positions)
+        return Dictionary(uniqueKeysWithValues: file.positions.map { ($0.source, $0.position) })
+    }
+
+    /// The length of the input prefix the saved positions describe, or nil when they
+    /// describe none (a source ahead of another, or a position no line has).
+    static func prefixLength(_ saved: [String: String], _ input: [(source: String, position: Int, line: String)]) -> Int? {
+        var end = 0
+        for (source, position) in saved {
+            guard let i = input.firstIndex(where: { $0.source == source && String($0.position) == position }) else { return nil }
+            end = max(end, i + 1)
+        }
+        for (i, l) in input[..<end].enumerated() {
+            let lastOfSource = input[..<end].lastIndex { $0.source == l.source }!
+            if i == lastOfSource, saved[l.source] != String(l.position) { return nil }
+        }
+        return end
+    }
+
+    /// Kill -9 at random moments of a run with --positions and frequent checkpoints: the
+    /// state always describes one prefix of the input exactly, and resuming every source
+    /// after its saved position (as a queue consumer would) loses and repeats nothing.
+    @Test func killedAtRandom_positionsAreOnePrefix_andResumingAfterThemLosesNothing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-pos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var resumedShorter = 0
+        for seed in 0..<10 as Range<UInt64> {
+            let input = Self.positioned(Callback.stream(seed: seed + 500, lines: 3_000, contacts: 30), sources: 3, seed: seed)
+            let whole = Self.text(input[...])
+            let reference = try ExecutableTests.run(Self.options, input: whole)
+            let state = dir.appendingPathComponent("state-\(seed).bin").path
+            let stateOptions = Self.options + ["--state", state, "--checkpoint-every", "1ms", "--shards", String(1 + Int(seed % 3))]
+
+            let (p, stdin, stdout) = try CrashRestartTests.spawn(stateOptions)
+            let collected = ExecutableTests.LockedData()
+            Thread { collected.set(stdout.fileHandleForReading.readDataToEndOfFile()) }.start()
+            let bytes = Data(whole.utf8)
+            let chunks = 40
+            let killAfter = 5 + Int(seed * 7 % 30)
+            for k in 0...killAfter {
+                stdin.fileHandleForWriting.write(bytes.subdata(in: bytes.count * k / chunks..<bytes.count * (k + 1) / chunks))
+            }
+            var spins = 0
+            while !FileManager.default.fileExists(atPath: state), spins < 5_000_000 { spins += 1 }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            try? stdin.fileHandleForWriting.close()
+            var killedBytes = collected.wait()
+            while let last = killedBytes.last, last != UInt8(ascii: "\n") { killedBytes.removeLast() }
+            let killed = String(decoding: killedBytes, as: UTF8.self).split(separator: "\n").map(String.init)
+
+            let saved = try Self.savedPositions(state)
+            let cut = try #require(Self.prefixLength(saved, input), "seed \(seed): \(saved) is no prefix of the input")
+
+            // Resume: each source after its saved position (here: exactly the lines after the cut).
+            let restarted = try ExecutableTests.run(stateOptions, input: Self.text(input[cut...]))
+            #expect(restarted.status == 0, "seed \(seed)")
+            var seen: Set<String> = []
+            var union: [String] = []
+            CrashRestartTests.dedupe(killed, into: &seen, &union)
+            CrashRestartTests.dedupe(restarted.events, into: &seen, &union)
+            #expect(perContact(union) == perContact(reference.events), "seed \(seed), cut after line \(cut)")
+            if cut > 0 { resumedShorter += 1 }
+            // The exit state moved on to the end of each source.
+            let final = try Self.savedPositions(state)
+            for s in Set(input.map(\.source)) {
+                #expect(final[s] == String(input.last { $0.source == s }!.position))
+            }
+        }
+        #expect(resumedShorter >= 6)
+    }
+
+    /// Lines at or before the saved positions may be fed again (at-least-once): nothing changes.
+    @Test func refeedingLinesBeforeThePosition_changesNothing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-pos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = Self.positioned(Callback.stream(seed: 77, lines: 2_000, contacts: 20), sources: 2, seed: 77)
+        let reference = try ExecutableTests.run(Self.options, input: Self.text(input[...]))
+        let state = dir.appendingPathComponent("s.bin").path
+        let first = try ExecutableTests.run(Self.options + ["--state", state], input: Self.text(input[..<1_200]))
+        let second = try ExecutableTests.run(Self.options + ["--state", state], input: Self.text(input[900...]))
+        var seen: Set<String> = []
+        var union: [String] = []
+        CrashRestartTests.dedupe(first.events, into: &seen, &union)
+        CrashRestartTests.dedupe(second.events, into: &seen, &union)
+        #expect(perContact(union) == perContact(reference.events))
+    }
+
+    @Test func badPrefixes_getMissingPosition_andGoToRejectsWhole() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-pos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rejects = dir.appendingPathComponent("rejects").path
+        let state = dir.appendingPathComponent("s.bin").path
+        let good = Callback.inbound("4670", at: 1_716_000_000_000)
+        let bad = [good, "src\t" + good, "\t5\t" + good, "src\t\t" + good]
+        let long = "src\t6\t" + String(repeating: " ", count: 300) + good
+        let lines = ["src\t1\t" + good] + bad + ["src\t2\t{\"app_id\":\"A\",\t\"x\":1}", long, "other\t3\t" + good]
+        let run = try ExecutableTests.run(Self.options + ["--rejects", rejects, "--state", state, "--max-line-bytes", "200"],
+                                          input: lines.joined(separator: "\n") + "\n")
+        #expect(run.status == 0)
+        let codes = run.stderr.split(separator: "\n").filter { $0.contains("\"diagnostic\"") }
+        #expect(codes.filter { $0.contains("missing_position") }.count == 4)
+        #expect(codes.contains { $0.contains("\"unknown_callback\"") && $0.contains("\"line\":6") })
+        #expect(codes.contains { $0.contains("\"line_too_long\"") && $0.contains("\"line\":7") })
+        let dead = try String(contentsOfFile: rejects, encoding: .utf8)
+        #expect(dead == ([bad[0], bad[1], bad[2], bad[3], lines[5], long].joined(separator: "\n") + "\n"))
+        // The over-long line was read from its source too: its position is saved.
+        #expect(try Self.savedPositions(state) == ["src": "6", "other": "3"])
+        #expect(run.events.count == 1)
+    }
+
+    @Test func stateOfTheOtherSetting_isRefusedAndLeftAlone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-pos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = Callback.inbound("4670", at: 1_716_000_000_000)
+        for (made, then) in [(true, false), (false, true)] {
+            let state = dir.appendingPathComponent("s-\(made).bin").path
+            let flags = ["--clock", "event", "--state", state]
+            _ = try ExecutableTests.run(flags + (made ? ["--positions"] : []), input: (made ? "s\t1\t" : "") + good + "\n")
+            let before = try Data(contentsOf: URL(fileURLWithPath: state))
+            let run = try ExecutableTests.run(flags + (then ? ["--positions"] : []), input: "")
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("--positions"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: state)) == before)
+        }
+    }
+
+    @Test func statusPositions_printsEachSourceSorted() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-pos-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let good = Callback.inbound("4670", at: 1_716_000_000_000)
+        _ = try ExecutableTests.run(Self.options + ["--state", path],
+                                    input: ["b/1\t10\t\(good)", "a/0\t7\t\(good)", "b/1\t11\tjunk", "a\"q\t3\t\(good)"].joined(separator: "\n"))
+        let status = try ExecutableTests.run(["status", "--state", path, "--positions"], input: "")
+        #expect(status.status == 0)
+        #expect(status.stdout == """
+            {"source":"a\\"q","position":"3"}
+            {"source":"a/0","position":"7"}
+            {"source":"b/1","position":"11"}
+
+            """)
+    }
+
+    /// A state file written by the release before `--positions` (format 2, from the bundled
+    /// sample) still loads, with no positions, and answers as before.
+    @Test func stateFormat2_stillLoads_withNoPositions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-pos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let old = Fixtures.directory.appendingPathComponent("state-format2.bin")
+        let bytes = Array(try Data(contentsOf: old))
+        #expect(bytes[8] == 2)
+        let file = try StateFile.decode(bytes)
+        #expect(file.positions.isEmpty)
+        #expect(!file.semantics.positions)
+        let status = try ExecutableTests.run(["status", "--state", old.path, "--at", "2024-05-22T14:00:00.250Z"], input: "")
+        #expect(status.stdout.contains("\"window\":\"free_entry_point\""))
+        #expect(try ExecutableTests.run(["status", "--state", old.path, "--positions"], input: "").stdout.isEmpty)
+        // A run continues from it and writes the current format.
+        let copy = dir.appendingPathComponent("s.bin").path
+        try FileManager.default.copyItem(atPath: old.path, toPath: copy)
+        let run = try ExecutableTests.run(["--clock", "event", "--state", copy], input: "")
+        #expect(run.status == 0)
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: copy)))[8] == UInt8(StateFile.version))
+    }
+}
+
+/// `windowkeeper key`: keys from the same normalisation and routing the shards use.
+@Suite struct KeyCommandTests {
+    func key(_ lines: [String], partitions: Int?) -> [String] {
+        var keyer = LineKeyer(partitions: partitions)
+        var framer = LineFramer(maxLineBytes: 400)
+        var out = ByteBuffer()
+        let input = Array((lines.joined(separator: "\n") + "\n").utf8)
+        input.withUnsafeBufferPointer { framer.feed($0) { keyer.take($0, &out) } }
+        framer.finish { keyer.take($0, &out) }
+        // Split on the byte: as a String, "\r\n" is one character.
+        return Array(out.bytes).split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
+            .map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test func contactKey_isNormalised_andTheLineIsCopiedByteForByte() {
+        let a = Callback.inbound("+46 73 200 11 22", at: 1_716_000_000_000)
+        let b = Callback.delivered("46732001122", id: "c1", at: 1_716_000_000_000)
+        let other = #"{"app_id":"APP","event_time":"2024-05-16T09:00:00Z","message":{"channel_identity":{"channel":"SMS","identity":"1"}}}"#
+        let out = key([a, b + "\r", other, "not json", String(repeating: "x", count: 500)], partitions: nil)
+        #expect(out == ["APP/46732001122\t" + a, "APP/46732001122\t" + b + "\r", "-\t" + other, "-\tnot json",
+                        "-\t" + String(repeating: "x", count: 500)])
+    }
+
+    @Test func partitions_followTheShardRouting() async throws {
+        let lines = (0..<200).map { Callback.inbound("4670\($0)", at: 1_716_000_000_000 + Int64($0)) }
+        let out = key(lines + ["junk"], partitions: 3)
+        #expect(out.last == "0\tjunk")
+        // Each contact's partition is the shard the pipeline with 3 shards routes it to.
+        var expected: [String] = []
+        for (i, line) in lines.enumerated() {
+            var ingest = Ingest(options: IngestOptions())
+            let result = Array(line.utf8).withUnsafeBufferPointer { ingest.process($0, now: 1_716_000_000_000 + Int64(i)) }
+            guard case .record(let input?, _) = result else { Issue.record("not a window record"); return }
+            expected.append("\(input.contactHash % 3)\t" + line)
+        }
+        #expect(Array(out.dropLast()) == expected)
+        #expect(Set(out.dropLast().map { $0.prefix(1) }).count == 3)
+    }
+
+    @Test func parse_rejectsBadCounts_andHelpIsHelp() throws {
+        #expect(try KeyCommand.parse(["--help"]) == nil)
+        #expect(try KeyCommand.parse(["--partitions", "8"])?.partitions == 8)
+        #expect(throws: UsageError.self) { try KeyCommand.parse(["--partitions", "0"]) }
+        #expect(throws: UsageError.self) { try KeyCommand.parse(["--partitions"]) }
+        #expect(throws: UsageError.self) { try KeyCommand.parse(["extra"]) }
+    }
+}
