@@ -151,9 +151,24 @@ final class Reader: @unchecked Sendable {
             framer.feed(UnsafeBufferPointer(rebasing: bytes[start..<end])) { piece in self.take(piece, stable: bytes) }
             start = end
             if let stop = afterChunk() { outcome = stop; break }
+            release(all, before: start - 2 * chunk)
         }
         return finish(outcome)
     }
+
+    /// Drops the resident pages of the mapped input before `offset` (a whole number of
+    /// pages; `released` is how far that was done). The mapping is private and read-only, so
+    /// this loses nothing: a page still referenced by a line in flight is read back from the
+    /// file if touched again. Without it a file replay's resident memory grows with the file.
+    private func release(_ all: UnsafeRawBufferPointer, before offset: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = offset / page * page
+        guard end > released, let base = all.baseAddress else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + released), end - released, MADV_DONTNEED)
+        released = end
+    }
+
+    private var released = 0
 
     private func signalPending() -> Bool {
         var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
