@@ -40,20 +40,24 @@ enum EndToEnd {
         }
     }
 
-    /// Records in the stream, as windowkeeper's own summary counts them.
-    static func recordCount(_ windowkeeper: String, _ path: String) -> Int {
+    /// Records and contacts in the stream, as windowkeeper's own summary counts them.
+    static func recordCount(_ windowkeeper: String, _ path: String) -> (records: Int, contacts: Int) {
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("windowkeeper-bench-summary.txt").path
         _ = time(windowkeeper, ["--clock", "event"], input: .file(path), errors: .file(errors))
         defer { try? FileManager.default.removeItem(atPath: errors) }
         guard let text = try? String(contentsOfFile: errors, encoding: .utf8),
-              let range = text.range(of: "\"records\":{\"total\":") else { fail("no summary from \(windowkeeper)") }
-        return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
+              let range = text.range(of: "\"records\":{\"total\":"),
+              let contacts = text.range(of: "\"contacts\":") else { fail("no summary from \(windowkeeper)") }
+        return (Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0, Int(text[contacts.upperBound...].prefix { $0.isNumber }) ?? 0)
     }
 
     static func run(file path: String, shards: [Int], runs: Int) {
         let windowkeeper = ChildProcess.sibling("windowkeeper")
         let data = loadLines(path)
-        let records = recordCount(windowkeeper, path)  // also the warm-up: the file is in the page cache now
+        let (records, contacts) = recordCount(windowkeeper, path)  // also the warm-up: the file is in the page cache now
+        // Peak RSS of a run on empty input: what memory per contact is counted above.
+        let empty = time(windowkeeper, ["--clock", "event"], input: .file("/dev/null")).usage.peakRSSKiB
+        var modePeaks: [String: Int] = [:]
         var lines = 0
         for b in data where b == 0x0A { lines += 1 }
         print("end to end: \(windowkeeper), \(records) records (\(lines) lines) in \(data.count / 1_000_000) MB; each run beside cat of the same bytes")
@@ -70,11 +74,20 @@ enum EndToEnd {
                 let w = Measurement(name: "windowkeeper \(mode), --shards \(k)", unit: "records", items: records, seconds: wk)
                 let c = Measurement(name: "baseline: cat \(mode)", unit: "lines", items: lines, seconds: cat)
                 let cpuPerRecord = cpu.sorted()[cpu.count / 2] / Double(records) * 1e9
+                if mode == "file", k == shards.max() { budget.endToEnd = (cpuPerRecord, k) }
+                modePeaks[mode] = max(modePeaks[mode] ?? 0, peak)
                 print(c.line)
-                print(w.line, " time ratio cat / windowkeeper \(fmt(c.median / w.median, 3)), CPU \(fmt(cpuPerRecord, 0)) ns/record, peak RSS \(peak / 1024) MiB\(mode == "file" ? " (with the mapped input)" : "")")
+                print(w.line, " time ratio cat / windowkeeper \(fmt(c.median / w.median, 3)), CPU \(fmt(cpuPerRecord, 0)) ns/record, peak RSS \(peak / 1024) MiB")
                 record("end to end, \(mode), `--shards \(k)`", rates(w, "records") + ", CPU \(fmt(cpuPerRecord, 0)) ns/record",
                        "cat " + rates(c, "lines") + " (time ratio \(fmt(c.median / w.median, 3)))")
             }
+        }
+        if let file = modePeaks["file"], let pipe = modePeaks["pipe"], contacts > 0 {
+            let perContact = { (kib: Int) in (kib - empty) * 1024 / contacts }
+            print("memory: \(contacts) contacts: peak RSS from a file \(file / 1024) MiB (\(perContact(file)) B per contact), through a pipe \(pipe / 1024) MiB (\(perContact(pipe)) B per contact), empty input \(empty / 1024) MiB")
+            record("end to end: peak RSS per contact above an empty run, file vs pipe (\(contacts) contacts, \(data.count / 1_000_000) MB)",
+                   "file \(perContact(file)) B (\(file / 1024) MiB), pipe \(perContact(pipe)) B (\(pipe / 1024) MiB)",
+                   "empty input: \(empty / 1024) MiB")
         }
         // Backpressure: the harness writes into the pipe as fast as the pipe takes it (cat's
         // rate, 4-5 times windowkeeper's here), so without backpressure memory would grow

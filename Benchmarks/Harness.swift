@@ -65,6 +65,8 @@ struct CPUBudget {
     var decode: (seconds: Double, records: Int)?
     /// The engine suite's median seconds (the same records).
     var engine: Double?
+    /// End to end from a file: the process's CPU per record (ns), and the shard count.
+    var endToEnd: (nanos: Double, shards: Int)?
 
     func record() {
         guard let decode, let engine, decode.records > 0 else { return }
@@ -75,6 +77,13 @@ struct CPUBudget {
         let baseline = "what \(cores) cores leave per record: \(left(3e6)) ns at 3 M records/s, \(left(2e6)) ns at 2 M"
         print("CPU budget: decode + engine \(result) per record (\(decode.records) records) on one thread; \(baseline)")
         table.append(("CPU per record, one thread: decode + engine and encoding (the rest of the pipeline not counted)", result, baseline))
+        if let endToEnd {
+            let stages = (decode.seconds + engine) / Double(decode.records) * 1e9
+            let own = endToEnd.nanos - stages
+            print("pipeline's own cost: \(fmt(own, 0)) ns per record (\(fmt(own / stages * 100, 0)) % of decode + engine)")
+            table.append(("the pipeline's own CPU per record: end to end from a file (`--shards \(endToEnd.shards)`) minus one-thread decode + engine",
+                          "\(fmt(own, 0)) ns (\(fmt(own / stages * 100, 0)) % of decode + engine)", "target: at most 10 % of decode + engine"))
+        }
     }
 }
 
