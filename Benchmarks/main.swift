@@ -20,6 +20,8 @@ usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e 
   e2e        the release windowkeeper on a file and through a pipe for --shards LIST
              (default 1,2,4,8), beside cat of the same bytes; peak RSS with 4x the input,
              and with the events read slowly (input offered >100x faster than processed)
+  queue      windowkeeper key from a file beside cat; --positions end to end beside the
+             same stream without prefixes (pairs of runs, --shards 2)
 
   --file F   the input stream of decode, apply and e2e; without it the simulator next to
              this harness generates one (seed 5, 45,000 contacts, 3 days, light faults)
@@ -44,14 +46,14 @@ while let a = it.next() {
     case "-h", "--help":
         print(usage)
         exit(0)
-    case "all": suites += ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e"]
-    case "decode", "apply", "timestamp", "timers", "memory", "state", "e2e": suites.append(a)
+    case "all": suites += ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue"]
+    case "decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue": suites.append(a)
     default:
         FileHandle.standardError.write(Data("windowkeeper-bench: unknown argument \(a)\n\n\(usage)\n".utf8))
         exit(2)
     }
 }
-if suites.isEmpty { suites = ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e"] }
+if suites.isEmpty { suites = ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue"] }
 
 /// The input stream: the one given, else one generated on first use.
 nonisolated(unsafe) var generatedFile: String?
@@ -384,6 +386,8 @@ for suite in suites {
         }
     case "e2e":
         EndToEnd.run(file: streamFile(), shards: shardCounts, runs: runsGiven ? runs : 3)
+    case "queue":
+        Queue.run(file: streamFile(), runs: runsGiven ? runs : 3)
     default:
         fail("unknown suite \(suite)")
     }

@@ -362,6 +362,7 @@ final class Reader: @unchecked Sendable {
     private func sequence(_ segment: Segment) {
         now = clock.now()
         var recordIndex = 0
+        var taken = 0
         segment.decoder.arena.withUnsafeBufferPointer { arena in
             for i in 0..<segment.lineCount {
                 guard stopAtLine == nil else { return }
@@ -370,10 +371,6 @@ final class Reader: @unchecked Sendable {
                 if case .record = outcome {
                     record = segment.records[recordIndex]
                     recordIndex += 1
-                }
-                if options.positions, let p = segment.prefixes[i] {
-                    let line = segment.line(i)
-                    positions.record(source: p.source(line), position: p.position(line))
                 }
                 switch ingest.accept(outcome, record, arena: arena, now: now) {
                 case .blank, .skipped:
@@ -394,7 +391,24 @@ final class Reader: @unchecked Sendable {
                     }
                 }
                 endLine()
+                taken = i + 1
             }
+        }
+        if options.positions { recordPositions(segment, linesTaken: taken) }
+    }
+
+    /// Each source's last line among the segment's first `linesTaken` (all of them unless
+    /// --strict stopped the run inside it).
+    private func recordPositions(_ segment: Segment, linesTaken: Int) {
+        func record(_ i: Int) {
+            guard let p = segment.prefixes[i] else { return }
+            let line = segment.line(i)
+            positions.record(source: p.source(line), position: p.position(line))
+        }
+        if linesTaken == segment.lineCount {
+            for i in segment.lastOfSource { record(i) }
+        } else {
+            for i in 0..<linesTaken { record(i) }
         }
     }
 

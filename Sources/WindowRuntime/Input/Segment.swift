@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 import WindowCore
 
@@ -15,6 +20,9 @@ final class Segment: @unchecked Sendable {
     private(set) var records: [DecodedRecord] = []
     /// With `--positions`: each line's prefix, nil where it has none.
     private(set) var prefixes: [PositionPrefix?] = []
+    /// With `--positions`: the lines that are the last of their source in this segment, in
+    /// order (found by the worker, so the sequencer records one position per source).
+    private(set) var lastOfSource: [Int] = []
     private(set) var decoder = RecordDecoder()
     private let positioned: Bool
     private let done = DispatchSemaphore(value: 0)
@@ -81,7 +89,33 @@ final class Segment: @unchecked Sendable {
             outcomes.append(outcome)
             if case .record = outcome { records.append(decoder.record) }
         }
+        if positioned { findLastOfSource() }
         done.signal()
+    }
+
+    private func findLastOfSource() {
+        lastOfSource.removeAll(keepingCapacity: true)
+        var seen: [UnsafeBufferPointer<UInt8>] = []
+        var seenIndex: Set<[UInt8]> = []
+        for i in lines.indices.reversed() {
+            guard let p = prefixes[i] else { continue }
+            let source = p.source(lines[i])
+            if seen.count < 32 {
+                if seen.contains(where: { Self.same($0, source) }) { continue }
+                seen.append(source)
+            } else if !seen.contains(where: { Self.same($0, source) }) {
+                if seenIndex.isEmpty { seenIndex = Set(seen.map { Array($0) }) }
+                guard seenIndex.insert(Array(source)).inserted else { continue }
+            } else {
+                continue
+            }
+            lastOfSource.append(i)
+        }
+        lastOfSource.reverse()
+    }
+
+    private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
     }
 
     func wait() { done.wait() }
