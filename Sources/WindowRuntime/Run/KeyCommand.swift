@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import WindowCore
 
 /// `windowkeeper key [--partitions N]`: each input line back, byte for byte, behind
@@ -65,7 +66,8 @@ public enum KeyCommand {
         return o
     }
 
-    /// Keys standard input onto standard output; returns the exit status.
+    /// Keys standard input onto standard output; returns the exit status. Lines are decoded
+    /// in segments on worker threads (as the pipeline's reader does) and written in order.
     public static func run(_ o: Options, input: Int32 = 0, output: FDWriter = FDWriter(fd: 1),
                            errors: FDWriter = FDWriter(fd: 2)) -> Int32 {
         var keyer = LineKeyer(partitions: o.partitions)
@@ -74,11 +76,42 @@ public enum KeyCommand {
         let capacity = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
         defer { buffer.deallocate() }
-        func sink(_ piece: FramedPiece) {
-            keyer.take(piece, &out)
+        let workers = DispatchQueue(label: "windowkeeper.key", qos: .userInitiated, attributes: .concurrent)
+        let maxInFlight = max(2, System.activeProcessorCount * 2)
+        var filling = Segment(positioned: false)
+        var inFlight: [Segment] = []
+        var spare: [Segment] = []
+        func flushOut() {
             if out.count >= 1 << 20 {
                 output.write(out.bytes)
                 out.removeAll()
+            }
+        }
+        func submit(drain: Bool) {
+            if filling.lineCount > 0 {
+                let segment = filling
+                inFlight.append(segment)
+                workers.async { segment.decode() }
+                filling = spare.popLast() ?? Segment(positioned: false)
+            }
+            while let oldest = inFlight.first, drain || inFlight.count > maxInFlight {
+                inFlight.removeFirst()
+                oldest.wait()
+                keyer.write(oldest, &out)
+                flushOut()
+                oldest.reset()
+                spare.append(oldest)
+            }
+        }
+        func sink(_ piece: FramedPiece) {
+            if case .line(let line) = piece {
+                if !filling.canTake(line, stable: false) { submit(drain: false) }
+                filling.add(line, stable: false)
+                if filling.isFull { submit(drain: false) }
+            } else {
+                submit(drain: true)  // long lines keep their place
+                keyer.take(piece, &out)
+                flushOut()
             }
         }
         while true {
@@ -93,6 +126,7 @@ public enum KeyCommand {
             if output.error != nil { break }
         }
         framer.finish(sink)
+        submit(drain: true)
         output.write(out.bytes)
         if let e = output.error {
             errors.write(Array("windowkeeper key: writing standard output: \(String(cString: strerror(e)))\n".utf8))
@@ -116,9 +150,7 @@ public struct LineKeyer {
         switch piece {
         case .line(let line):
             putKey(of: line, &out)
-            out.append(UnsafeRawBufferPointer(line))
-            out.reserve(1)
-            out.put(0x0A)
+            put(line, &out)
         case .longPart(let part):
             if !inLongLine {
                 inLongLine = true
@@ -132,20 +164,51 @@ public struct LineKeyer {
         }
     }
 
+    /// Writes a decoded segment's lines behind their keys.
+    func write(_ segment: Segment, _ out: inout ByteBuffer) {
+        var next = 0
+        segment.decoder.arena.withUnsafeBufferPointer { arena in
+            for i in 0..<segment.lineCount {
+                var record: DecodedRecord?
+                if case .record = segment.outcomes[i] {
+                    record = segment.records[next]
+                    next += 1
+                }
+                putKey(record, arena, &out)
+                put(segment.line(i), &out)
+            }
+        }
+    }
+
+    private func put(_ line: UnsafeBufferPointer<UInt8>, _ out: inout ByteBuffer) {
+        out.append(UnsafeRawBufferPointer(line))
+        out.reserve(1)
+        out.put(0x0A)
+    }
+
     private mutating func putKey(of line: UnsafeBufferPointer<UInt8>, _ out: inout ByteBuffer) {
         decoder.resetArena()
-        guard case .record = decoder.decode(line) else { return putNoKey(&out) }
-        let r = decoder.record
-        guard r.whatsapp, r.contact.count > 0 else { return putNoKey(&out) }
+        let outcome = decoder.decode(line)
+        let record = decoder.record
+        decoder.arena.withUnsafeBufferPointer { arena in
+            if case .record = outcome { putKey(record, arena, &out) } else { putKey(nil, arena, &out) }
+        }
+    }
+
+    /// The key of a decoded record (nil: the line was not one), strings in `arena`.
+    private func putKey(_ r: DecodedRecord?, _ arena: UnsafeBufferPointer<UInt8>, _ out: inout ByteBuffer) {
+        guard let r, r.whatsapp, r.contact.count > 0 else { return putNoKey(&out) }
+        func bytes(_ range: ByteRange) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: arena[Int(range.start)..<Int(range.start + range.count)])
+        }
         if let partitions {
             out.appendDecimal(Int64(RoutingHash.partition(r.contactHash, of: partitions)))
         } else {
-            let clean = decoder.withBytes(r.app) { Self.plain($0) } && decoder.withBytes(r.contact) { Self.plain($0) }
-            guard clean else { return putNoKey(&out) }
-            decoder.withBytes(r.app) { out.append(UnsafeRawBufferPointer($0)) }
+            guard Self.plain(bytes(r.app)), Self.plain(bytes(r.contact)) else { return putNoKey(&out) }
+            out.append(UnsafeRawBufferPointer(bytes(r.app)))
             out.reserve(1)
             out.put(0x2F)
-            decoder.withBytes(r.contact) { out.append(UnsafeRawBufferPointer($0)) }
+            out.append(UnsafeRawBufferPointer(bytes(r.contact)))
         }
         out.reserve(1)
         out.put(0x09)
