@@ -9,5 +9,10 @@ public enum WindowKind: UInt8, Sendable, Comparable {
         }
     }
 
+    /// The kind a feed or query names (`customer_service`, `conversation`, `free_entry_point`).
+    public static func named(_ name: String) -> WindowKind? {
+        [WindowKind.customerService, .conversation, .freeEntryPoint].first { $0.name == name }
+    }
+
     public static func < (a: WindowKind, b: WindowKind) -> Bool { a.rawValue < b.rawValue }
 }

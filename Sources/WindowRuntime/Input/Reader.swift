@@ -65,6 +65,8 @@ final class Reader: @unchecked Sendable {
     /// Periodic checkpoints taken, and the longest time one shard stood still (emitting
     /// nothing) to take its snapshot for one (ns).
     private(set) var checkpointsTaken = 0
+    /// `--listen`: where the reader's counts and clock are published for /metrics.
+    var metrics: LiveMetrics?
     private(set) var longestCheckpointPause: UInt64 = 0
 
     /// The first error of a background checkpoint write, if any.
@@ -185,7 +187,18 @@ final class Reader: @unchecked Sendable {
         if let e = output.error { return .ioError(Self.eventWriteFailure(e)) }
         if checkpointDue { writeCheckpoint() }
         if let e = checkpointError { return .ioError(e) }
+        publishMetrics()
         return nil
+    }
+
+    private func publishMetrics() {
+        guard let metrics else { return }
+        metrics.publish { [ingest, checkpointsTaken, longestCheckpointPause] r in
+            r.ingest = ingest.counters
+            r.clock = ingest.clock
+            r.checkpoints = checkpointsTaken
+            r.longestPause = longestCheckpointPause
+        }
     }
 
     /// Due when the period has passed and the previous checkpoint file is written.
@@ -215,6 +228,7 @@ final class Reader: @unchecked Sendable {
         lastCheckpoint = System.monotonicNanos()
         longestCheckpointPause = max(longestCheckpointPause, longest)
         checkpointsTaken += 1
+        if let metrics { let at = clock.now(); metrics.publish { $0.lastCheckpoint = at } }
         checkpointLock.lock()
         checkpointWritingFlag = true
         checkpointLock.unlock()
@@ -255,6 +269,7 @@ final class Reader: @unchecked Sendable {
         if let line = stopAtLine { outcome = .strict(line: line) }
         flushRound()
         log.flush()
+        publishMetrics()
         return outcome
     }
 

@@ -13,6 +13,12 @@ public struct RunOptions: Sendable, Equatable {
     public var checkpointEvery: Int64 = 60_000
     /// Input lines are `SOURCE<TAB>POSITION<TAB>CALLBACK`; the state keeps each source's position.
     public var positions = false
+    /// `--listen`: serve live queries and metrics over HTTP.
+    public var listen: ListenAddress?
+    /// `--listen-token FILE`: requests must carry `Authorization: Bearer` its first line.
+    public var listenTokenPath: String?
+    /// `--serve-after-eof`: keep answering after the end of input, until SIGTERM/SIGINT.
+    public var serveAfterEOF = false
     /// A periodic checkpoint writes the image of a shard holding at least this many windows
     /// to an unnamed file beside the state instead of memory: at 10 M windows the images
     /// would otherwise add ~0.7 GB beside the tables, for a pause about twice as long. Not a
@@ -87,6 +93,17 @@ extension RunOptions {
                               (default now); exit 1 when the contact asked for has none
       windowkeeper status --state FILE --positions
                               print each source's saved position as NDJSON
+
+    ASK IT LIVE
+      --listen ADDR           serve HTTP/1.1 on ADDR (HOST:PORT with a literal IPv4/IPv6
+                              address or localhost, port 0 for a free one; or unix:PATH):
+                              GET /v1/windows?app_id=A&contact=C[&window=K][&category=CAT],
+                              /metrics (Prometheus), /healthz, /readyz. The bound address is
+                              printed on standard error as {"listening":"HOST:PORT"}
+      --listen-token FILE     every request must carry Authorization: Bearer <FILE's first
+                              line> (required for a non-loopback HOST)
+      --serve-after-eof       at end of input keep answering (event mode: after firing what
+                              is due and writing --state) until SIGTERM or SIGINT
 
     PARTITIONING
       windowkeeper key [--partitions N] < callbacks.ndjson
@@ -172,6 +189,14 @@ extension RunOptions {
             case "--strict":
                 if inline != nil { throw UsageError("--strict takes no value") }
                 o.strict = true
+            case "--listen": o.listen = try ListenAddress.parse(value(arg, inline))
+            case "--listen-token":
+                let v = try value(arg, inline)
+                guard !v.isEmpty else { throw UsageError("--listen-token needs a file name") }
+                o.listenTokenPath = v
+            case "--serve-after-eof":
+                if inline != nil { throw UsageError("--serve-after-eof takes no value") }
+                o.serveAfterEOF = true
             case "--positions":
                 if inline != nil { throw UsageError("--positions takes no value") }
                 o.positions = true
@@ -182,6 +207,12 @@ extension RunOptions {
         }
         if o.until != nil, o.ingest.mode != .event {
             throw UsageError("--until applies to --clock event only")
+        }
+        if o.listen == nil, o.listenTokenPath != nil || o.serveAfterEOF {
+            throw UsageError("\(o.serveAfterEOF ? "--serve-after-eof" : "--listen-token") needs --listen")
+        }
+        if let listen = o.listen, !listen.isLocal, o.listenTokenPath == nil {
+            throw UsageError("--listen on a non-loopback address needs --listen-token FILE")
         }
         return o
     }

@@ -8,6 +8,8 @@ public actor Shard {
     private let mode: ClockMode
     private let lateness: Int64
     private let clock: any WallClock
+    /// Where this shard's counts go after every message and tick (`--listen`'s /metrics).
+    private var report: (@Sendable (EngineCounters, Int) -> Void)?
 
     /// Records whose cache lines are warmed together.
     static let warmRun = 16
@@ -24,7 +26,14 @@ public actor Shard {
         self.clock = clock
     }
 
+    /// Publishes this shard's counts through `report` from now on.
+    public func reportCounters(_ report: @escaping @Sendable (EngineCounters, Int) -> Void) {
+        self.report = report
+        report(counters, contactCount)
+    }
+
     public func handle(_ message: ShardMessage) {
+        defer { report?(counters, contactCount) }
         switch message {
         case .batch(let batch):
             process(batch)
@@ -40,6 +49,14 @@ public actor Shard {
             let started = System.monotonicNanos()
             let image = image(spillTo: directory, atLeast: threshold)
             reply(image, System.monotonicNanos() - started)
+        case .query(let query, let reply):
+            // Wall mode: the clock is now − lateness, and what is due by then fires first.
+            if mode == .wall {
+                engine.advance(to: max(engine.clock, clock.now() - lateness))
+                flush()
+            }
+            let answer = engine.answer(query)
+            reply(answer, mode == .wall ? clock.now() : answer.clock)
         }
     }
 
@@ -157,6 +174,7 @@ public actor Shard {
     public func wallTick() -> Int64? {
         engine.advance(to: clock.now() - lateness)
         flush()
+        report?(counters, contactCount)
         return engine.nextDue.map { $0 &+ lateness }
     }
 

@@ -65,4 +65,7 @@ public enum ShardMessage: Sendable {
     /// holding at least `atLeast` windows are written to an unnamed file there instead of
     /// memory (to memory when that fails).
     case snapshot(spillTo: String?, atLeast: Int, @Sendable (WindowImage, UInt64) -> Void)
+    /// A live query (`--listen`), answered after everything sent before it: the answer and
+    /// the time `remaining_s` counts from (now in wall mode, C in event mode).
+    case query(WindowQuery, @Sendable (WindowAnswer, Int64) -> Void)
 }
