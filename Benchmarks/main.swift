@@ -276,7 +276,7 @@ for suite in suites {
         print("  exit: shard images \(fmt(imageSeconds, 2)) s (+\(imageResident >> 20) MiB resident), merge + checksum + write + fsync \(fmt(writeSeconds, 2)) s")
         print("  checkpoint: shard images written to new files \(fmt(spillSeconds[0], 2)) s, over them \(fmt(spillSeconds[1], 2)) s (+\(spillResident >> 20) MiB resident; concurrent in the pipeline), merge + checksum + write + fsync \(fmt(spillWriteSeconds[0], 2)) / \(fmt(spillWriteSeconds[1], 2)) s")
         t0 = System.monotonicNanos()
-        let status = StatusCommand.run(try StatusCommand.parse(["--state", path, "--contact", "4670\(10_000_000 + n / 2)", "--at", "2023-11-14T22:13:20Z"]))
+        let status = StatusCommand.run(try StatusCommand.parse(["--state", path, "--contact", "4670\(10_000_000 + n / 2)", "--at", "2023-11-14T22:13:20Z"])!)
         let statusSeconds = Double(System.monotonicNanos() - t0) / 1e9
         print("status for one contact: \(fmt(statusSeconds, 3)) s (exit \(status))")
         // Baseline: the same number of bytes written and synced with plain write calls.

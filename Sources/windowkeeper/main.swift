@@ -11,7 +11,11 @@ System.tuneAllocator()
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if arguments.first == "status" {
-        exit(StatusCommand.run(try StatusCommand.parse(Array(arguments.dropFirst()))))
+        guard let query = try StatusCommand.parse(Array(arguments.dropFirst())) else {
+            print(StatusCommand.helpText)
+            exit(0)
+        }
+        exit(StatusCommand.run(query))
     }
     if arguments.first == "key" {
         guard let options = try KeyCommand.parse(Array(arguments.dropFirst())) else {

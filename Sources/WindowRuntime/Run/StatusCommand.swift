@@ -4,10 +4,43 @@ import Glibc
 import Foundation
 import WindowCore
 
-/// `windowkeeper status --state FILE [--app ID] [--contact C] [--at T]`: the open windows
-/// as NDJSON, with `remaining_s` as of T. Answers "is the window with this contact open, and
-/// for how long?" without running the processor.
+/// `windowkeeper status --state FILE [--app ID] [--contact C] [--window KIND] [--category CAT]
+/// [--at T]`: the windows open at T as NDJSON, with `remaining_s` as of T. Answers "is the
+/// window with this contact open, for this category, and for how long?" from the file,
+/// without running the processor. `--info` describes the file, `--positions` prints its
+/// source positions.
 public enum StatusCommand {
+    public static let helpText = """
+    windowkeeper status — the windows in a state file, without running the processor.
+
+    USAGE
+      windowkeeper status --state FILE [--app ID] [--contact C] [--window KIND]
+                          [--category CAT] [--at TIME]
+      windowkeeper status --state FILE --info
+      windowkeeper status --state FILE --positions
+
+    Prints the windows open at TIME (default: now), opened_at <= TIME < expires_at, as
+    NDJSON with expires_at and remaining_s as of TIME. The file is the last checkpoint of a
+    windowkeeper run with --state (up to --checkpoint-every old while it runs); for live
+    answers ask the running process (--listen).
+
+      --state FILE        the state file (required)
+      --app ID            only this app_id
+      --contact C         only this contact (normalised as the input: +46 73 200 11 22 is
+                          46732001122); exit status 1 when none of its windows matches
+      --window KIND       only customer_service, conversation or free_entry_point windows
+      --category CAT      only windows of this category (matched upper-cased)
+      --at TIME           RFC 3339 (default: now)
+      --info              one JSON object about the file: format version, the options it
+                          was made with, the clock C and newest event time, window counts,
+                          when it was written
+      --positions         the saved position of each input source (--positions runs)
+      -h, --help          this text
+
+    Exit status: 0 windows printed (or none asked for a contact); 1 a contact was asked for
+    and no window matches; 2 usage error or an unreadable, refused state file.
+    """
+
     public struct Query: Equatable {
         public var statePath = ""
         public var app: String?
@@ -15,17 +48,26 @@ public enum StatusCommand {
         public var at: Int64?
         /// Print each source's saved position instead of windows.
         public var positions = false
+        public var kind: WindowKind?
+        /// Upper-cased.
+        public var category: String?
+        /// Print what the file is instead of windows.
+        public var info = false
     }
 
-    public static func parse(_ arguments: [String]) throws(UsageError) -> Query {
+    /// nil when `--help` was asked for.
+    public static func parse(_ arguments: [String]) throws(UsageError) -> Query? {
         var q = Query()
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
-            if a == "--positions" {
-                q.positions = true
+            switch a {
+            case "-h", "--help": return nil
+            case "--positions", "--info":
+                if a == "--info" { q.info = true } else { q.positions = true }
                 i += 1
                 continue
+            default: break
             }
             guard i + 1 < arguments.count else { throw UsageError("status: \(a) needs a value") }
             let v = arguments[i + 1]
@@ -33,6 +75,12 @@ public enum StatusCommand {
             case "--state": q.statePath = v
             case "--app": q.app = v
             case "--contact": q.contact = normalise(v)
+            case "--window":
+                guard let k = WindowKind.named(v) else {
+                    throw UsageError("status: --window must be customer_service, conversation or free_entry_point, not '\(v)'")
+                }
+                q.kind = k
+            case "--category": q.category = v.uppercased()
             case "--at":
                 guard let t = Timestamp.parse(v) else { throw UsageError("status: --at '\(v)' is not an RFC 3339 time") }
                 q.at = t
@@ -41,8 +89,11 @@ public enum StatusCommand {
             i += 2
         }
         guard !q.statePath.isEmpty else { throw UsageError("status needs --state FILE") }
-        if q.positions, q.app != nil || q.contact != nil || q.at != nil {
-            throw UsageError("status: --positions prints the saved source positions and takes no --app, --contact or --at")
+        if q.positions && q.info {
+            throw UsageError("status: --positions and --info are two different questions; ask one")
+        }
+        if q.positions || q.info, q.app != nil || q.contact != nil || q.at != nil || q.kind != nil || q.category != nil {
+            throw UsageError("status: \(q.info ? "--info" : "--positions") takes no --app, --contact, --window, --category or --at")
         }
         return q
     }
@@ -77,9 +128,16 @@ public enum StatusCommand {
                 FileHandle.standardOutput.write(Data(bytes: out.base, count: out.count))
                 return 0
             }
+            if q.info {
+                info(header, file.bytes, path: q.statePath, &out)
+                FileHandle.standardOutput.write(Data(bytes: out.base, count: out.count))
+                return 0
+            }
             let apps = header.apps
             func visit(_ v: StateFile.WindowView) {
-                guard v.open, v.expires > t else { return }
+                guard v.open, v.opened <= t, t < v.expires else { return }
+                if let kind = q.kind, v.kind != kind { return }
+                if let category = q.category, !category.utf8.elementsEqual(v.category) { return }
                 if let c = wantContact, !c.elementsEqual(v.contact) { return }
                 if let app = q.app, apps[v.app] != app { return }
                 found += 1
@@ -98,6 +156,53 @@ public enum StatusCommand {
         }
         FileHandle.standardOutput.write(Data(bytes: out.base, count: out.count))
         return q.contact != nil && found == 0 ? 1 : 0
+    }
+
+    /// `--info`: what the file is.
+    static func info(_ h: StateFile.Header, _ bytes: UnsafeBufferPointer<UInt8>, path: String, _ out: inout ByteBuffer) {
+        var open = [0, 0, 0], remembered = 0
+        StateFile.forEachWindow(bytes, h) { v in
+            if v.open { open[Int(v.kind.rawValue)] += 1 } else { remembered += 1 }
+        }
+        let e = h.semantics.engine
+        func key(_ k: String) {
+            EventEncoder.appendString(k, &out)
+            out.append(":")
+        }
+        out.append("{")
+        key("format"); out.appendDecimal(Int64(h.version))
+        out.append(",")
+        key("options")
+        out.append("{")
+        key("clock"); EventEncoder.appendString(h.semantics.mode.rawValue, &out)
+        for (name, value) in [("lateness", h.semantics.lateness), ("csw", e.csw), ("conversation", e.conversation), ("fep", e.fep)] {
+            out.append(","); key(name); EventEncoder.appendString(DurationText.format(value), &out)
+        }
+        out.append(","); key("pmp_from"); EventEncoder.appendTime(e.pmpFrom, &out)
+        out.append(","); key("warn"); EventEncoder.appendString(e.warnLeads.isEmpty ? "0" : e.warnLeads.map(DurationText.format).joined(separator: ","), &out)
+        out.append(","); key("positions"); out.append(h.semantics.positions ? "true" : "false")
+        out.append("},")
+        key("clock")
+        if h.clock == .min { out.append("null") } else { EventEncoder.appendTime(h.clock, &out) }
+        out.append(","); key("newest_event_time")
+        if h.newest == .min { out.append("null") } else { EventEncoder.appendTime(h.newest, &out) }
+        out.append(","); key("windows"); out.appendDecimal(Int64(h.windowCount))
+        out.append(","); key("open_windows")
+        out.append("{")
+        for (i, kind) in [WindowKind.customerService, .conversation, .freeEntryPoint].enumerated() {
+            if i > 0 { out.append(",") }
+            key(kind.name); out.appendDecimal(Int64(open[i]))
+        }
+        out.append("},"); key("remembered_windows"); out.appendDecimal(Int64(remembered))
+        out.append(","); key("apps"); out.appendDecimal(Int64(h.apps.count))
+        out.append(","); key("sources"); out.appendDecimal(Int64(h.positions.count))
+        out.append(","); key("bytes"); out.appendDecimal(Int64(bytes.count))
+        var st = stat()
+        if stat(path, &st) == 0 {
+            out.append(","); key("written_at")
+            EventEncoder.appendTime(Int64(st.st_mtim.tv_sec) * 1_000 + Int64(st.st_mtim.tv_nsec) / 1_000_000, &out)
+        }
+        out.append("}\n")
     }
 
     /// `{"source":"callbacks/3","position":"18422"}`
