@@ -183,7 +183,7 @@ public final class HTTPServer: @unchecked Sendable {
             for (i, c) in polled.enumerated() {
                 let revents = fds[i + 2].revents
                 if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readFrom(c, &buffer, t) }
-                if revents & Int16(POLLOUT) != 0 || !c.output.isEmpty { flush(c, t) }
+                if revents & Int16(POLLOUT) != 0 || !c.output.isEmpty || c.queue.first?.response != nil { flush(c, t) }
             }
             reap(t)
         }
@@ -269,7 +269,7 @@ public final class HTTPServer: @unchecked Sendable {
             guard k >= 0, k < c.queue.count else { continue }
             c.queue[k].response = response
         }
-        for c in connections { serialize(c) }
+        for c in connections where c.queue.first?.response != nil { flush(c, now()) }
     }
 
     /// Moves the answers ready at the head of the queue to the output, in order.
