@@ -78,7 +78,7 @@ public final class LiveMetrics: Sendable {
         family("diagnostics_total", "counter", "Diagnostics by code (exact, whether printed or not).",
                Diagnostic.allCases.map { ("code=\"\($0.code)\"", "\(i.diagnostics[$0.rawValue])") })
         family("events_total", "counter", "Window events written.",
-               EventKind.allCases.map { ("event=\"window_\($0.name)\"", "\(engine.events[Int($0.rawValue)])") })
+               EventKind.allCases.map { ("event=\"\($0.name)\"", "\(engine.events[Int($0.rawValue)])") })
         family("late_total", "counter", "Windows not opened because they were already over.", [("", "\(engine.late)")])
         family("checkpoints_total", "counter", "Periodic checkpoints taken.", [("", "\(r.checkpoints)")])
         family("open_windows", "gauge", "Open windows by kind.",

@@ -27,6 +27,8 @@ public struct Pipeline: Sendable {
     public let input: Int32
     public let output: any EventSink
     public let errors: FDWriter
+    /// Told the address `--listen` is bound to, once it is (tests).
+    public var onListening: (@Sendable (String) -> Void)?
 
     public init(options: RunOptions, input: Int32 = 0, output: any EventSink = FDWriter(fd: 1),
                 errors: FDWriter = FDWriter(fd: 2), clock: any WallClock = SystemWallClock()) {
@@ -104,6 +106,7 @@ public struct Pipeline: Sendable {
                 EventEncoder.appendString(bound, &line)
                 line.append("}\n")
                 errors.write(line.bytes)
+                onListening?(bound)
             }
             for (k, shard) in shards.actors.enumerated() {
                 await shard.reportCounters { live.publish(shard: k, $0, contacts: $1) }
