@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Live queries under load (release build): latency and throughput of /v1/windows, and what
+answering costs ingest.
+
+1. Idle pipeline: windowkeeper --clock event --serve-after-eof on a replayed file, then wrk
+   (keep-alive connections, 2 threads) against /v1/windows for known contacts: p50/p99/max
+   latency and queries/s.
+2. Busy pipeline: the same file replayed through a pipe at full speed with --listen while
+   16 clients send 1,000 queries/s in all on keep-alive connections, beside the same replay
+   without --listen, in interleaved pairs: the ingest slowdown, with its spread.
+
+    python3 Benchmarks/live_bench.py .build/release [--file F] [--runs N]
+Needs wrk (Debian package). Targets on a 2-core machine: p99 <= 5 ms, >= 20,000 queries/s
+idle, <= 10 % ingest slowdown at 1,000 queries/s.
+"""
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+def start(wk, args, stdin):
+    p = subprocess.Popen([wk, *args, "--listen", "127.0.0.1:0"], stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port = int(re.search(rb'"listening":"127\.0\.0\.1:(\d+)"', p.stderr.readline()).group(1))
+    threading.Thread(target=p.stderr.read, daemon=True).start()
+    return p, port
+
+
+def wait_ready_after_eof(port, state, timeout=600):
+    deadline = time.time() + timeout
+    while not os.path.exists(state) and time.time() < deadline:
+        time.sleep(0.1)
+
+
+def paced_client(port, rate, stop, counts):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    req = b"GET /v1/windows?app_id=&contact=46700000001 HTTP/1.1\r\nHost: x\r\n\r\n"
+    period = 1.0 / rate
+    next_t = time.time()
+    buf = b""
+    while not stop.is_set():
+        try:
+            s.sendall(req)
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            n = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+            while len(rest) < n:
+                rest += s.recv(65536)
+            buf = rest[n:]
+            counts.append(1)
+        except OSError:
+            return
+        next_t += period
+        delay = next_t - time.time()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bin", nargs="?", default=".build/release")
+    ap.add_argument("--file")
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    wk = os.path.join(a.bin, "windowkeeper")
+    with tempfile.TemporaryDirectory(prefix="wk-live-bench-") as tmp:
+        path = a.file
+        if not path:
+            path = os.path.join(tmp, "stream.ndjson")
+            with open(path, "wb") as f:
+                subprocess.run([os.path.join(a.bin, "windowkeeper-sim"), "generate", "--seed", "5", "--contacts", "45000",
+                                "--days", "3", "--faults", "light", "--era", "mixed"], stdout=f, check=True)
+        # A contact that has windows: the first inbound's identity.
+        contact = app = None
+        with open(path, "rb") as f:
+            for line in f:
+                try:
+                    o = json.loads(line)
+                except ValueError:
+                    continue
+                if "message" in o and o["message"].get("channel_identity", {}).get("channel") == "WHATSAPP":
+                    app, contact = o["app_id"], o["message"]["channel_identity"]["identity"].replace(" ", "").lstrip("+")
+                    break
+        url_path = f"/v1/windows?app_id={app}&contact={contact}"
+
+        # 1. idle
+        state = os.path.join(tmp, "s.bin")
+        with open(path, "rb") as f:
+            p, port = start(wk, ["--clock", "event", "--serve-after-eof", "--state", state, "--shards", "2"], f)
+        wait_ready_after_eof(port, state)
+        out = subprocess.run(["wrk", "-t2", "-c32", "-d5s", "--latency", f"http://127.0.0.1:{port}{url_path}"],
+                             capture_output=True, text=True).stdout
+        p.send_signal(15)
+        p.wait()
+        lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+        maxl = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)
+        qps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
+        print(f"| live query, idle pipeline (wrk, 2 threads, 32 keep-alive connections, 5 s) | p50 {lat.get('50')}, p99 {lat.get('99')}, max {maxl}; {qps:,.0f} queries/s | targets: p99 <= 5 ms, >= 20,000 queries/s |")
+
+        # 2. busy: pairs of replays through a pipe, with and without --listen + 1,000 q/s
+        data = open(path, "rb").read()
+        ratios, with_s, without_s, served = [], [], [], []
+        for _ in range(a.runs):
+            t = time.time()
+            q = subprocess.run([wk, "--clock", "event", "--shards", "2"], input=data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            base = time.time() - t
+            p = subprocess.Popen([wk, "--clock", "event", "--shards", "2", "--listen", "127.0.0.1:0"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            port = int(re.search(rb'"listening":"127\.0\.0\.1:(\d+)"', p.stderr.readline()).group(1))
+            threading.Thread(target=p.stderr.read, daemon=True).start()
+            # 16 keep-alive connections of 62.5 queries/s each: an answer waits behind the
+            # batches queued before it (read your writes), so one connection alone cannot ask
+            # 1,000 times a second while ingest runs flat out.
+            stop, counts = threading.Event(), []
+            clients = [threading.Thread(target=paced_client, args=(port, 1000 / 16, stop, counts), daemon=True) for _ in range(16)]
+            for c in clients:
+                c.start()
+            time.sleep(0.2)
+            t = time.time()
+            p.stdin.write(data)
+            p.stdin.close()
+            p.wait()
+            busy = time.time() - t
+            stop.set()
+            for c in clients:
+                c.join(2)
+            with_s.append(busy)
+            without_s.append(base)
+            ratios.append(busy / base)
+            served.append(len(counts) / (busy + 0.2))
+        ratios.sort()
+        med = ratios[len(ratios) // 2]
+        print(f"| ingest through a pipe with --listen and ~{sorted(served)[len(served)//2]:,.0f} queries/s, `--shards 2` | slowdown {100 * (med - 1):+.1f} % [{100 * (ratios[0] - 1):+.1f} … {100 * (ratios[-1] - 1):+.1f} %] (time ratio, {a.runs} pairs) | without --listen: median {sorted(without_s)[len(without_s)//2]:.2f} s; target: <= 10 % |")
+
+
+if __name__ == "__main__":
+    main()
