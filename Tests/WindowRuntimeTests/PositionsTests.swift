@@ -58,23 +58,8 @@ import WindowCore
             let state = dir.appendingPathComponent("state-\(seed).bin").path
             let stateOptions = Self.options + ["--state", state, "--checkpoint-every", "1ms", "--shards", String(1 + Int(seed % 3))]
 
-            let (p, stdin, stdout) = try CrashRestartTests.spawn(stateOptions)
-            let collected = ExecutableTests.LockedData()
-            Thread { collected.set(stdout.fileHandleForReading.readDataToEndOfFile()) }.start()
-            let bytes = Data(whole.utf8)
-            let chunks = 40
-            let killAfter = 5 + Int(seed * 7 % 30)
-            for k in 0...killAfter {
-                stdin.fileHandleForWriting.write(bytes.subdata(in: bytes.count * k / chunks..<bytes.count * (k + 1) / chunks))
-            }
-            var spins = 0
-            while !FileManager.default.fileExists(atPath: state), spins < 5_000_000 { spins += 1 }
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            try? stdin.fileHandleForWriting.close()
-            var killedBytes = collected.wait()
-            while let last = killedBytes.last, last != UInt8(ascii: "\n") { killedBytes.removeLast() }
-            let killed = String(decoding: killedBytes, as: UTF8.self).split(separator: "\n").map(String.init)
+            let killed = try CrashRestartTests.killedRun(stateOptions, input: Data(whole.utf8), chunks: 40,
+                                                         killAfter: 5 + Int(seed * 7 % 30), state: state)
 
             let saved = try Self.savedPositions(state)
             let cut = try #require(Self.prefixLength(saved, input), "seed \(seed): \(saved) is no prefix of the input")

@@ -19,6 +19,27 @@ import WindowCore
         return (p, stdin, stdout)
     }
 
+    /// Feeds the first `killAfter + 1` of `chunks` parts of `input` to a run, kills it with
+    /// SIGKILL once a first checkpoint exists (bounded), and returns its complete event lines
+    /// (SIGKILL can cut a write short: a consumer drops the unterminated last line, and the
+    /// restart emits that event again, as no checkpoint follows an unfinished write).
+    static func killedRun(_ options: [String], input: Data, chunks: Int, killAfter: Int, state: String) throws -> [String] {
+        let (p, stdin, stdout) = try spawn(options)
+        let collected = ExecutableTests.LockedData()
+        Thread { collected.set(stdout.fileHandleForReading.readDataToEndOfFile()) }.start()
+        for k in 0...killAfter {
+            stdin.fileHandleForWriting.write(input.subdata(in: input.count * k / chunks..<input.count * (k + 1) / chunks))
+        }
+        var spins = 0
+        while !FileManager.default.fileExists(atPath: state), spins < 5_000_000 { spins += 1 }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        try? stdin.fileHandleForWriting.close()
+        var bytes = collected.wait()
+        while let last = bytes.last, last != UInt8(ascii: "\n") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
     /// Events by id, first occurrence kept, in output order.
     static func dedupe(_ lines: [String], into seen: inout Set<String>, _ out: inout [String]) {
         for line in lines {
@@ -41,26 +62,9 @@ import WindowCore
             let stateOptions = options + ["--state", state, "--checkpoint-every", "1ms", "--shards", String(1 + Int(seed % 3))]
 
             // First run: fed in chunks, killed after a seeded number of them.
-            let (p, stdin, stdout) = try Self.spawn(stateOptions)
             let chunks = 30
             let killAfter = Int(seed * 7 % UInt64(chunks))
-            let collected = ExecutableTests.LockedData()
-            Thread { collected.set(stdout.fileHandleForReading.readDataToEndOfFile()) }.start()
-            for k in 0...killAfter {
-                let lo = input.count * k / chunks, hi = input.count * (k + 1) / chunks
-                stdin.fileHandleForWriting.write(input.subdata(in: lo..<hi))
-            }
-            // Kill once a first checkpoint exists (bounded), while the run is still going.
-            var spins = 0
-            while !FileManager.default.fileExists(atPath: state), spins < 5_000_000 { spins += 1 }
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            try? stdin.fileHandleForWriting.close()
-            // SIGKILL can cut a write short: a consumer drops the unterminated last line (the
-            // restart emits that event again, as no checkpoint follows an unfinished write).
-            var killedBytes = collected.wait()
-            while let last = killedBytes.last, last != UInt8(ascii: "\n") { killedBytes.removeLast() }
-            let killed = String(decoding: killedBytes, as: UTF8.self).split(separator: "\n").map(String.init)
+            let killed = try Self.killedRun(stateOptions, input: input, chunks: chunks, killAfter: killAfter, state: state)
 
             // Restart with the whole input again.
             let restarted = try ExecutableTests.run(stateOptions, input: String(decoding: input, as: UTF8.self))
