@@ -175,7 +175,7 @@ enum HTTPClient {
         sa.sin_addr.s_addr = inet_addr("127.0.0.1")
         let r = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard r == 0 else { close(fd); throw LiveQueryTests.Running.Failure(what: "connect") }
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        var tv = timeval(tv_sec: 120, tv_usec: 0)  // generous: other suites may hold the pool meanwhile
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         return fd
     }
