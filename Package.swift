@@ -5,6 +5,10 @@ import PackageDescription
 // property access): ~3% of CPU on the hot path. Static checking still applies, and debug
 // builds (the tests) keep the dynamic checks.
 let releaseSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+// The decoder's byte masks (`Bytes/ByteMasks.swift`) use the compiler's vector builtins, so one
+// SSE2 compare and `pmovmskb` give the mask of 16 bytes; in every configuration, as the tests
+// compare those masks with the portable ones.
+let coreSettings: [SwiftSetting] = releaseSettings + [.unsafeFlags(["-enable-builtin-module"])]
 
 let package = Package(
     name: "windowkeeper",
@@ -15,7 +19,7 @@ let package = Package(
     ],
     targets: [
         // Pure, synchronous core: framing, decoding, timestamps, window rules, timers, encoding.
-        .target(name: "WindowCore", swiftSettings: releaseSettings),
+        .target(name: "WindowCore", swiftSettings: coreSettings),
         // Shard actors, the reader thread, output, clocks and signals.
         .target(name: "WindowRuntime", dependencies: ["WindowCore"], swiftSettings: releaseSettings),
         // Thin executable: parse options, run the pipeline, map errors to exit codes.

@@ -12,18 +12,17 @@ public struct UTF8Validator: Sendable {
 
     /// True when `bytes` is a complete valid UTF-8 sequence.
     @inlinable
-    public static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { isValid(bytes, ByteMasks.self) }
+
+    /// `isValid` with the masks of `kernel` (the tests hold the kernels against each other).
+    @inlinable
+    static func isValid<K: ByteMaskKernel>(_ bytes: UnsafeBufferPointer<UInt8>, _ kernel: K.Type) -> Bool {
         var i = 0
         let n = bytes.count
-        // ASCII fast path, 8 bytes at a time.
+        // ASCII fast path: 64 bytes per step while no byte has its high bit set, then words.
         if let base = bytes.baseAddress {
             let raw = UnsafeRawPointer(base)
-            while i + 32 <= n {
-                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
-                    | raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
-                if w & 0x8080_8080_8080_8080 != 0 { break }
-                i += 32
-            }
+            while i &+ 64 <= n, !K.anyHigh64(raw + i) { i &+= 64 }
             while i + 8 <= n {
                 if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
                 i += 8

@@ -64,10 +64,15 @@ public struct JSONScanner {
     }
 
     /// Scans a string starting at the opening quote; returns the span of its content.
-    /// Runs of plain bytes are skipped eight at a time. The cursor lives in a register until
-    /// the end (on failure `pos` is left at the offending byte).
+    /// Runs of plain bytes are skipped sixteen at a time by a mask of the bytes that end them.
+    /// The cursor lives in a register until the end (on failure `pos` is left at the
+    /// offending byte).
     @inlinable @inline(__always)
-    public mutating func scanString() -> StringSpan? {
+    public mutating func scanString() -> StringSpan? { scanString(ByteMasks.self) }
+
+    /// `scanString` with the masks of `kernel` (the tests hold the kernels against each other).
+    @inlinable @inline(__always)
+    mutating func scanString<K: ByteMaskKernel>(_ kernel: K.Type) -> StringSpan? {
         let n = bytes.count
         var p = pos
         guard p < n, bytes[p] == 0x22 else { return nil }
@@ -77,14 +82,14 @@ public struct JSONScanner {
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         while true {
             if p &+ 16 <= n {
-                // Sixteen bytes per step in one SSE register (SIMD2<UInt64> lowers to plain
-                // SSE2 integer operations); the flags are those of `specialBytes`, per lane.
-                let special = Self.specialBytes(raw.loadUnaligned(fromByteOffset: p, as: SIMD2<UInt64>.self))
-                if special[0] | special[1] == 0 {
+                // Sixteen bytes per step: bit i of the mask is set when byte p + i is '"',
+                // '\\' or a control byte, so the lowest bit is the next byte to look at.
+                let special = K.stringSpecial16(raw + p)
+                if special == 0 {
                     p &+= 16
                     continue
                 }
-                p &+= special[0] != 0 ? special[0].trailingZeroBitCount &>> 3 : 8 &+ (special[1].trailingZeroBitCount &>> 3)
+                p &+= special.trailingZeroBitCount
             } else if p &+ 8 <= n {
                 let special = Self.specialBytes(raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
                 if special == 0 {
@@ -134,15 +139,6 @@ public struct JSONScanner {
         return ((q &- ones) | (b &- ones) | (w &- 0x2020_2020_2020_2020)) & ~w & 0x8080_8080_8080_8080
     }
 
-    /// `specialBytes` of two words at once.
-    @inlinable @inline(__always)
-    static func specialBytes(_ w: SIMD2<UInt64>) -> SIMD2<UInt64> {
-        let ones = SIMD2<UInt64>(repeating: 0x0101_0101_0101_0101)
-        let q = w ^ SIMD2(repeating: 0x2222_2222_2222_2222), b = w ^ SIMD2(repeating: 0x5C5C_5C5C_5C5C_5C5C)
-        return ((q &- ones) | (b &- ones) | (w &- SIMD2(repeating: 0x2020_2020_2020_2020))) & ~w
-            & SIMD2(repeating: 0x8080_8080_8080_8080)
-    }
-
     @inlinable
     static func hexValue(_ b: UInt8) -> UInt32? {
         switch b {
@@ -186,10 +182,10 @@ public struct JSONScanner {
 
     /// Scans one scalar value (string, number, literal); containers are left to `skipValue`.
     @inlinable
-    mutating func scanScalar() -> Bool {
+    mutating func scanScalar<K: ByteMaskKernel>(_ kernel: K.Type) -> Bool {
         guard pos < bytes.count else { return false }
         switch bytes[pos] {
-        case 0x22: return scanString() != nil
+        case 0x22: return scanString(K.self) != nil
         case 0x74: return scanLiteral("true")
         case 0x66: return scanLiteral("false")
         case 0x6E: return scanLiteral("null")
@@ -205,11 +201,14 @@ public struct JSONScanner {
     }
 
     /// Skips one complete value of any kind (after whitespace); false when it is malformed.
-    public mutating func skipValue() -> Bool {
+    public mutating func skipValue() -> Bool { skipValue(ByteMasks.self) }
+
+    /// `skipValue` with the masks of `kernel`.
+    mutating func skipValue<K: ByteMaskKernel>(_ kernel: K.Type) -> Bool {
         skipWhitespace()
         guard pos < bytes.count else { return false }
         let first = bytes[pos]
-        guard first == 0x7B || first == 0x5B else { return scanScalar() }
+        guard first == 0x7B || first == 0x5B else { return scanScalar(K.self) }
         // Container nesting as a bit stack (1 = object); deeper than 64 spills to an array.
         var bits: UInt64 = 0
         var spill: [UInt64] = []
@@ -247,7 +246,7 @@ public struct JSONScanner {
                 }
                 empty = false
                 if inObject {
-                    guard b == 0x22, scanString() != nil, consume(0x3A) else { return false }
+                    guard b == 0x22, scanString(K.self) != nil, consume(0x3A) else { return false }
                     skipWhitespace()
                     guard pos < n else { return false }
                 }
@@ -257,7 +256,7 @@ public struct JSONScanner {
                     pos += 1
                     empty = true
                 } else {
-                    guard scanScalar() else { return false }
+                    guard scanScalar(K.self) else { return false }
                     expectValue = false
                 }
             } else if b == 0x2C {
