@@ -13,6 +13,8 @@ final class Segment: @unchecked Sendable {
     private var used = 0
     private(set) var outcomes: [LineOutcome] = []
     private(set) var records: [DecodedRecord] = []
+    /// The items of the segment's Meta webhook bodies, in line order.
+    private(set) var items: [WebhookItem] = []
     private(set) var decoder = RecordDecoder()
     private let done = DispatchSemaphore(value: 0)
 
@@ -64,10 +66,15 @@ final class Segment: @unchecked Sendable {
         decoder.resetArena()
         outcomes.removeAll(keepingCapacity: true)
         records.removeAll(keepingCapacity: true)
+        items.removeAll(keepingCapacity: true)
         for line in lines {
             let outcome = decoder.decode(line)
             outcomes.append(outcome)
-            if case .record = outcome { records.append(decoder.record) }
+            switch outcome {
+            case .record: records.append(decoder.record)
+            case .webhook: items.append(contentsOf: decoder.items)
+            default: break
+            }
         }
         done.signal()
     }
