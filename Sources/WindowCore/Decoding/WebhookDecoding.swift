@@ -246,8 +246,12 @@ extension RecordDecoder {
                 continue
             }
             guard case .record = items[i].outcome else { continue }
-            items[i].record.app = appRange
-            hashKeys(&items[i].record)
+            // Through a local: hashing reads `self`, which must not overlap a write to `items`
+            // (that would copy the whole array for every item).
+            var r = items[i].record
+            r.app = appRange
+            hashKeys(&r)
+            items[i].record = r
         }
         return true
     }
@@ -309,7 +313,12 @@ extension RecordDecoder {
         case .absent:
             return .rejected(.missingField, detail: "no timestamp")
         case .string(let span):
-            seconds = span.escaped ? nil : Self.unixSeconds(line, span.start, span.end)
+            if span.escaped {
+                let text = copy(span, line)
+                seconds = withBytes(text) { Self.unixSeconds($0, 0, $0.count) }
+            } else {
+                seconds = Self.unixSeconds(line, span.start, span.end)
+            }
             if seconds == nil {
                 let text = string(copy(span, line))
                 return .rejected(.badTimestamp, detail: "timestamp \(text.prefix(64).debugDescription) is not Unix seconds")
