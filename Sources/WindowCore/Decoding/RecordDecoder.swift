@@ -43,7 +43,13 @@ public struct RecordDecoder {
             let valid = scanner.skipValue() && { scanner.skipWhitespace(); return scanner.atEnd }()
             return .rejected(.invalidJSON, detail: valid ? "valid JSON but not an object" : "malformed JSON")
         }
-        let ok = scanner.scanObject { s, key in fields.member(&s, key) }
+        let ok = scanner.scanObject { s, key in
+            // A Meta body names its object first: its entries are walked in this one pass.
+            if fields.metaObject, fields.entryWalk == .none, fields.entry == nil, s.equals(key, "entry") {
+                return walkEntries(&s, line, &fields)
+            }
+            return fields.member(&s, key)
+        }
         scanner.skipWhitespace()
         guard ok else { return .rejected(.invalidJSON, detail: "malformed JSON near byte \(scanner.pos + 1)") }
         guard scanner.atEnd else { return .rejected(.invalidJSON, detail: "trailing data after the object at byte \(scanner.pos + 1)") }
@@ -58,7 +64,7 @@ public struct RecordDecoder {
     private mutating func classify(_ f: borrowing TopFields, _ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
         var r = DecodedRecord()
         if f.metaObject {
-            return webhook(f.entry, line)
+            return webhook(f, line)
         } else if f.message.present {
             r.kind = .inbound
             return classify(f, f.message, line, &r)

@@ -39,8 +39,11 @@ struct TopFields {
     var appIDNotString = false
     /// `"object":"whatsapp_business_account"` (first occurrence of `object`): a Meta body.
     var metaObject = false
-    /// The value of the first top-level `entry` (byte offsets in the line).
+    /// The value of the first top-level `entry` (byte offsets in the line), when it came
+    /// before `object` (else it is walked while the line is scanned: `entryWalk`).
     var entry: (start: Int, end: Int)?
+    enum EntryWalk { case none, walked, notArray }
+    var entryWalk = EntryWalk.none
     private var seen: UInt8 = 0
 
     static let otherCallbackKeys: [StaticString] = [

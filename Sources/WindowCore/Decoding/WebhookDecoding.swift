@@ -63,6 +63,7 @@ struct WebhookItemFields {
         return true
     }
 
+    @inline(__always)
     mutating func member(_ s: inout JSONScanner, _ key: StringSpan, status isStatus: Bool) -> Bool {
         let n = key.escaped ? -1 : key.count
         if n == 9 || n < 0, s.equals(key, "timestamp") { return timeValue(&s, first: first(1)) }
@@ -73,25 +74,8 @@ struct WebhookItemFields {
             if n == 6 || n < 0, s.equals(key, "status") {
                 return TopFields.stringValue(&s, into: &status, first: first(4), notString: &statusNotString)
             }
-            if n == 7 || n < 0, s.equals(key, "pricing") {
-                return objectValue(&s, first: first(8)) { s, key, slots in
-                    if s.equals(key, "pricing_model") { return Self.slot(&s, &slots, PricingKey.pricingModel) }
-                    if s.equals(key, "category") { return Self.slot(&s, &slots, PricingKey.pricingCategory) }
-                    if s.equals(key, "type") { return Self.slot(&s, &slots, PricingKey.pricingType) }
-                    return s.skipAnyValue()
-                }
-            }
-            if n == 12 || n < 0, s.equals(key, "conversation") {
-                return objectValue(&s, first: first(16)) { s, key, slots in
-                    if s.equals(key, "id") { return Self.slot(&s, &slots, PricingKey.whatsappConversationID) }
-                    if s.equals(key, "origin"), s.peek() == 0x7B {
-                        return s.scanObject { s, key in
-                            s.equals(key, "type") ? Self.slot(&s, &slots, PricingKey.category) : s.skipAnyValue()
-                        }
-                    }
-                    return s.skipAnyValue()
-                }
-            }
+            if n == 7 || n < 0, s.equals(key, "pricing") { return pricingValue(&s, first: first(8)) }
+            if n == 12 || n < 0, s.equals(key, "conversation") { return conversationValue(&s, first: first(16)) }
         } else {
             if n == 4 || n < 0, s.equals(key, "from") {
                 return TopFields.stringValue(&s, into: &contact, first: first(2), notString: &contactNotString)
@@ -102,6 +86,7 @@ struct WebhookItemFields {
     }
 
     /// A string value into pricing slot `index` (first occurrence; other types are skipped).
+    @inline(__always)
     private static func slot(_ s: inout JSONScanner, _ slots: inout PricingKey.Slots, _ index: Int) -> Bool {
         var span: StringSpan?
         let first = !slots[index].seen
@@ -110,21 +95,54 @@ struct WebhookItemFields {
         return true
     }
 
-    /// `pricing` or `conversation`: an object is read, `null` gives nothing, anything else is
-    /// `bad_metadata`.
-    private mutating func objectValue(_ s: inout JSONScanner, first: Bool,
-                                      _ member: (inout JSONScanner, StringSpan, inout PricingKey.Slots) -> Bool) -> Bool {
-        guard first else { return s.skipValue() }
+    /// `pricing` and `conversation`: an object is read, `null` gives nothing, anything else
+    /// is `bad_metadata`. True when the value is an object to read.
+    @inline(__always)
+    private mutating func isObject(_ s: inout JSONScanner, first: Bool, _ ok: inout Bool) -> Bool {
+        guard first else { ok = s.skipValue(); return false }
         switch s.peek() {
-        case 0x7B:
-            var slots = pricing
-            defer { pricing = slots }
-            return s.scanObject { s, key in member(&s, key, &slots) }
-        case 0x6E where s.scanLiteral("null"):
-            return true
+        case 0x7B: return true
+        case 0x6E where s.scanLiteral("null"): ok = true
         default:
             badPricing = true
-            return s.skipValue()
+            ok = s.skipValue()
+        }
+        return false
+    }
+
+    private mutating func pricingValue(_ s: inout JSONScanner, first: Bool) -> Bool {
+        var ok = false
+        guard isObject(&s, first: first, &ok) else { return ok }
+        var slots = pricing
+        defer { pricing = slots }
+        return s.scanObject { s, key in
+            switch key.escaped ? -1 : key.count {
+            case 13 where s.equals(key, "pricing_model"): return Self.slot(&s, &slots, PricingKey.pricingModel)
+            case 8 where s.equals(key, "category"): return Self.slot(&s, &slots, PricingKey.pricingCategory)
+            case 4 where s.equals(key, "type"): return Self.slot(&s, &slots, PricingKey.pricingType)
+            case -1:
+                if s.equals(key, "pricing_model") { return Self.slot(&s, &slots, PricingKey.pricingModel) }
+                if s.equals(key, "category") { return Self.slot(&s, &slots, PricingKey.pricingCategory) }
+                if s.equals(key, "type") { return Self.slot(&s, &slots, PricingKey.pricingType) }
+                return s.skipAnyValue()
+            default: return s.skipAnyValue()
+            }
+        }
+    }
+
+    private mutating func conversationValue(_ s: inout JSONScanner, first: Bool) -> Bool {
+        var ok = false
+        guard isObject(&s, first: first, &ok) else { return ok }
+        var slots = pricing
+        defer { pricing = slots }
+        return s.scanObject { s, key in
+            if s.equals(key, "id") { return Self.slot(&s, &slots, PricingKey.whatsappConversationID) }
+            if s.equals(key, "origin"), s.peek() == 0x7B {
+                return s.scanObject { s, key in
+                    s.equals(key, "type") ? Self.slot(&s, &slots, PricingKey.category) : s.skipAnyValue()
+                }
+            }
+            return s.skipAnyValue()
         }
     }
 
@@ -149,15 +167,31 @@ extension RecordDecoder {
     /// The latest Unix second a timestamp may have (9999-12-31T23:59:59Z, as section 2).
     static let maxUnixSeconds: Int64 = 253_402_300_799
 
-    /// Decodes the items of a Meta webhook body whose line is already validated as JSON.
-    mutating func webhook(_ entry: (start: Int, end: Int)?, _ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
-        items.removeAll(keepingCapacity: true)
-        guard let entry else { return .rejected(.missingField, detail: "Meta webhook body without entry") }
+    /// The outcome of a Meta webhook body whose line is validated: its entries were walked
+    /// during the scan, or (`entry` before `object`) are walked now.
+    mutating func webhook(_ f: borrowing TopFields, _ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
+        switch f.entryWalk {
+        case .walked: return .webhook(items: items.count)
+        case .notArray: return .rejected(.missingField, detail: "entry is not an array")
+        case .none: break
+        }
+        guard let entry = f.entry else { return .rejected(.missingField, detail: "Meta webhook body without entry") }
         var s = JSONScanner(line, pos: entry.start)
-        guard s.peek() == 0x5B else { return .rejected(.missingField, detail: "entry is not an array") }
-        let ok = s.scanArray { s, e in walkEntry(&s, Int32(clamping: e), line) }
+        var fields = TopFields()
+        let ok = walkEntries(&s, line, &fields)
         assert(ok, "the line was validated before")
-        return .webhook(items: items.count)
+        return fields.entryWalk == .walked ? .webhook(items: items.count) : .rejected(.missingField, detail: "entry is not an array")
+    }
+
+    /// Walks the `entry` value at the scanner, validating it, into `items`.
+    mutating func walkEntries(_ s: inout JSONScanner, _ line: UnsafeBufferPointer<UInt8>, _ fields: inout TopFields) -> Bool {
+        items.removeAll(keepingCapacity: true)
+        guard s.peek() == 0x5B else {
+            fields.entryWalk = .notArray
+            return s.skipValue()
+        }
+        fields.entryWalk = .walked
+        return s.scanArray { s, e in walkEntry(&s, Int32(clamping: e), line) }
     }
 
     private mutating func problem(_ place: WebhookItem.Place, _ e: Int32, _ c: Int32 = 0, _ k: Int32 = 0, _ detail: String) {
