@@ -116,17 +116,11 @@ struct WebhookItemFields {
         var slots = pricing
         defer { pricing = slots }
         return s.scanObject { s, key in
-            switch key.escaped ? -1 : key.count {
-            case 13 where s.equals(key, "pricing_model"): return Self.slot(&s, &slots, PricingKey.pricingModel)
-            case 8 where s.equals(key, "category"): return Self.slot(&s, &slots, PricingKey.pricingCategory)
-            case 4 where s.equals(key, "type"): return Self.slot(&s, &slots, PricingKey.pricingType)
-            case -1:
-                if s.equals(key, "pricing_model") { return Self.slot(&s, &slots, PricingKey.pricingModel) }
-                if s.equals(key, "category") { return Self.slot(&s, &slots, PricingKey.pricingCategory) }
-                if s.equals(key, "type") { return Self.slot(&s, &slots, PricingKey.pricingType) }
-                return s.skipAnyValue()
-            default: return s.skipAnyValue()
-            }
+            let n = key.escaped ? -1 : key.count
+            if n == 13 || n < 0, s.equals(key, "pricing_model") { return Self.slot(&s, &slots, PricingKey.pricingModel) }
+            if n == 8 || n < 0, s.equals(key, "category") { return Self.slot(&s, &slots, PricingKey.pricingCategory) }
+            if n == 4 || n < 0, s.equals(key, "type") { return Self.slot(&s, &slots, PricingKey.pricingType) }
+            return s.skipAnyValue()
         }
     }
 
