@@ -161,6 +161,7 @@ for suite in suites {
                "line splitting " + rates(baseline, "lines"))
         record("JSON validation alone, one thread", rates(validate, "lines"), "line splitting " + rates(baseline, "lines"))
         budget.decode = (decode.median, records)
+        metaDecodeRow(runs: runs)
     case "apply":
         let path = streamFile()
         let data = loadLines(path)

@@ -7,9 +7,13 @@ usage:
   windowkeeper-sim generate [--seed N] [--contacts N] [--days N] [--start TIME] [--era cbp|pmp|mixed]
                             [--faults none|light|heavy] [--lateness D] [--warn LIST] [--csw D]
                             [--conversation D] [--fep D] [--pmp-from TIME] [--until TIME] [--expect FILE]
+                            [--format sinch|meta|mixed]
       Writes a seeded stream of Sinch callbacks to standard output. With --expect, also writes
       the events `windowkeeper --clock event` must produce with the same options (computed by
-      the simulator's own model, not the processor's rules).
+      the simulator's own model, not the processor's rules). --format meta writes the same
+      conversations as Meta WhatsApp Cloud API webhook bodies (several items per body; whole
+      Unix seconds, no contact_id; other channels stay Sinch lines); mixed writes every other
+      contact's records as Meta bodies and the rest as Sinch callbacks (default sinch).
   windowkeeper-sim load [--rate N|max] [--duration D] [--contacts N] [--seed N]
       Writes a live stream to standard output at N records/s, event times at the wall clock;
       reports the achieved rate on standard error.
@@ -43,6 +47,7 @@ case "generate":
     var g = Generator.Options()
     var m = Model.Options()
     var expectPath: String?
+    var format = InputFormat.sinch
     var i = 0
     func value() -> String {
         i += 1
@@ -67,21 +72,18 @@ case "generate":
         case "--pmp-from": m.pmpFrom = time(value()); g.pmpFrom = m.pmpFrom
         case "--until": m.until = time(value())
         case "--expect": expectPath = value()
+        case "--format": format = unwrap(InputFormat(rawValue: value()), "--format is sinch, meta or mixed")
         case "-h", "--help": print(usage); exit(0)
         default: fail("unknown option \(args[i])\n\(usage)")
         }
         i += 1
     }
     var generator = Generator(options: g)
-    let records = generator.generate()
-    var writer = LineWriter(seed: g.seed)
-    var out: [UInt8] = []
-    out.reserveCapacity(records.count * 500)
-    for r in records {
-        out.append(contentsOf: writer.line(r))
-        out.append(0x0A)
-    }
-    FileHandle.standardOutput.write(Data(out))
+    var writer = StreamWriter(format: format, seed: g.seed)
+    let records = generator.generate().map(writer.asWritten)
+    for r in records { writer.write(r) }
+    writer.flush()
+    FileHandle.standardOutput.write(Data(writer.out))
     if let expectPath {
         var model = Model(options: m)
         var feed: [UInt8] = []

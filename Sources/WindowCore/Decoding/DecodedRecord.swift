@@ -43,6 +43,12 @@ public struct DecodedRecord: Sendable {
     public var kind: Kind = .inbound
     public var whatsapp = false
     public var injected = false
+    /// A Meta `type:"system"` message (also `injected`: counted, moves the clock, no window).
+    public var system = false
+    /// Whether any pricing information was found (conversation id, category, model or type).
+    public var hasPricing = false
+    /// Why the contact is empty, when it is (the `missing_contact` detail).
+    public var contactNote = ContactNote.sinch
     public var status: ReceiptStatus = .other
     /// The status text, for counting unknown statuses.
     public var statusText = ByteRange.empty
@@ -67,6 +73,27 @@ public struct DecodedRecord: Sendable {
     public init() {}
 }
 
+/// Where a record's contact came from, for the `missing_contact` detail.
+public enum ContactNote: UInt8, Sendable {
+    /// Sinch: identity and contact_id absent or empty.
+    case sinch
+    case sinchIdentityNotString, sinchContactIDNotString, sinchNeitherString
+    case metaFromAbsent, metaFromNotString, metaRecipientAbsent, metaRecipientNotString
+
+    public var detail: String {
+        switch self {
+        case .sinch: "no channel_identity.identity and no contact_id"
+        case .sinchIdentityNotString: "channel_identity.identity is not a string, and no contact_id"
+        case .sinchContactIDNotString: "no channel_identity.identity, and contact_id is not a string"
+        case .sinchNeitherString: "channel_identity.identity and contact_id are not strings"
+        case .metaFromAbsent: "no from"
+        case .metaFromNotString: "from is not a string"
+        case .metaRecipientAbsent: "no recipient_id"
+        case .metaRecipientNotString: "recipient_id is not a string"
+        }
+    }
+}
+
 /// What one line turned out to be.
 public enum LineOutcome: Sendable {
     case blank
@@ -74,4 +101,7 @@ public enum LineOutcome: Sendable {
     case skipped
     case rejected(Diagnostic, detail: String)
     case record
+    /// A Meta webhook body: its items are the decoder's `items` (each a record, a skipped
+    /// change or a rejected item), in the order SPEC section 11 gives.
+    case webhook(items: Int)
 }

@@ -290,6 +290,24 @@ public struct JSONScanner {
         }
     }
 
+    /// Walks the elements of the array at the current position (which must be `[`), calling
+    /// `element` with each index; `element` must consume the value (or return false).
+    @inlinable
+    public mutating func scanArray(_ element: (inout JSONScanner, Int) -> Bool) -> Bool {
+        skipWhitespace()
+        guard pos < bytes.count, bytes[pos] == 0x5B else { return false }
+        pos += 1
+        if consume(0x5D) { return true }
+        var index = 0
+        while true {
+            skipWhitespace()
+            guard element(&self, index) else { return false }
+            index += 1
+            if consume(0x2C) { continue }
+            return consume(0x5D)
+        }
+    }
+
     /// True when the content of `span` equals `literal` once unescaped (inline: the literal's
     /// length is then a constant, and the compare a word or two).
     @inlinable @inline(__always)

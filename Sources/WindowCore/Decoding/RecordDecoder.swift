@@ -8,7 +8,11 @@ public struct RecordDecoder {
     public let arena = ByteArena()
     public private(set) var record = DecodedRecord()
     /// Unescaped text that is not kept (an escaped identity, a metadata string).
-    private let scratch = ByteArena(capacity: 1024)
+    let scratch = ByteArena(capacity: 1024)
+    /// The unescaped `channel_metadata` string, while `scratch` holds `message_metadata`'s.
+    private let scratch2 = ByteArena(capacity: 256)
+    /// The items of the last Meta webhook body (`LineOutcome.webhook`).
+    public internal(set) var items: [WebhookItem] = []
 
     public init() {}
 
@@ -39,7 +43,13 @@ public struct RecordDecoder {
             let valid = scanner.skipValue() && { scanner.skipWhitespace(); return scanner.atEnd }()
             return .rejected(.invalidJSON, detail: valid ? "valid JSON but not an object" : "malformed JSON")
         }
-        let ok = scanner.scanObject { s, key in fields.member(&s, key) }
+        let ok = scanner.scanObject { s, key in
+            // A Meta body names its object first: its entries are walked in this one pass.
+            if fields.metaObject, fields.entryWalk == .none, fields.entry == nil, s.equals(key, "entry") {
+                return walkEntries(&s, line, &fields)
+            }
+            return fields.member(&s, key)
+        }
         scanner.skipWhitespace()
         guard ok else { return .rejected(.invalidJSON, detail: "malformed JSON near byte \(scanner.pos + 1)") }
         guard scanner.atEnd else { return .rejected(.invalidJSON, detail: "trailing data after the object at byte \(scanner.pos + 1)") }
@@ -53,7 +63,9 @@ public struct RecordDecoder {
 
     private mutating func classify(_ f: borrowing TopFields, _ line: UnsafeBufferPointer<UInt8>) -> LineOutcome {
         var r = DecodedRecord()
-        if f.message.present {
+        if f.metaObject {
+            return webhook(f, line)
+        } else if f.message.present {
             r.kind = .inbound
             return classify(f, f.message, line, &r)
         } else if f.report.present {
@@ -68,10 +80,19 @@ public struct RecordDecoder {
 
     private mutating func classify(_ f: borrowing TopFields, _ part: borrowing ChannelFields,
                                    _ line: UnsafeBufferPointer<UInt8>, _ r: inout DecodedRecord) -> LineOutcome {
-        guard let appSpan = f.appID else { return .rejected(.missingField, detail: "app_id") }
-        guard let channelSpan = part.channel else { return .rejected(.missingField, detail: "channel_identity.channel") }
+        guard let appSpan = f.appID else {
+            return .rejected(.missingField, detail: f.appIDNotString ? "app_id is not a string" : "app_id")
+        }
+        let partName = r.kind == .receipt ? "message_delivery_report" : "message"
+        guard let channelSpan = part.channel else {
+            return .rejected(.missingField, detail: part.channelNotString ? "\(partName).channel_identity.channel is not a string"
+                                                                            : "channel_identity.channel")
+        }
         if r.kind == .receipt {
-            guard let statusSpan = part.status else { return .rejected(.missingField, detail: "message_delivery_report.status") }
+            guard let statusSpan = part.status else {
+                return .rejected(.missingField, detail: part.statusNotString ? "message_delivery_report.status is not a string"
+                                                                             : "message_delivery_report.status")
+            }
             r.statusText = copy(statusSpan, line)
             r.status = withBytes(r.statusText) { Self.status(of: $0) }
         }
@@ -100,23 +121,37 @@ public struct RecordDecoder {
         if r.whatsapp {
             r.contactID = part.contactID.map { copy($0, line) } ?? .empty
             r.contact = normalisedContact(part.identity, line)
-            if r.contact.isEmpty { r.contact = r.contactID }
-        }
-        if r.kind == .receipt {
-            readMetadata(f.metadata, line, into: &r)
-        }
-        if r.whatsapp {
-            r.contactHash = withBytes(r.app) { app in withBytes(r.contact) { RoutingHash.contact(app: app, contact: $0) } }
-            if !r.conversationID.isEmpty {
-                r.keyHash = withBytes(r.conversationID) { RoutingHash.conversation(contactHash: r.contactHash, id: $0) }
+            if r.contact.isEmpty {
+                r.contact = r.contactID
+                if r.contact.isEmpty {
+                    switch (part.identityNotString, part.contactIDNotString) {
+                    case (true, true): r.contactNote = .sinchNeitherString
+                    case (true, false): r.contactNote = .sinchIdentityNotString
+                    case (false, true): r.contactNote = .sinchContactIDNotString
+                    case (false, false): break
+                    }
+                }
             }
         }
+        if r.kind == .receipt {
+            readMetadata(f.metadata, f.channelMetadata, line, into: &r)
+        }
+        if r.whatsapp { hashKeys(&r) }
         record = r
         return .record
     }
 
+    /// The routing hashes of a WhatsApp record whose app, contact and conversation id are set.
+    @inline(__always)
+    func hashKeys(_ r: inout DecodedRecord) {
+        r.contactHash = withBytes(r.app) { app in withBytes(r.contact) { RoutingHash.contact(app: app, contact: $0) } }
+        if !r.conversationID.isEmpty {
+            r.keyHash = withBytes(r.conversationID) { RoutingHash.conversation(contactHash: r.contactHash, id: $0) }
+        }
+    }
+
     /// Identity with every space removed, then one leading `+` removed.
-    private mutating func normalisedContact(_ span: StringSpan?, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
+    mutating func normalisedContact(_ span: StringSpan?, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
         guard let span else { return .empty }
         if !span.escaped {
             // Common case, no escapes and no spaces: copy the bytes after one leading '+'.
@@ -154,7 +189,7 @@ public struct RecordDecoder {
         arena.commit(out - arena.end)
     }
 
-    private func copy(_ span: StringSpan, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
+    func copy(_ span: StringSpan, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
         let start = arena.count
         JSONScanner.unescape(line, span, into: arena)
         return ByteRange(start: Int32(start), count: Int32(arena.count - start))
@@ -173,45 +208,61 @@ public struct RecordDecoder {
 
     // MARK: metadata
 
-    private mutating func readMetadata(_ meta: MetadataValue, _ line: UnsafeBufferPointer<UInt8>, into r: inout DecodedRecord) {
+    /// Reads `message_metadata` and then `channel_metadata` as one ordered list of keys
+    /// (SPEC section 2): a bad field gives nothing (and `bad_metadata`), the other still counts.
+    private mutating func readMetadata(_ message: MetadataValue, _ channel: MetadataValue, _ line: UnsafeBufferPointer<UInt8>,
+                                       into r: inout DecodedRecord) {
+        if case .absent = channel {
+            // The common case, one field: no second source to merge.
+            let first = pricingSlots(message, line, scratch, &r)
+            takePricing(first.slots, first.buffer, into: &r)
+            return
+        }
+        let first = pricingSlots(message, line, scratch, &r)
+        let second = pricingSlots(channel, line, scratch2, &r)
+        takePricing(first.slots, first.buffer, then: second.slots, second.buffer, into: &r)
+    }
+
+    /// The pricing keys of one metadata field, and the buffer their spans point into (the
+    /// line, or `unescaped` holding the field's string). Empty slots when it gives nothing.
+    private mutating func pricingSlots(_ meta: MetadataValue, _ line: UnsafeBufferPointer<UInt8>, _ unescaped: ByteArena,
+                                       _ r: inout DecodedRecord) -> (slots: PricingKey.Slots, buffer: UnsafeBufferPointer<UInt8>) {
         switch meta {
         case .absent, .null:
-            return
+            return (PricingKey.Slots(), line)
         case .other:
             r.badMetadata = true
+            return (PricingKey.Slots(), line)
         case .object(let start, let end):
             var s = JSONScanner(UnsafeBufferPointer(rebasing: line[start..<end]))
-            if !readPricing(&s, into: &r) { r.badMetadata = true }
+            // Offsets from the object's start: rebase them on the line.
+            guard let found = readPricing(&s) else { r.badMetadata = true; return (PricingKey.Slots(), line) }
+            return (found, UnsafeBufferPointer(rebasing: line[start..<end]))
         case .string(let span):
-            if span.count == 0 { return }
-            if let found = Self.plainPricing(line, span) {
-                takePricing(found, line, into: &r)
-                return
-            }
-            scratch.removeAll()
-            JSONScanner.unescape(line, span, into: scratch)
-            let ok = scratch.withUnsafeBufferPointer { buf -> Bool in
-                var s = JSONScanner(buf)
+            if span.count == 0 { return (PricingKey.Slots(), line) }
+            if let found = Self.plainPricing(line, span) { return (found, line) }
+            unescaped.removeAll()
+            JSONScanner.unescape(line, span, into: unescaped)
+            let buffer = UnsafeBufferPointer(start: UnsafePointer(unescaped.base), count: unescaped.count)
+            var s = JSONScanner(buffer)
+            s.skipWhitespace()
+            if s.scanLiteral("null") {
                 s.skipWhitespace()
-                if s.scanLiteral("null") {
-                    s.skipWhitespace()
-                    return s.atEnd
-                }
-                guard s.peek() == 0x7B else { return false }
-                let objectOK = readPricing(&s, into: &r)
-                s.skipWhitespace()
-                return objectOK && s.atEnd
+                if s.atEnd { return (PricingKey.Slots(), line) }
+                r.badMetadata = true
+                return (PricingKey.Slots(), line)
             }
-            if !ok { r.badMetadata = true }
-        }
-        if r.badMetadata {
-            r.conversationID = .empty; r.category = .empty; r.model = nil; r.freeEntryPoint = false
+            guard s.peek() == 0x7B, let found = readPricing(&s), { s.skipWhitespace(); return s.atEnd }() else {
+                r.badMetadata = true
+                return (PricingKey.Slots(), line)
+            }
+            return (found, buffer)
         }
     }
 
     /// Reads the pricing keys of the object at the scanner (case-insensitive keys; on a
     /// collision the all-lower-case spelling wins, else the first in the object).
-    private mutating func readPricing(_ s: inout JSONScanner, into r: inout DecodedRecord) -> Bool {
+    private func readPricing(_ s: inout JSONScanner) -> PricingKey.Slots? {
         var found = PricingKey.Slots()
         let ok = s.scanObject { s, key in
             let valueStart = s.pos
@@ -225,9 +276,7 @@ public struct RecordDecoder {
             }
             return true
         }
-        guard ok else { return false }
-        takePricing(found, s.bytes, into: &r)
-        return true
+        return ok ? found : nil
     }
 
     /// The metadata string as Sinch writes it, `{\"key\":\"value\",...}`: string values and
@@ -265,12 +314,20 @@ public struct RecordDecoder {
         }
     }
 
-    /// Fills the record's pricing fields from the chosen occurrences (spans in `buffer`).
-    private mutating func takePricing(_ found: PricingKey.Slots, _ buffer: UnsafeBufferPointer<UInt8>, into r: inout DecodedRecord) {
-        /// The first non-empty value of key `first`, else of key `second`.
+    /// Fills the record's pricing fields from the chosen occurrences (spans in `buffer`),
+    /// then from those of a second field (spans in `laterBuffer`) for meanings still empty.
+    mutating func takePricing(_ found: PricingKey.Slots, _ buffer: UnsafeBufferPointer<UInt8>,
+                              then later: PricingKey.Slots? = nil, _ laterBuffer: UnsafeBufferPointer<UInt8>? = nil,
+                              into r: inout DecodedRecord) {
+        /// The first non-empty value of key `first`, else of key `second`; then the same in
+        /// the later field.
         func pick(_ first: Int, _ second: Int? = nil) -> ByteRange {
             if let span = found[first].value, span.count > 0 { return copy(span, buffer) }
             if let second, let span = found[second].value, span.count > 0 { return copy(span, buffer) }
+            if let later, let laterBuffer {
+                if let span = later[first].value, span.count > 0 { return copy(span, laterBuffer) }
+                if let second, let span = later[second].value, span.count > 0 { return copy(span, laterBuffer) }
+            }
             return .empty
         }
         r.conversationID = pick(PricingKey.whatsappConversationID, PricingKey.conversationID)
@@ -282,12 +339,13 @@ public struct RecordDecoder {
             return nil
         }
         let type = upperCased(pick(PricingKey.pricingType, PricingKey.type))
+        r.hasPricing = !r.conversationID.isEmpty || !r.category.isEmpty || r.model != nil || !type.isEmpty
         r.freeEntryPoint = withBytes(type) { Self.equals($0, "FREE_ENTRY_POINT") }
             || withBytes(r.category) { Self.equals($0, "FREE_ENTRY_POINT") || Self.equals($0, "REFERRAL_CONVERSION") }
     }
 
     /// Upper-cases a range in place (ASCII fast path; full Unicode mapping otherwise).
-    private mutating func upperCased(_ range: ByteRange) -> ByteRange {
+    mutating func upperCased(_ range: ByteRange) -> ByteRange {
         let lo = Int(range.start), hi = lo + Int(range.count)
         var ascii = true
         for i in lo..<hi {

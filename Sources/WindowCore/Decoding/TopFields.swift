@@ -1,4 +1,4 @@
-/// How the top-level `message_metadata` value looked.
+/// How a top-level `message_metadata` or `channel_metadata` value looked.
 enum MetadataValue {
     case absent, null
     case string(StringSpan)
@@ -17,6 +17,11 @@ struct ChannelFields {
     var status: StringSpan?
     var acceptTime: StringSpan?
     var injected = false
+    /// Present but not strings (the detail says so; the codes stay as for absent fields).
+    var channelNotString = false
+    var identityNotString = false
+    var contactIDNotString = false
+    var statusNotString = false
     fileprivate var seen: UInt8 = 0
 }
 
@@ -29,7 +34,16 @@ struct TopFields {
     var message = ChannelFields()
     var report = ChannelFields()
     var metadata = MetadataValue.absent
+    var channelMetadata = MetadataValue.absent
     var otherCallback = false
+    var appIDNotString = false
+    /// `"object":"whatsapp_business_account"` (first occurrence of `object`): a Meta body.
+    var metaObject = false
+    /// The value of the first top-level `entry` (byte offsets in the line), when it came
+    /// before `object` (else it is walked while the line is scanned: `entryWalk`).
+    var entry: (start: Int, end: Int)?
+    enum EntryWalk { case none, walked, notArray }
+    var entryWalk = EntryWalk.none
     private var seen: UInt8 = 0
 
     static let otherCallbackKeys: [StaticString] = [
@@ -59,11 +73,37 @@ struct TopFields {
         return s.skipValue()
     }
 
+    /// `stringValue`, noting in `notString` a first occurrence of another type.
+    static func stringValue(_ s: inout JSONScanner, into slot: inout StringSpan?, first: Bool, notString: inout Bool) -> Bool {
+        if first, s.peek() != 0x22 { notString = true }
+        return stringValue(&s, into: &slot, first: first)
+    }
+
+    /// `object` and `entry`, the keys of a Meta body (SPEC section 11).
+    private mutating func metaMember(_ s: inout JSONScanner, object: Bool) -> Bool {
+        if object {
+            let first = Self.first(&seen, 128)
+            var value: StringSpan?
+            guard Self.stringValue(&s, into: &value, first: first) else { return false }
+            if let value, s.equals(value, "whatsapp_business_account") { metaObject = true }
+            return true
+        }
+        let start = s.pos
+        guard s.skipValue() else { return false }
+        if entry == nil { entry = (start, s.pos) }
+        return true
+    }
+
     mutating func member(_ s: inout JSONScanner, _ key: StringSpan) -> Bool {
         // Dispatch on the key's length first: most keys are compared with one literal at most.
         switch key.escaped ? -1 : key.count {
+        case 5:
+            if s.equals(key, "entry") { return metaMember(&s, object: false) }
         case 6:
-            if s.equals(key, "app_id") { return Self.stringValue(&s, into: &appID, first: Self.first(&seen, 1)) }
+            if s.equals(key, "app_id") {
+                return Self.stringValue(&s, into: &appID, first: Self.first(&seen, 1), notString: &appIDNotString)
+            }
+            if s.equals(key, "object") { return metaMember(&s, object: true) }
             return s.skipAnyValue()
         case 7:
             if s.equals(key, "message") {
@@ -75,7 +115,8 @@ struct TopFields {
         case 13:
             if s.equals(key, "accepted_time") { return Self.stringValue(&s, into: &acceptedTime, first: Self.first(&seen, 4)) }
         case 16:
-            if s.equals(key, "message_metadata") { return metadataValue(&s) }
+            if s.equals(key, "message_metadata") { return Self.metadataValue(&s, into: &metadata, first: Self.first(&seen, 32)) }
+            if s.equals(key, "channel_metadata") { return Self.metadataValue(&s, into: &channelMetadata, first: Self.first(&seen, 64)) }
         case 23:
             if s.equals(key, "message_delivery_report") {
                 return Self.channelObject(&s, into: &report, first: Self.first(&seen, 16), receipt: true)
@@ -96,7 +137,11 @@ struct TopFields {
 
     /// The slow path for a key written with escapes: compare it unescaped.
     private mutating func escapedMember(_ s: inout JSONScanner, _ key: StringSpan) -> Bool {
-        if s.equals(key, "app_id") { return Self.stringValue(&s, into: &appID, first: Self.first(&seen, 1)) }
+        if s.equals(key, "app_id") {
+            return Self.stringValue(&s, into: &appID, first: Self.first(&seen, 1), notString: &appIDNotString)
+        }
+        if s.equals(key, "object") { return metaMember(&s, object: true) }
+        if s.equals(key, "entry") { return metaMember(&s, object: false) }
         if s.equals(key, "event_time") { return Self.stringValue(&s, into: &eventTime, first: Self.first(&seen, 2)) }
         if s.equals(key, "accepted_time") { return Self.stringValue(&s, into: &acceptedTime, first: Self.first(&seen, 4)) }
         if s.equals(key, "message") {
@@ -105,7 +150,8 @@ struct TopFields {
         if s.equals(key, "message_delivery_report") {
             return Self.channelObject(&s, into: &report, first: Self.first(&seen, 16), receipt: true)
         }
-        if s.equals(key, "message_metadata") { return metadataValue(&s) }
+        if s.equals(key, "message_metadata") { return Self.metadataValue(&s, into: &metadata, first: Self.first(&seen, 32)) }
+        if s.equals(key, "channel_metadata") { return Self.metadataValue(&s, into: &channelMetadata, first: Self.first(&seen, 64)) }
         if !otherCallback {
             for name in Self.otherCallbackKeys where s.equals(key, name) {
                 otherCallback = true
@@ -115,27 +161,26 @@ struct TopFields {
         return s.skipValue()
     }
 
-    private mutating func metadataValue(_ s: inout JSONScanner) -> Bool {
-            let first = Self.first(&seen, 32)
-            let start = s.pos
-            switch s.peek() {
-            case 0x22:
-                guard let span = s.scanString() else { return false }
-                if first { metadata = .string(span) }
-                return true
-            case 0x7B:
-                guard s.skipValue() else { return false }
-                if first { metadata = .object(start: start, end: s.pos) }
-                return true
-            case 0x6E:
-                guard s.scanLiteral("null") else { return false }
-                if first { metadata = .null }
-                return true
-            default:
-                guard s.skipValue() else { return false }
-                if first { metadata = .other }
-                return true
-            }
+    private static func metadataValue(_ s: inout JSONScanner, into slot: inout MetadataValue, first: Bool) -> Bool {
+        let start = s.pos
+        switch s.peek() {
+        case 0x22:
+            guard let span = s.scanString() else { return false }
+            if first { slot = .string(span) }
+            return true
+        case 0x7B:
+            guard s.skipValue() else { return false }
+            if first { slot = .object(start: start, end: s.pos) }
+            return true
+        case 0x6E:
+            guard s.scanLiteral("null") else { return false }
+            if first { slot = .null }
+            return true
+        default:
+            guard s.skipValue() else { return false }
+            if first { slot = .other }
+            return true
+        }
     }
 
     /// Reads `message` or `message_delivery_report`: presence of the key decides the kind,
@@ -153,20 +198,24 @@ struct TopFields {
                 return s.scanObject { s, key in
                     let length = key.escaped ? -1 : key.count
                     if length == 7 || length < 0, s.equals(key, "channel") {
-                        return stringValue(&s, into: &fields.channel, first: ChannelFields.first(&seenInner, 1))
+                        return stringValue(&s, into: &fields.channel, first: ChannelFields.first(&seenInner, 1),
+                                           notString: &fields.channelNotString)
                     }
                     if length == 8 || length < 0, s.equals(key, "identity") {
-                        return stringValue(&s, into: &fields.identity, first: ChannelFields.first(&seenInner, 2))
+                        return stringValue(&s, into: &fields.identity, first: ChannelFields.first(&seenInner, 2),
+                                           notString: &fields.identityNotString)
                     }
                     return s.skipAnyValue()
                 }
             }
             if length == 10 || length < 0, s.equals(key, "contact_id") {
-                return stringValue(&s, into: &fields.contactID, first: ChannelFields.first(&fields.seen, 2))
+                return stringValue(&s, into: &fields.contactID, first: ChannelFields.first(&fields.seen, 2),
+                                   notString: &fields.contactIDNotString)
             }
             if receipt {
                 if length == 6 || length < 0, s.equals(key, "status") {
-                    return stringValue(&s, into: &fields.status, first: ChannelFields.first(&fields.seen, 4))
+                    return stringValue(&s, into: &fields.status, first: ChannelFields.first(&fields.seen, 4),
+                                       notString: &fields.statusNotString)
                 }
             } else {
                 if length == 11 || length < 0, s.equals(key, "accept_time") {

@@ -24,6 +24,8 @@ public struct IngestCounters: Sendable, Equatable {
     public var skipped = 0
     public var inbound = 0
     public var injected = 0
+    /// Meta `type:"system"` messages.
+    public var system = 0
     public var otherChannel = 0
     /// WhatsApp receipts by known status (`ReceiptStatus` order).
     public var knownStatuses: [Int] = Array(repeating: 0, count: ReceiptStatus.allCases.count)
@@ -40,11 +42,13 @@ public struct IngestCounters: Sendable, Equatable {
     }
     /// Records handed to the window engine.
     public var windowRecords = 0
+    /// WhatsApp DELIVERED / READ receipts with no pricing information at all.
+    public var pricingReceiptsWithoutPricing = 0
     public var diagnostics: [Int] = Array(repeating: 0, count: Diagnostic.allCases.count)
 
     public init() {}
 
-    public var records: Int { inbound + injected + otherChannel + receipts.values.reduce(0, +) }
+    public var records: Int { inbound + injected + system + otherChannel + receipts.values.reduce(0, +) }
 }
 
 /// What to do with one line.
@@ -54,6 +58,8 @@ public enum IngestResult {
     case rejected(Diagnostic, detail: String)
     /// A usable record; `input` is set when it can change windows (strings in `decoderArena`).
     case record(input: WindowInput?, badMetadata: Bool)
+    /// A Meta webhook body (counted as one line): each of its items goes to `acceptItem`.
+    case webhook(items: Int)
 }
 
 /// Decodes lines and applies the clock checks, in the order of SPEC section 6; keeps the
@@ -90,11 +96,27 @@ public struct Ingest {
         return decoder.arena.withUnsafeBufferPointer { accept(outcome, record, arena: $0, now: now) }
     }
 
+    /// Accepts the items of the Meta webhook body that `process` just answered `.webhook`
+    /// for, in order, handing each with its result to `body`.
+    public mutating func acceptItems(now: Int64, _ body: (WebhookItem, IngestResult) -> Void) {
+        let decoder = decoder
+        decoder.arena.withUnsafeBufferPointer { arena in
+            for item in decoder.items { body(item, acceptItem(item.outcome, item.record, arena: arena, now: now)) }
+        }
+    }
+
     /// Accepts a line decoded elsewhere (possibly on another thread): counts it and applies
     /// the clock checks. A returned `WindowInput`'s strings are ranges in `arena`.
     public mutating func accept(_ outcome: LineOutcome, _ record: DecodedRecord,
                                 arena: UnsafeBufferPointer<UInt8>, now: Int64) -> IngestResult {
         counters.lines += 1
+        return acceptItem(outcome, record, arena: arena, now: now)
+    }
+
+    /// Accepts one item of a Meta webhook body (or the line itself, from `accept`): counts
+    /// it and applies the clock checks, against the clock as the previous item left it.
+    public mutating func acceptItem(_ outcome: LineOutcome, _ record: DecodedRecord,
+                                    arena: UnsafeBufferPointer<UInt8>, now: Int64) -> IngestResult {
         switch outcome {
         case .blank:
             counters.blank += 1
@@ -107,6 +129,8 @@ public struct Ingest {
             return .rejected(d, detail: detail)
         case .record:
             return check(record, arena, now: now)
+        case .webhook(let n):
+            return .webhook(items: n)
         }
     }
 
@@ -120,7 +144,7 @@ public struct Ingest {
             return reject(.futureTimestamp, "event time \(Timestamp.format(t)) is more than \(DurationText.format(options.maxFuture)) ahead of now")
         }
         if r.whatsapp, r.contact.isEmpty {
-            return reject(.missingContact, "no channel_identity.identity and no contact_id")
+            return reject(.missingContact, r.contactNote.detail)
         }
         let c = currentClock(now: now)
         if c != .min, t < c &- options.horizon {
@@ -146,6 +170,10 @@ public struct Ingest {
         let operation: WindowInput.Operation
         switch r.kind {
         case .inbound:
+            if r.system {
+                counters.system += 1
+                return nil
+            }
             if r.injected {
                 counters.injected += 1
                 return nil
@@ -164,6 +192,7 @@ public struct Ingest {
                 counters.knownStatuses[Int(r.status.rawValue)] += 1
             }
             guard r.status.isPricing else { return nil }
+            if !r.hasPricing { counters.pricingReceiptsWithoutPricing += 1 }
             let model = r.model ?? (r.time < options.pmpFrom ? .cbp : .pmp)
             switch model {
             case .cbp where !r.conversationID.isEmpty: operation = .keyedReceipt

@@ -43,7 +43,7 @@ extension WindowEngine {
         StateFile.forEachWindow(file, in: records) { v in
             apps[v.app].withUnsafeBufferPointer { app in
                 let hash = RoutingHash.contact(app: app, contact: v.contact)
-                if Int(hash % UInt64(count)) == index { restore(v, app: app, contactHash: hash) }
+                if RoutingHash.partition(hash, of: count) == index { restore(v, app: app, contactHash: hash) }
             }
         }
     }

@@ -378,9 +378,11 @@ final class Reader: @unchecked Sendable {
         now = clock.now()
         var recordIndex = 0
         var taken = 0
+        var itemIndex = 0
         segment.decoder.arena.withUnsafeBufferPointer { arena in
             for i in 0..<segment.lineCount {
                 guard stopAtLine == nil else { return }
+                taken = i + 1
                 let outcome = segment.outcomes[i]
                 var record = DecodedRecord()
                 if case .record = outcome {
@@ -391,22 +393,15 @@ final class Reader: @unchecked Sendable {
                 case .blank, .skipped:
                     break
                 case .rejected(let d, let detail):
-                    log.report(d, line: ingest.counters.lines, detail: detail)
-                    log.reject(segment.line(i), end: true)
-                    if options.strict { stopAtLine = ingest.counters.lines }
+                    rejectLine(d, detail, segment.line(i))
                 case .record(let input, let badMetadata):
-                    if badMetadata {
-                        log.report(.badMetadata, line: ingest.counters.lines,
-                                   detail: "message_metadata is not a JSON object; processed without pricing information")
-                    }
-                    if let input {
-                        let shard = RoutingHash.partition(input.contactHash, of: routes.count)
-                        batches[shard].append(input, line: lineInRound, from: arena)
-                        if batches[shard].inputs.count >= Self.batchRecords { lineInRoundFull = true }
-                    }
+                    route(input, badMetadata, arena, detail: "message_metadata or channel_metadata is not a JSON object; processed with what the other gives")
+                case .webhook(let count):
+                    sequenceItems(segment, from: itemIndex, count: count, line: segment.line(i), arena)
+                    itemIndex += count
+                    if count > 0 { continue }  // each item ended its own step
                 }
                 endLine()
-                taken = i + 1
             }
         }
         if options.positions { recordPositions(segment, linesTaken: taken) }
@@ -424,6 +419,44 @@ final class Reader: @unchecked Sendable {
             for i in segment.lastOfSource { record(i) }
         } else {
             for i in 0..<linesTaken { record(i) }
+        }
+    }
+
+    /// The items of one Meta webhook body, each as one step of SPEC section 4 (the clock moves
+    /// and timers fire between them); the whole line goes to --rejects if any was rejected.
+    private func sequenceItems(_ segment: Segment, from first: Int, count: Int, line: UnsafeBufferPointer<UInt8>,
+                               _ arena: UnsafeBufferPointer<UInt8>) {
+        let lineNumber = ingest.counters.lines
+        var rejected: Diagnostic?
+        for item in segment.items[first..<(first + count)] {
+            guard stopAtLine == nil else { break }
+            switch ingest.acceptItem(item.outcome, item.record, arena: arena, now: now) {
+            case .blank, .skipped, .webhook:
+                break
+            case .rejected(let d, let detail):
+                log.report(d, line: lineNumber, detail: "\(item.path): \(detail)")
+                if rejected == nil { rejected = d }
+                if options.strict { stopAtLine = lineNumber }
+            case .record(let input, let badMetadata):
+                route(input, badMetadata, arena, detail: "\(item.path): pricing or conversation is not a JSON object; processed with what the other gives")
+            }
+            endLine()
+        }
+        if rejected != nil { log.reject(line, end: true) }
+    }
+
+    private func rejectLine(_ d: Diagnostic, _ detail: String, _ line: UnsafeBufferPointer<UInt8>) {
+        log.report(d, line: ingest.counters.lines, detail: detail)
+        log.reject(line, end: true)
+        if options.strict { stopAtLine = ingest.counters.lines }
+    }
+
+    private func route(_ input: WindowInput?, _ badMetadata: Bool, _ arena: UnsafeBufferPointer<UInt8>, detail: @autoclosure () -> String) {
+        if badMetadata { log.report(.badMetadata, line: ingest.counters.lines, detail: detail()) }
+        if let input {
+            let shard = RoutingHash.partition(input.contactHash, of: routes.count)
+            batches[shard].append(input, line: lineInRound, from: arena)
+            if batches[shard].inputs.count >= Self.batchRecords { lineInRoundFull = true }
         }
     }
 

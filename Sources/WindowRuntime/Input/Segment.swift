@@ -23,6 +23,8 @@ final class Segment: @unchecked Sendable {
     /// With `--positions`: the lines that are the last of their source in this segment, in
     /// order (found by the worker, so the sequencer records one position per source).
     private(set) var lastOfSource: [Int] = []
+    /// The items of the segment's Meta webhook bodies, in line order.
+    private(set) var items: [WebhookItem] = []
     private(set) var decoder = RecordDecoder()
     private let positioned: Bool
     private let done = DispatchSemaphore(value: 0)
@@ -77,6 +79,7 @@ final class Segment: @unchecked Sendable {
         outcomes.removeAll(keepingCapacity: true)
         records.removeAll(keepingCapacity: true)
         prefixes.removeAll(keepingCapacity: true)
+        items.removeAll(keepingCapacity: true)
         for line in lines {
             let outcome: LineOutcome
             if positioned {
@@ -87,7 +90,11 @@ final class Segment: @unchecked Sendable {
                 outcome = decoder.decode(line)
             }
             outcomes.append(outcome)
-            if case .record = outcome { records.append(decoder.record) }
+            switch outcome {
+            case .record: records.append(decoder.record)
+            case .webhook: items.append(contentsOf: decoder.items)
+            default: break
+            }
         }
         if positioned { findLastOfSource() }
         done.signal()
