@@ -284,8 +284,10 @@ for suite in suites {
         let block = [UInt8](repeating: 0x5A, count: 1 << 20)
         var left = size
         while left > 0 {
-            let n = block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, min(left, $0.count)) }
-            guard n > 0 else { fail("writing \(plain): \(String(cString: strerror(errno)))") }
+            let n = min(left, block.count)
+            if let e = block.withUnsafeBytes({ FileIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
+                fail("writing \(plain): \(String(cString: strerror(e)))")
+            }
             left -= n
         }
         fsync(fd)

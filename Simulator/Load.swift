@@ -1,5 +1,6 @@
 import ChildProcess
 import Foundation
+import WindowCore
 
 /// `load`: a live stream on standard output at a steady rate, event times at the wall clock.
 enum Load {
@@ -29,15 +30,7 @@ enum Load {
                 index += 1
                 sent += 1
             }
-            let ok = out.withUnsafeBytes { b -> Bool in
-                var p = b.baseAddress!, left = b.count
-                while left > 0 {
-                    let n = write(1, p, left)
-                    if n < 0 { if errno == EINTR { continue }; return false }
-                    p += n; left -= n
-                }
-                return true
-            }
+            let ok = out.withUnsafeBytes { FileIO.writeAll(1, $0) == nil }
             if !ok { break }
             if rate != nil { usleep(1_000) }
         }

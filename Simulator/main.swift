@@ -35,8 +35,16 @@ func fail(_ message: String) -> Never {
 }
 
 var args = Array(CommandLine.arguments.dropFirst())
-guard let command = args.first else { print(usage); exit(2) }
+guard let command = args.first else {
+    FileHandle.standardError.write(Data(usage.utf8))
+    exit(2)
+}
 args.removeFirst()
+// `-h`, `--help` and `help` print the usage, as does `--help`/`-h` after any command.
+if ["-h", "--help", "help"].contains(command) || args.contains("--help") || args.contains("-h") {
+    print(usage)
+    exit(0)
+}
 
 switch command {
 case "generate":
@@ -67,7 +75,6 @@ case "generate":
         case "--pmp-from": m.pmpFrom = time(value()); g.pmpFrom = m.pmpFrom
         case "--until": m.until = time(value())
         case "--expect": expectPath = value()
-        case "-h", "--help": print(usage); exit(0)
         default: fail("unknown option \(args[i])\n\(usage)")
         }
         i += 1

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import WindowCore
 
 /// A child process for the simulator and the benchmark harness, spawned with posix_spawn so
 /// that its resource usage (CPU, peak memory) can be read back.
@@ -85,15 +86,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Writes everything (blocking); false when the child went away.
     @discardableResult
     public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard var p = bytes.baseAddress else { return true }
-        var left = bytes.count
-        while left > 0 {
-            let n = Glibc.write(stdin, p, left)
-            if n < 0 { if errno == EINTR { continue }; return false }
-            p += n
-            left -= n
-        }
-        return true
+        FileIO.writeAll(stdin, bytes) == nil
     }
 
     public func closeInput() { if stdin >= 0 { close(stdin) } }

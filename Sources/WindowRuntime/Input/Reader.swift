@@ -338,6 +338,7 @@ final class Reader: @unchecked Sendable {
                     break
                 case .rejected(let d, let detail):
                     log.report(d, line: ingest.counters.lines, detail: detail)
+                    if d == .tooLate, options.ingest.mode == .wall { log.tooLate(ingest.counters) }
                     log.reject(segment.line(i), end: true)
                     if options.strict { stopAtLine = ingest.counters.lines }
                 case .record(let input, let badMetadata):
