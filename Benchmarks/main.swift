@@ -3,7 +3,7 @@ import Foundation
 import WindowCore
 import WindowRuntime
 
-// windowkeeper-bench: see README "Benchmarks". Every figure is printed beside a baseline
+// windowkeeper-bench: see docs/performance.md. Every figure is printed beside a baseline
 // measured in the same run, because these machines are shared and noisy.
 System.tuneAllocator()
 let usage = """

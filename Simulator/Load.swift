@@ -12,15 +12,15 @@ enum Load {
         var generator = Generator(options: g)
         let pool = generator.generate()
         var writer = LineWriter(seed: seed)
-        let start = ChildProcess.monotonic()
+        let start = SystemClock.monotonicSeconds()
         let end = start + Double(duration) / 1_000
         var sent = 0
         var index = 0
         var out: [UInt8] = []
-        while ChildProcess.monotonic() < end {
-            let elapsed = ChildProcess.monotonic() - start
+        while SystemClock.monotonicSeconds() < end {
+            let elapsed = SystemClock.monotonicSeconds() - start
             let target = rate.map { Int(Double($0) * elapsed) + 1 } ?? sent + 4_096
-            let now = ChildProcess.now()
+            let now = SystemClock.nowMillis()
             out.removeAll(keepingCapacity: true)
             while sent < target {
                 var r = pool[index % pool.count]
@@ -34,7 +34,7 @@ enum Load {
             if !ok { break }
             if rate != nil { usleep(1_000) }
         }
-        let seconds = ChildProcess.monotonic() - start
+        let seconds = SystemClock.monotonicSeconds() - start
         FileHandle.standardError.write(Data("load: \(sent) records in \(String(format: "%.2f", seconds)) s = \(Int(Double(sent) / seconds)) records/s\n".utf8))
     }
 }

@@ -5,7 +5,7 @@ import Testing
 @Suite struct SimulatorCommandTests {
     @Test func help_inEveryForm_printsUsageAndExitsZero() throws {
         let asks = [["--help"], ["-h"], ["help"], ["generate", "--help"], ["verify", "--help"], ["live", "--help"],
-                    ["load", "-h"], ["bench", "--help"]]
+                    ["load", "-h"]]
         for args in asks {
             let run = try ExecutableTests.run(args, input: "", program: "windowkeeper-sim")
             #expect(run.status == 0, "\(args): \(run.stderr)")
