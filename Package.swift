@@ -3,7 +3,8 @@ import PackageDescription
 
 // Release builds skip the dynamic exclusivity checks (swift_beginAccess on every class
 // property access): ~3% of CPU on the hot path. Static checking still applies, and debug
-// builds (the tests) keep the dynamic checks.
+// builds (the tests) keep the dynamic checks. Unsafe flags keep other packages from depending
+// on these targets, so the package offers its executables only, no library product.
 let releaseSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 // The decoder's byte masks (`Bytes/ByteMasks.swift`) use the compiler's vector builtins, so one
 // SSE2 compare and `pmovmskb` give the mask of 16 bytes; in every configuration, as the tests
@@ -15,7 +16,6 @@ let package = Package(
     products: [
         .executable(name: "windowkeeper", targets: ["windowkeeper"]),
         .executable(name: "windowkeeper-sim", targets: ["windowkeeper-sim"]),
-        .library(name: "WindowCore", targets: ["WindowCore"]),
     ],
     targets: [
         // Pure, synchronous core: framing, decoding, timestamps, window rules, timers, encoding.
@@ -30,7 +30,7 @@ let package = Package(
         // Dependency-free benchmark harness (release build): `.build/release/windowkeeper-bench all`.
         .executableTarget(name: "windowkeeper-bench", dependencies: ["WindowCore", "WindowRuntime", "ChildProcess"], path: "Benchmarks"),
         // Spawning windowkeeper (and cat) with pipes or files, for the simulator and the harness.
-        .target(name: "ChildProcess"),
+        .target(name: "ChildProcess", dependencies: ["WindowCore"]),
         .testTarget(name: "WindowCoreTests", dependencies: ["WindowCore"]),
         .testTarget(
             name: "WindowRuntimeTests",

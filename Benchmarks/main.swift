@@ -3,7 +3,7 @@ import Foundation
 import WindowCore
 import WindowRuntime
 
-// windowkeeper-bench: see README "Benchmarks". Every figure is printed beside a baseline
+// windowkeeper-bench: see docs/performance.md. Every figure is printed beside a baseline
 // measured in the same run, because these machines are shared and noisy.
 System.tuneAllocator()
 let usage = """
@@ -287,8 +287,10 @@ for suite in suites {
         let block = [UInt8](repeating: 0x5A, count: 1 << 20)
         var left = size
         while left > 0 {
-            let n = block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, min(left, $0.count)) }
-            guard n > 0 else { fail("writing \(plain): \(String(cString: strerror(errno)))") }
+            let n = min(left, block.count)
+            if let e = block.withUnsafeBytes({ FileIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) {
+                fail("writing \(plain): \(String(cString: strerror(e)))")
+            }
             left -= n
         }
         fsync(fd)

@@ -12,7 +12,7 @@ enum Live {
         if let shards { args += ["--shards", String(shards)] }
         let child = try ChildProcess(path, args, output: .pipe)
         // Expiries start 10 s out, so the warnings (warn before) are still in the future.
-        let first = ChildProcess.now() + max(10_000, warn + 5_000)
+        let first = SystemClock.nowMillis() + max(10_000, warn + 5_000)
         var expiry: [String: Int64] = [:]
         var input: [UInt8] = []
         input.reserveCapacity(windows * 200)
@@ -44,7 +44,7 @@ enum Live {
         let deadline = Double(last + 5_000) / 1_000
         while expired < windows {
             var pfd = pollfd(fd: child.stdout, events: Int16(POLLIN), revents: 0)
-            let nowSeconds = Double(ChildProcess.now()) / 1_000
+            let nowSeconds = Double(SystemClock.nowMillis()) / 1_000
             if nowSeconds > deadline { break }
             guard poll(&pfd, 1, 200) > 0 else { continue }
             let n = read(child.stdout, &buffer, buffer.count)

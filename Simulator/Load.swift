@@ -1,5 +1,6 @@
 import ChildProcess
 import Foundation
+import WindowCore
 
 /// `load`: a live stream on standard output at a steady rate, event times at the wall clock.
 enum Load {
@@ -11,15 +12,15 @@ enum Load {
         var generator = Generator(options: g)
         let pool = generator.generate()
         var writer = LineWriter(seed: seed)
-        let start = ChildProcess.monotonic()
+        let start = SystemClock.monotonicSeconds()
         let end = start + Double(duration) / 1_000
         var sent = 0
         var index = 0
         var out: [UInt8] = []
-        while ChildProcess.monotonic() < end {
-            let elapsed = ChildProcess.monotonic() - start
+        while SystemClock.monotonicSeconds() < end {
+            let elapsed = SystemClock.monotonicSeconds() - start
             let target = rate.map { Int(Double($0) * elapsed) + 1 } ?? sent + 4_096
-            let now = ChildProcess.now()
+            let now = SystemClock.nowMillis()
             out.removeAll(keepingCapacity: true)
             while sent < target {
                 var r = pool[index % pool.count]
@@ -29,19 +30,11 @@ enum Load {
                 index += 1
                 sent += 1
             }
-            let ok = out.withUnsafeBytes { b -> Bool in
-                var p = b.baseAddress!, left = b.count
-                while left > 0 {
-                    let n = write(1, p, left)
-                    if n < 0 { if errno == EINTR { continue }; return false }
-                    p += n; left -= n
-                }
-                return true
-            }
+            let ok = out.withUnsafeBytes { FileIO.writeAll(1, $0) == nil }
             if !ok { break }
             if rate != nil { usleep(1_000) }
         }
-        let seconds = ChildProcess.monotonic() - start
+        let seconds = SystemClock.monotonicSeconds() - start
         FileHandle.standardError.write(Data("load: \(sent) records in \(String(format: "%.2f", seconds)) s = \(Int(Double(sent) / seconds)) records/s\n".utf8))
     }
 }

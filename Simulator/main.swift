@@ -17,15 +17,16 @@ usage:
   windowkeeper-sim load [--rate N|max] [--duration D] [--contacts N] [--seed N]
       Writes a live stream to standard output at N records/s, event times at the wall clock;
       reports the achieved rate on standard error.
-  windowkeeper-sim bench [--lines N] [--seed N] [--shards N] [--runs N] [--binary PATH]
-      Feeds a generated stream to the release windowkeeper through a real pipe and reports
-      records/s, CPU and peak memory beside the same stream through cat.
   windowkeeper-sim live [--windows N] [--spread D] [--burst] [--csw D] [--warn D] [--shards N] [--binary PATH]
       Timer accuracy: starts windowkeeper --clock wall, makes N windows expire at known moments
       with standard input open, and reports missing, duplicated, early and lateness p50/p99/max.
   windowkeeper-sim verify EXPECTED ACTUAL
       Compares per-contact event sequences (ids and order across contacts ignored); exit 1 on
       any difference. ACTUAL may be - for standard input.
+  windowkeeper-sim help | -h | --help
+      This text (also after any command).
+
+The end-to-end benchmark is the harness: `.build/release/windowkeeper-bench e2e`.
 """
 
 func unwrap<T>(_ value: T?, _ message: @autoclosure () -> String) -> T {
@@ -39,8 +40,16 @@ func fail(_ message: String) -> Never {
 }
 
 var args = Array(CommandLine.arguments.dropFirst())
-guard let command = args.first else { print(usage); exit(2) }
+guard let command = args.first else {
+    FileHandle.standardError.write(Data(usage.utf8))
+    exit(2)
+}
 args.removeFirst()
+// `-h`, `--help` and `help` print the usage, as does `--help`/`-h` after any command.
+if ["-h", "--help", "help"].contains(command) || args.contains("--help") || args.contains("-h") {
+    print(usage)
+    exit(0)
+}
 
 switch command {
 case "generate":
@@ -73,7 +82,6 @@ case "generate":
         case "--until": m.until = time(value())
         case "--expect": expectPath = value()
         case "--format": format = unwrap(InputFormat(rawValue: value()), "--format is sinch, meta or mixed")
-        case "-h", "--help": print(usage); exit(0)
         default: fail("unknown option \(args[i])\n\(usage)")
         }
         i += 1
@@ -100,7 +108,9 @@ case "verify":
     } catch {
         fail("\(error)")
     }
-case "load", "bench", "live":
+case "bench":
+    fail("the end-to-end benchmark is the harness: .build/release/windowkeeper-bench e2e")
+case "load", "live":
     var options: [String: String] = [:]
     var flags: Set<String> = []
     var i = 0
@@ -119,9 +129,6 @@ case "load", "bench", "live":
         case "load":
             let rate = options["--rate"] == "max" ? nil : Optional(int("--rate", 10_000))
             Load.run(rate: rate, duration: dur("--duration", 10_000), contacts: int("--contacts", 1_000), seed: seed)
-        case "bench":
-            try Bench.run(lines: int("--lines", 1_000_000), seed: seed, shards: options["--shards"].map { unwrap(Int($0), "--shards") },
-                          binary: options["--binary"], runs: int("--runs", 3))
         default:
             let ok = try Live.run(windows: int("--windows", 100_000), spreadMillis: dur("--spread", 60_000), burst: flags.contains("--burst"),
                                   csw: dur("--csw", 20_000), warn: dur("--warn", 5_000),

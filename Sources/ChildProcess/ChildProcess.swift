@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import WindowCore
 
 /// A child process for the simulator and the benchmark harness, spawned with posix_spawn so
 /// that its resource usage (CPU, peak memory) can be read back.
@@ -85,15 +86,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Writes everything (blocking); false when the child went away.
     @discardableResult
     public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard var p = bytes.baseAddress else { return true }
-        var left = bytes.count
-        while left > 0 {
-            let n = Glibc.write(stdin, p, left)
-            if n < 0 { if errno == EINTR { continue }; return false }
-            p += n
-            left -= n
-        }
-        return true
+        FileIO.writeAll(stdin, bytes) == nil
     }
 
     public func closeInput() { if stdin >= 0 { close(stdin) } }
@@ -142,7 +135,7 @@ public final class ChildProcess: @unchecked Sendable {
     public static func timed(_ path: String, _ arguments: [String], input: Input = .pipe, feed: UnsafeRawBufferPointer? = nil,
                              copies: Int = 1, errors: Output = .discard,
                              readOutput: (@Sendable (Int32) -> Void)? = nil) throws -> (seconds: Double, usage: Usage) {
-        let t0 = monotonic()
+        let t0 = SystemClock.monotonicSeconds()
         let child = try ChildProcess(path, arguments, input: input, output: readOutput == nil ? .discard : .pipe, errors: errors)
         child.startPeakMonitor()
         let drained = DispatchSemaphore(value: 0)
@@ -157,7 +150,7 @@ public final class ChildProcess: @unchecked Sendable {
         // The reader finishes before `wait` closes its descriptor.
         if readOutput != nil { drained.wait() }
         let usage = child.wait()
-        return (monotonic() - t0, usage)
+        return (SystemClock.monotonicSeconds() - t0, usage)
     }
 
     /// The program `name` next to this executable (`.build/release/…`), unless told otherwise.
@@ -166,17 +159,5 @@ public final class ChildProcess: @unchecked Sendable {
         let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let path = here.appendingPathComponent(name).path
         return FileManager.default.isExecutableFile(atPath: path) ? path : name
-    }
-
-    public static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-
-    public static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

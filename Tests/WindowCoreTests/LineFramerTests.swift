@@ -42,7 +42,7 @@ import Testing
         let text = "{\"a\":1}\n\nsecond line\r\n" + String(repeating: "x", count: 40) + "\nlast without newline"
         let input = Array(text.utf8)
         for chunk in 1...input.count + 1 {
-            #expect(Self.frame(input, chunk: chunk, max: 30) == Self.model(input, max: 30), "chunk size \(chunk)")
+            #expect(LineFramerTests.frame(input, chunk: chunk, max: 30) == Self.model(input, max: 30), "chunk size \(chunk)")
         }
     }
 
@@ -54,17 +54,17 @@ import Testing
             let input = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
             let max = Int(rng.next() % 20) + 1
             let chunk = Int(rng.next() % 17) + 1
-            #expect(Self.frame(input, chunk: chunk, max: max) == Self.model(input, max: max), "seed \(seed)")
+            #expect(LineFramerTests.frame(input, chunk: chunk, max: max) == Self.model(input, max: max), "seed \(seed)")
         }
     }
 
     @Test func feed_lineOfExactlyMaxBytes_isALine() {
         let input = Array("abcde\nabcdef\n".utf8)
-        #expect(Self.frame(input, chunk: 3, max: 5) == [.line(Array("abcde".utf8)), .long(Array("abcdef".utf8), valid: true)])
+        #expect(LineFramerTests.frame(input, chunk: 3, max: 5) == [.line(Array("abcde".utf8)), .long(Array("abcdef".utf8), valid: true)])
     }
 
     @Test func feed_emptyInput_givesNothing() {
-        #expect(Self.frame([], chunk: 4, max: 10) == [])
+        #expect(LineFramerTests.frame([], chunk: 4, max: 10) == [])
     }
 }
 
@@ -180,6 +180,29 @@ import Testing
             var pick = SplitMix64(seed: seed &+ 1_000)
             let centre = Int64(pick.next() % UInt64(60 * year)) - 30 * year
             Self.checkAgainstModel(seed: seed, steps: 300) { centre + Int64($0.next() % UInt64(2 * spread)) - spread }
+        }
+    }
+}
+
+/// A byte-order mark is dropped at the very start of the stream only.
+extension LineFramerTests {
+    @Test func byteOrderMark_atTheVeryStart_isDropped_inEveryChunking() {
+        let body = Array("{\"a\":1}\n{\"b\":2}\n".utf8)
+        let expected: [Piece] = [.line(Array("{\"a\":1}".utf8)), .line(Array("{\"b\":2}".utf8))]
+        for chunk in 1...8 {
+            #expect(LineFramerTests.frame([0xEF, 0xBB, 0xBF] + body, chunk: chunk, max: 100) == expected)
+        }
+    }
+
+    @Test func byteOrderMark_elsewhere_orIncomplete_staysContent() {
+        let second: [UInt8] = Array("x\n".utf8) + [0xEF, 0xBB, 0xBF] + Array("y\n".utf8)
+        let partial: [UInt8] = [0xEF, 0xBB] + Array("z\n".utf8)
+        let onlyPart: [UInt8] = [0xEF, 0xBB]
+        for chunk in 1...4 {
+            #expect(LineFramerTests.frame(second, chunk: chunk, max: 100) == [.line(Array("x".utf8)), .line([0xEF, 0xBB, 0xBF] + Array("y".utf8))])
+            #expect(LineFramerTests.frame(partial, chunk: chunk, max: 100) == [.line([0xEF, 0xBB] + Array("z".utf8))])
+            #expect(LineFramerTests.frame(onlyPart, chunk: chunk, max: 100) == [.line([0xEF, 0xBB])])
+            #expect(LineFramerTests.frame([0xEF, 0xBB, 0xBF, 0xEF, 0xBB, 0xBF, 0x0A], chunk: chunk, max: 100) == [.line([0xEF, 0xBB, 0xBF])])
         }
     }
 }

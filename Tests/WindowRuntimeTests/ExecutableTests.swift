@@ -3,15 +3,19 @@ import Testing
 
 /// Runs the built `windowkeeper` as a user would: real pipes, real signals, exit codes.
 @Suite struct ExecutableTests {
-    static var binary: URL {
+    static var binary: URL { built("windowkeeper") }
+
+    /// An executable of this package, from the build directory the tests run from.
+    static func built(_ name: String) -> URL {
         let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for dir in [here, here.deletingLastPathComponent(), here.deletingLastPathComponent().deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("windowkeeper")
+            let candidate = dir.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/windowkeeper")
+        return repositoryRoot.appendingPathComponent(".build/debug/\(name)")
     }
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     struct Run {
         var status: Int32
@@ -21,9 +25,9 @@ import Testing
     }
 
     /// Runs with `input` on standard input (written through a pipe) and waits for the exit.
-    static func run(_ arguments: [String], input: String) throws -> Run {
+    static func run(_ arguments: [String], input: String, program: String = "windowkeeper") throws -> Run {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = built(program)
         process.arguments = arguments
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
@@ -108,6 +112,26 @@ import Testing
         }
     }
 
+    @Test func warnLeadAsLongAsAWindow_isAUsageError() throws {
+        for args in [["--warn", "25h"], ["--warn", "24h"], ["--warn", "1h,2h", "--csw", "2h"], ["--warn", "80h", "--csw", "90h", "--conversation", "90h"]] {
+            let run = try Self.run(args, input: "")
+            #expect(run.status == 2, "\(args)")
+            #expect(run.stderr.contains("shorter than each of --csw, --conversation and --fep"), "\(args): \(run.stderr)")
+        }
+        let byDefault = try Self.run(["--csw", "1h"], input: "")
+        #expect(byDefault.status == 2)
+        #expect(byDefault.stderr.contains("--warn 1h (the default) must be shorter"), "\(byDefault.stderr)")
+        let fine = try Self.run(["--clock", "event", "--warn", "23h59m,0"], input: "")
+        #expect(fine.status == 0, "\(fine.stderr)")
+    }
+
+    @Test func byteOrderMarkBeforeTheFirstLine_isDropped() throws {
+        let run = try Self.run(["--clock", "event"], input: "\u{FEFF}" + Callback.inbound("46700000001", at: 0) + "\n")
+        #expect(run.status == 0)
+        #expect(run.events.count == 1)
+        #expect(!run.stderr.contains("{\"diagnostic\":"), "\(run.stderr)")
+    }
+
     @Test func help_documentsEveryOption() throws {
         let run = try Self.run(["--help"], input: "")
         #expect(run.status == 0)
@@ -126,7 +150,7 @@ import Testing
     @Test func sigterm_drainsAndExitsZero() throws {
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["--clock", "wall", "--csw", "1h"]
+        process.arguments = ["--clock", "wall", "--csw", "1h", "--warn", "15m"]
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout

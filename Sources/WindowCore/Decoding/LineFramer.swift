@@ -18,10 +18,15 @@ public enum FramedPiece {
 ///
 /// Lines inside one chunk are handed on without copying; a line split across chunks is
 /// carried over. A line longer than `maxLineBytes` (bytes before the `\n`) is passed on in
-/// parts as it arrives and never buffered whole. The last line may lack its `\n`.
+/// parts as it arrives and never buffered whole. The last line may lack its `\n`. A UTF-8
+/// byte-order mark at the very start of the stream (and only there) is dropped.
 public struct LineFramer {
     public let maxLineBytes: Int
     private var carry: [UInt8] = []
+    /// Bytes of a byte-order mark matched so far at the start of the stream; nil once the
+    /// start is behind (the mark was dropped, or the stream began otherwise).
+    private var markMatched: Int? = 0
+    private static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
     private var inLongLine = false
     private var longValidator = UTF8Validator()
 
@@ -33,6 +38,7 @@ public struct LineFramer {
     public mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>, _ sink: (FramedPiece) -> Void) {
         var start = 0
         let n = chunk.count
+        if markMatched != nil { start = skipByteOrderMark(chunk) }
         while start < n {
             let nl = Self.indexOfNewline(chunk, from: start)
             let end = nl ?? n
@@ -67,8 +73,28 @@ public struct LineFramer {
         }
     }
 
+    /// Matches the start of the stream against the byte-order mark, across chunks; returns
+    /// where the chunk's content starts. A partial match that fails is content after all.
+    private mutating func skipByteOrderMark(_ chunk: UnsafeBufferPointer<UInt8>) -> Int {
+        guard var matched = markMatched else { return 0 }
+        var i = 0
+        while i < chunk.count, matched < 3 {
+            guard chunk[i] == Self.byteOrderMark[matched] else {
+                carry.append(contentsOf: Self.byteOrderMark[0..<matched])
+                markMatched = nil
+                return i
+            }
+            matched += 1
+            i += 1
+        }
+        markMatched = matched == 3 ? nil : matched
+        return i
+    }
+
     /// Ends the stream: a last line without `\n` is handed on.
     public mutating func finish(_ sink: (FramedPiece) -> Void) {
+        if let matched = markMatched, matched > 0 { carry.append(contentsOf: Self.byteOrderMark[0..<matched]) }
+        markMatched = nil
         if inLongLine {
             endLongLine(sink)
         } else if !carry.isEmpty {

@@ -21,10 +21,5 @@ public struct FNV1a: Sendable {
     }
 
     /// Final avalanche (splitmix64), so that similar inputs give unrelated ids.
-    public var mixed: UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    public var mixed: UInt64 { SplitMix64.mix(value) }
 }

@@ -40,10 +40,5 @@ struct WordHash {
     }
 
     @inlinable
-    var mixed: UInt64 {
-        var z = h
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    var mixed: UInt64 { SplitMix64.mix(h) }
 }

@@ -45,18 +45,8 @@ public final class SpillFile: @unchecked Sendable {
 
     /// Appends `bytes`; false on a write error (a full disk).
     func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard var p = bytes.baseAddress else { return true }
-        var left = bytes.count
-        while left > 0 {
-            let n = pwrite(fd, p, left, off_t(size))
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            p += n
-            left -= n
-            size += n
-        }
+        guard FileIO.writeAll(fd, bytes, at: size) == nil else { return false }
+        size += bytes.count
         return true
     }
 

@@ -75,13 +75,7 @@ public struct StateKeeper: Sendable {
         guard fd >= 0 else { return "cannot write \(tmp): \(String(cString: strerror(errno)))" }
         var ok = true
         func writeAll(_ bytes: UnsafeRawBufferPointer) {
-            guard ok, var p = bytes.baseAddress else { return }
-            var left = bytes.count
-            while left > 0 {
-                let n = Glibc.write(fd, p, left)
-                if n < 0 { if errno == EINTR { continue }; ok = false; return }
-                p += n; left -= n
-            }
+            if ok, FileIO.writeAll(fd, bytes) != nil { ok = false }
         }
         let stagingSize = 1 << 20
         var staging = ByteBuffer(capacity: stagingSize)

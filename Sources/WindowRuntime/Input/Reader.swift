@@ -12,7 +12,7 @@ enum ReaderOutcome: Sendable {
     case endOfInput
     case stopped
     case strict(line: Int)
-    case ioError(String)
+    case ioError(RunFailure)
 }
 
 /// The reader: frames standard input into lines, decodes them, checks them against the
@@ -114,7 +114,7 @@ final class Reader: @unchecked Sendable {
             let n = read(fd, buffer.baseAddress, capacity)
             if n < 0 {
                 if errno == EINTR { continue }
-                outcome = .ioError("reading standard input: \(String(cString: strerror(errno)))")
+                outcome = .ioError(.readingInput(errno: errno))
                 break
             }
             if n == 0 { break }
@@ -183,10 +183,10 @@ final class Reader: @unchecked Sendable {
         if let line = stopAtLine { return .strict(line: line) }
         flushRound()
         log.flush()
-        if let e = log.rejectsError { return .ioError("writing --rejects: \(String(cString: strerror(e)))") }
-        if let e = output.error { return .ioError(Self.eventWriteFailure(e)) }
+        if let e = log.rejectsError { return .ioError(.writingRejects(errno: e)) }
+        if let e = output.error { return .ioError(.writingEvents(errno: e)) }
         if checkpointDue { writeCheckpoint() }
-        if let e = checkpointError { return .ioError(e) }
+        if let e = checkpointError { return .ioError(.writingState(e)) }
         publishMetrics()
         return nil
     }
@@ -242,8 +242,6 @@ final class Reader: @unchecked Sendable {
             checkpointWrites.leave()
         }
     }
-
-    static func eventWriteFailure(_ e: Int32) -> String { "writing events: \(String(cString: strerror(e)))" }
 
     /// Waits until no checkpoint file is being written (before the final state is written,
     /// so an older checkpoint can never replace it); returns the first write error, if any.
@@ -447,6 +445,7 @@ final class Reader: @unchecked Sendable {
 
     private func rejectLine(_ d: Diagnostic, _ detail: String, _ line: UnsafeBufferPointer<UInt8>) {
         log.report(d, line: ingest.counters.lines, detail: detail)
+        if d == .tooLate, options.ingest.mode == .wall { log.tooLate(ingest.counters) }
         log.reject(line, end: true)
         if options.strict { stopAtLine = ingest.counters.lines }
     }

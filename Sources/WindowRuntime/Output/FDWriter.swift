@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Synchronization
+import WindowCore
 
 /// Writes whole blocks to a file descriptor from any thread; each `write` call's bytes stay
 /// together, so lines from different shards never interleave.
@@ -23,19 +24,8 @@ public final class FDWriter: Sendable {
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
         lock.withLock { _ in
-            guard failure.withLock({ $0 }) == nil, var p = bytes.baseAddress else { return }
-            var left = bytes.count
-            while left > 0 {
-                let n = Glibc.write(fd, p, left)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let e = errno
-                    failure.withLock { $0 = e }
-                    return
-                }
-                left -= n
-                p += n
-            }
+            guard failure.withLock({ $0 }) == nil else { return }
+            if let e = FileIO.writeAll(fd, bytes) { failure.withLock { $0 = e } }
         }
     }
 

@@ -14,57 +14,78 @@ struct Summary {
     /// and how long the final write took (images, merge, write, fsync, rename).
     var state: (loadedWindows: Int, loadSeconds: Double, finalWriteSeconds: Double)?
 
-    func json() -> String {
-        func object(_ pairs: [(String, String)]) -> String {
-            "{" + pairs.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
-        }
-        func quoted(_ s: String) -> String {
-            var out: [UInt8] = []
-            EventEncoder.appendString(s, &out)
-            return String(decoding: out, as: UTF8.self)
-        }
-        let receipts = ingest.receipts.sorted { $0.key < $1.key }.map { (String(quoted($0.key).dropFirst().dropLast()), "\($0.value)") }
-        let diagnostics = Diagnostic.allCases.map { ($0.code, "\(ingest.diagnostics[$0.rawValue])") }
-        let events = EventKind.allCases.map { ($0.name, "\(engine.events[Int($0.rawValue)])") }
-        let open = [WindowKind.customerService, .conversation, .freeEntryPoint].map { ($0.name, "\(engine.open[Int($0.rawValue)])") }
-        let records = ingest.records
-        let rate = elapsedSeconds > 0 ? Double(records) / elapsedSeconds : 0
-        var fields: [(String, String)] = [
-            ("lines", "\(ingest.lines)"),
-            ("blank", "\(ingest.blank)"),
-            ("skipped", "\(ingest.skipped)"),
-            ("records", object([
-                ("total", "\(records)"),
-                ("inbound", "\(ingest.inbound)"),
-                ("injected", "\(ingest.injected)"),
-                ("system", "\(ingest.system)"),
-                ("other_channel", "\(ingest.otherChannel)"),
-                ("receipts", object(receipts)),
-            ])),
-            ("window_records", "\(ingest.windowRecords)"),
-            ("pricing_receipts_without_pricing", "\(ingest.pricingReceiptsWithoutPricing)"),
-            ("late", "\(engine.late)"),
-            ("diagnostics", object(diagnostics)),
-            ("diagnostics_not_printed", "\(suppressedDiagnostics)"),
-            ("events", object(events)),
-            ("open_windows", object(open)),
-            ("remembered_windows", "\(engine.remembered)"),
-            ("contacts", "\(contacts)"),
-            ("elapsed_s", String(format3(elapsedSeconds))),
-            ("records_per_s", "\(Int(rate))"),
-        ]
-        if let checkpoints {
-            fields.append(("checkpoints", object([("taken", "\(checkpoints.taken)"),
-                                                   ("longest_pause_s", format3(checkpoints.longestPauseSeconds))])))
-        }
-        if let state {
-            fields.append(("state", object([("loaded_windows", "\(state.loadedWindows)"), ("load_s", format3(state.loadSeconds)),
-                                             ("final_write_s", format3(state.finalWriteSeconds))])))
-        }
-        return object([("summary", object(fields))])
+    /// A summary value: a number, a number of seconds written with three decimals, or an
+    /// object whose keys keep their order.
+    enum Value {
+        case int(Int)
+        case seconds(Double)
+        case object([(String, Value)])
     }
 
-    private func format3(_ v: Double) -> String {
+    func json() -> String {
+        let receipts = ingest.receipts.sorted { $0.key < $1.key }.map { ($0.key, Value.int($0.value)) }
+        let diagnostics = Diagnostic.allCases.map { ($0.code, Value.int(ingest.diagnostics[$0.rawValue])) }
+        let events = EventKind.allCases.map { ($0.name, Value.int(engine.events[Int($0.rawValue)])) }
+        let open = [WindowKind.customerService, .conversation, .freeEntryPoint].map { ($0.name, Value.int(engine.open[Int($0.rawValue)])) }
+        let records = ingest.records
+        let rate = elapsedSeconds > 0 ? Double(records) / elapsedSeconds : 0
+        var fields: [(String, Value)] = [
+            ("lines", .int(ingest.lines)),
+            ("blank", .int(ingest.blank)),
+            ("skipped", .int(ingest.skipped)),
+            ("records", .object([
+                ("total", .int(records)),
+                ("inbound", .int(ingest.inbound)),
+                ("injected", .int(ingest.injected)),
+                ("system", .int(ingest.system)),
+                ("other_channel", .int(ingest.otherChannel)),
+                ("receipts", .object(receipts)),
+            ])),
+            ("window_records", .int(ingest.windowRecords)),
+            ("pricing_receipts_without_pricing", .int(ingest.pricingReceiptsWithoutPricing)),
+            ("late", .int(engine.late)),
+            ("diagnostics", .object(diagnostics)),
+            ("diagnostics_not_printed", .int(suppressedDiagnostics)),
+            ("events", .object(events)),
+            ("open_windows", .object(open)),
+            ("remembered_windows", .int(engine.remembered)),
+            ("contacts", .int(contacts)),
+            ("elapsed_s", .seconds(elapsedSeconds)),
+            ("records_per_s", .int(Int(rate))),
+        ]
+        if let checkpoints {
+            fields.append(("checkpoints", .object([("taken", .int(checkpoints.taken)),
+                                                    ("longest_pause_s", .seconds(checkpoints.longestPauseSeconds))])))
+        }
+        if let state {
+            fields.append(("state", .object([("loaded_windows", .int(state.loadedWindows)), ("load_s", .seconds(state.loadSeconds)),
+                                              ("final_write_s", .seconds(state.finalWriteSeconds))])))
+        }
+        var out: [UInt8] = []
+        Self.append(.object([("summary", .object(fields))]), &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Writes `value` with the event encoder's string escaping.
+    static func append(_ value: Value, _ out: inout [UInt8]) {
+        switch value {
+        case .int(let n):
+            out.append(contentsOf: String(n).utf8)
+        case .seconds(let s):
+            out.append(contentsOf: format3(s).utf8)
+        case .object(let pairs):
+            out.append(0x7B)
+            for (i, (key, v)) in pairs.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                EventEncoder.appendString(key, &out)
+                out.append(0x3A)
+                append(v, &out)
+            }
+            out.append(0x7D)
+        }
+    }
+
+    private static func format3(_ v: Double) -> String {
         let ms = Int((v * 1000).rounded())
         let frac = String(ms % 1000)
         return "\(ms / 1000).\(String(repeating: "0", count: 3 - frac.count))\(frac)"

@@ -303,7 +303,7 @@ public struct Pipeline: Sendable {
         // reading went on stopped the reader with that error; one that failed after the
         // last chunk is reported here.
         if let e = await Self.onThread({ reader.finishCheckpoints() }) {
-            if case .ioError(let stopped) = outcome, stopped == e {} else {
+            if case .ioError(.writingState) = outcome {} else {
                 errors.write(Array("windowkeeper: \(e)\n".utf8))
                 ok = false
             }
@@ -341,9 +341,8 @@ public struct Pipeline: Sendable {
         }
         if let e = output.error {
             // Said already when it stopped the reader.
-            let message = Reader.eventWriteFailure(e)
-            if case .ioError(let stopped) = outcome, stopped == message {} else {
-                errors.write(Array("windowkeeper: \(message)\n".utf8))
+            if case .ioError(.writingEvents) = outcome {} else {
+                errors.write(Array("windowkeeper: \(RunFailure.writingEvents(errno: e))\n".utf8))
             }
             status = .ioError
         }

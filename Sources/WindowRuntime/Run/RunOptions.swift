@@ -70,7 +70,8 @@ extension RunOptions {
       --fep DUR               free-entry-point window (default 72h)
       --pmp-from TIME         receipts without pricing_model at or after this time are PMP
                               (default 2025-07-01T00:00:00Z)
-      --warn LIST             window_expiring leads, e.g. 2h,15m; 0 disables (default 1h)
+      --warn LIST             window_expiring leads, e.g. 2h,15m; 0 disables (default 1h);
+                              each lead must be shorter than --csw, --conversation and --fep
 
     INPUT AND RUN
       --shards N              shard actors (default: active processor count)
@@ -204,6 +205,10 @@ extension RunOptions {
                 throw UsageError(arg.hasPrefix("-") ? "unknown option \(arg)" : "unexpected argument '\(arg)' (input is read from standard input)")
             }
             i += 1
+        }
+        if let lead = o.engine.warnLeads.max(), lead >= min(o.engine.csw, o.engine.conversation, o.engine.fep) {
+            let given = arguments.contains { $0 == "--warn" || $0.hasPrefix("--warn=") }
+            throw UsageError("--warn \(DurationText.format(lead))\(given ? "" : " (the default)") must be shorter than each of --csw, --conversation and --fep")
         }
         if o.until != nil, o.ingest.mode != .event {
             throw UsageError("--until applies to --clock event only")

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import WindowCore
 
 #if canImport(Glibc)
 /// glibc's `mallopt` (not exported by the Glibc module).
@@ -15,18 +16,10 @@ public enum System {
     public static var activeProcessorCount: Int { ProcessInfo.processInfo.activeProcessorCount }
 
     /// Wall-clock time, UTC milliseconds.
-    public static func nowMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    public static func nowMillis() -> Int64 { SystemClock.nowMillis() }
 
     /// Monotonic time in nanoseconds (durations, rate limits).
-    public static func monotonicNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
+    public static func monotonicNanos() -> UInt64 { SystemClock.monotonicNanos() }
 
     /// The allocator settings of the windowkeeper process (the benchmark harness applies
     /// them too, so that its memory figures are the product's).
@@ -35,7 +28,7 @@ public enum System {
     /// the old one to the system at once. glibc's default raises the threshold to 32 MiB
     /// as large blocks are freed, and the freed buffers below it stayed resident: with the
     /// 256 MiB threshold used before, 1 M contacts cost 172 bytes each instead of 128.
-    /// Replay throughput was the same with either threshold (measured, README).
+    /// Replay throughput was the same with either threshold (measured; docs/performance.md).
     public static func tuneAllocator() {
         #if canImport(Glibc)
         _ = mallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 20)
