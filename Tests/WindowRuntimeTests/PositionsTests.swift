@@ -219,6 +219,19 @@ import WindowCore
         #expect(Set(out.dropLast().map { $0.prefix(1) }).count == 3)
     }
 
+    @Test func metaBodies_takeTheirItemsCommonContact() {
+        func body(_ items: String) -> String {
+            #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P1"},"# + items + "}}]}]}"
+        }
+        let one = body(#""messages":[{"from":"+46 70","timestamp":"1749416383","type":"text"}],"statuses":[{"status":"read","timestamp":"1749416390","recipient_id":"4670"}]"#)
+        let two = body(#""messages":[{"from":"4670","timestamp":"1749416383","type":"text"},{"from":"4671","timestamp":"1749416384","type":"text"}]"#)
+        let none = body(#""statuses":[{"status":"read","timestamp":"1749416390"}]"#)
+        #expect(key([one, two, none], partitions: nil) == ["P1/4670\t" + one, "-\t" + two, "-\t" + none])
+        let sinch = #"{"app_id":"P1","event_time":"2025-06-08T20:59:43Z","message":{"channel_identity":{"channel":"WHATSAPP","identity":"4670"}}}"#
+        let partitions = key([one, sinch], partitions: 7)
+        #expect(partitions[0].prefix(2) == partitions[1].prefix(2))  // one contact, one partition, whatever the format
+    }
+
     @Test func parse_rejectsBadCounts_andHelpIsHelp() throws {
         #expect(try KeyCommand.parse(["--help"]) == nil)
         #expect(try KeyCommand.parse(["--partitions", "8"])?.partitions == 8)

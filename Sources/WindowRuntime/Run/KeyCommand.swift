@@ -29,7 +29,8 @@ public enum KeyCommand {
     removed from the identity, else contact_id), or - for a line without one (another
     channel, a bad line, a key holding a tab or line break). With --partitions N, KEY is the
     partition 0…N−1 that the contact's routing hash picks (the hash that picks shards), and
-    0 for a line without a contact key. A last line without a newline gets one.
+    0 for a line without a contact key. A Meta webhook body gets the key of its WhatsApp
+    items when they all have one contact, else - (or 0). A last line without a newline gets one.
 
       --partitions N          print partition numbers (1…65536) instead of contact keys
       --max-line-bytes N      longer lines are copied through with key - (default 1048576)
@@ -166,15 +167,19 @@ public struct LineKeyer {
 
     /// Writes a decoded segment's lines behind their keys.
     func write(_ segment: Segment, _ out: inout ByteBuffer) {
-        var next = 0
+        var next = 0, nextItem = 0
         segment.decoder.arena.withUnsafeBufferPointer { arena in
             for i in 0..<segment.lineCount {
-                var record: DecodedRecord?
-                if case .record = segment.outcomes[i] {
-                    record = segment.records[next]
+                switch segment.outcomes[i] {
+                case .record:
+                    putKey(segment.records[next], arena, &out)
                     next += 1
+                case .webhook(let count):
+                    putKey(Self.commonContact(segment.items[nextItem..<(nextItem + count)], arena), arena, &out)
+                    nextItem += count
+                default:
+                    putKey(nil, arena, &out)
                 }
-                putKey(record, arena, &out)
                 put(segment.line(i), &out)
             }
         }
@@ -191,8 +196,33 @@ public struct LineKeyer {
         let outcome = decoder.decode(line)
         let record = decoder.record
         decoder.arena.withUnsafeBufferPointer { arena in
-            if case .record = outcome { putKey(record, arena, &out) } else { putKey(nil, arena, &out) }
+            switch outcome {
+            case .record: putKey(record, arena, &out)
+            case .webhook: putKey(Self.commonContact(decoder.items[...], arena), arena, &out)
+            default: putKey(nil, arena, &out)
+            }
         }
+    }
+
+    /// A Meta webhook body's key: the contact of its usable WhatsApp items when they all
+    /// have the same one (a body usually speaks of one person); nil when they differ or
+    /// there is none, so the line gets no key.
+    static func commonContact(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
+        func bytes(_ r: ByteRange) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)])
+        }
+        var first: DecodedRecord?
+        for item in items {
+            guard case .record = item.outcome, item.record.whatsapp, item.record.contact.count > 0 else { continue }
+            let r = item.record
+            if let f = first {
+                guard f.contactHash == r.contactHash, bytes(f.app).elementsEqual(bytes(r.app)),
+                      bytes(f.contact).elementsEqual(bytes(r.contact)) else { return nil }
+            } else {
+                first = r
+            }
+        }
+        return first
     }
 
     /// The key of a decoded record (nil: the line was not one), strings in `arena`.
