@@ -55,13 +55,8 @@ final class Reader: @unchecked Sendable {
     /// `RunOptions.spillWindows`).
     var spillDirectory: String?
     private var lastCheckpoint = System.monotonicNanos()
-    /// Checkpoint files are written off the reader thread: input stops only while the shards
-    /// take their snapshots, not while the file is merged, written and synced.
-    private let checkpointQueue = DispatchQueue(label: "windowkeeper.checkpoint", qos: .utility)
-    private let checkpointWrites = DispatchGroup()
-    private let checkpointLock = NSLock()
-    private var checkpointWritingFlag = false  // guarded by checkpointLock
-    private var checkpointFailure: String?  // guarded by checkpointLock
+    /// Writes checkpoint files in the background, one at a time.
+    private let checkpointWriter = BackgroundWriter()
     /// Periodic checkpoints taken, and the longest time one shard stood still (emitting
     /// nothing) to take its snapshot for one (ns).
     private(set) var checkpointsTaken = 0
@@ -70,17 +65,9 @@ final class Reader: @unchecked Sendable {
     private(set) var longestCheckpointPause: UInt64 = 0
 
     /// The first error of a background checkpoint write, if any.
-    var checkpointError: String? {
-        checkpointLock.lock()
-        defer { checkpointLock.unlock() }
-        return checkpointFailure
-    }
+    var checkpointError: String? { checkpointWriter.error }
 
-    private var checkpointWriting: Bool {
-        checkpointLock.lock()
-        defer { checkpointLock.unlock() }
-        return checkpointWritingFlag
-    }
+    private var checkpointWriting: Bool { checkpointWriter.isWriting }
 
     init(fd: Int32, signalFD: Int32, options: RunOptions, routes: [Route], log: DiagnosticLog, clock: any WallClock,
          output: any EventSink) {
@@ -94,7 +81,6 @@ final class Reader: @unchecked Sendable {
         self.ingest = Ingest(options: options.ingest)
         self.framer = LineFramer(maxLineBytes: options.maxLineBytes)
         self.batches = Array(repeating: ShardBatch(), count: routes.count)
-        self.filling = Segment(positioned: options.positions)
     }
 
     func run() -> ReaderOutcome {
@@ -229,26 +215,12 @@ final class Reader: @unchecked Sendable {
         longestCheckpointPause = max(longestCheckpointPause, longest)
         checkpointsTaken += 1
         if let metrics { let at = clock.now(); metrics.publish { $0.lastCheckpoint = at } }
-        checkpointLock.lock()
-        checkpointWritingFlag = true
-        checkpointLock.unlock()
-        checkpointWrites.enter()
-        checkpointQueue.async { [checkpointLock, checkpointWrites] in
-            let failure = checkpoint(windows, c, newest, cut)
-            checkpointLock.lock()
-            if self.checkpointFailure == nil { self.checkpointFailure = failure }
-            self.checkpointWritingFlag = false
-            checkpointLock.unlock()
-            checkpointWrites.leave()
-        }
+        checkpointWriter.start { checkpoint(windows, c, newest, cut) }
     }
 
     /// Waits until no checkpoint file is being written (before the final state is written,
     /// so an older checkpoint can never replace it); returns the first write error, if any.
-    func finishCheckpoints() -> String? {
-        checkpointWrites.wait()
-        return checkpointError
-    }
+    func finishCheckpoints() -> String? { checkpointWriter.finish() }
 
     /// How long input may stay quiet before a due checkpoint is written anyway (ms); while a
     /// checkpoint file is still being written, look again in 50 ms.
@@ -303,11 +275,8 @@ final class Reader: @unchecked Sendable {
 
     // MARK: segments
 
-    private var filling: Segment
-    private var inFlight: [Segment] = []
-    private var spare: [Segment] = []
-    private let decodeQueue = DispatchQueue(label: "windowkeeper.decode", qos: .userInitiated, attributes: .concurrent)
-    private lazy var maxInFlight = max(2, System.activeProcessorCount * 2)
+    /// Decodes lines in parallel and hands them to `sequence` in input order.
+    private lazy var pool = DecodePool(positioned: options.positions) { [unowned self] in self.sequence($0) }
 
     /// `stable` is the mapped input, if any: lines inside it need no copy.
     private func take(_ piece: FramedPiece, stable: UnsafeBufferPointer<UInt8>?) {
@@ -318,9 +287,7 @@ final class Reader: @unchecked Sendable {
             if let stable, let b = bytes.baseAddress, let s = stable.baseAddress {
                 inMapping = b >= s && b + bytes.count <= s + stable.count
             }
-            if !filling.canTake(bytes, stable: inMapping) { submit(drain: false) }
-            filling.add(bytes, stable: inMapping)
-            if filling.isFull { submit(drain: false) }
+            pool.add(bytes, stable: inMapping)
         case .longPart(let bytes):
             submit(drain: true)  // keep the dead-letter file in input order
             guard stopAtLine == nil else { return }
@@ -353,23 +320,7 @@ final class Reader: @unchecked Sendable {
         longLine = (Array(p.source(part)), Array(p.position(part)))
     }
 
-    /// Hands the filling segment to a decoder; sequences finished segments in order, all of
-    /// them when `drain`, else only as many as needed to bound the work in flight.
-    private func submit(drain: Bool) {
-        if filling.lineCount > 0 {
-            let segment = filling
-            inFlight.append(segment)
-            decodeQueue.async { segment.decode() }
-            filling = spare.popLast() ?? Segment(positioned: options.positions)
-        }
-        while let oldest = inFlight.first, drain || inFlight.count > maxInFlight {
-            inFlight.removeFirst()
-            oldest.wait()
-            sequence(oldest)
-            oldest.reset()
-            spare.append(oldest)
-        }
-    }
+    private func submit(drain: Bool) { pool.submit(drain: drain) }
 
     /// The order-dependent half of ingest: counts, clock checks, routing, diagnostics.
     private func sequence(_ segment: Segment) {

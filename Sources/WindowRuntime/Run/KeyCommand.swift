@@ -77,40 +77,21 @@ public enum KeyCommand {
         let capacity = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
         defer { buffer.deallocate() }
-        let workers = DispatchQueue(label: "windowkeeper.key", qos: .userInitiated, attributes: .concurrent)
-        let maxInFlight = max(2, System.activeProcessorCount * 2)
-        var filling = Segment(positioned: false)
-        var inFlight: [Segment] = []
-        var spare: [Segment] = []
         func flushOut() {
             if out.count >= 1 << 20 {
                 output.write(out.bytes)
                 out.removeAll()
             }
         }
-        func submit(drain: Bool) {
-            if filling.lineCount > 0 {
-                let segment = filling
-                inFlight.append(segment)
-                workers.async { segment.decode() }
-                filling = spare.popLast() ?? Segment(positioned: false)
-            }
-            while let oldest = inFlight.first, drain || inFlight.count > maxInFlight {
-                inFlight.removeFirst()
-                oldest.wait()
-                keyer.write(oldest, &out)
-                flushOut()
-                oldest.reset()
-                spare.append(oldest)
-            }
+        let pool = DecodePool(positioned: false) { segment in
+            keyer.write(segment, &out)
+            flushOut()
         }
         func sink(_ piece: FramedPiece) {
             if case .line(let line) = piece {
-                if !filling.canTake(line, stable: false) { submit(drain: false) }
-                filling.add(line, stable: false)
-                if filling.isFull { submit(drain: false) }
+                pool.add(line, stable: false)
             } else {
-                submit(drain: true)  // long lines keep their place
+                pool.submit(drain: true)  // long lines keep their place
                 keyer.take(piece, &out)
                 flushOut()
             }
@@ -127,7 +108,7 @@ public enum KeyCommand {
             if output.error != nil { break }
         }
         framer.finish(sink)
-        submit(drain: true)
+        pool.submit(drain: true)
         output.write(out.bytes)
         if let e = output.error {
             errors.write(Array("windowkeeper key: writing standard output: \(String(cString: strerror(e)))\n".utf8))
