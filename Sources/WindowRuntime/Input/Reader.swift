@@ -84,83 +84,16 @@ final class Reader: @unchecked Sendable {
     }
 
     func run() -> ReaderOutcome {
-        if let mapped = mapInput() {
-            defer { munmap(UnsafeMutableRawPointer(mutating: mapped.baseAddress), mapped.count) }
-            return runMapped(mapped)
-        }
-        #if os(Linux)
-        _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
-        #endif
-        let capacity = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
-        defer { buffer.deallocate() }
-        var outcome = ReaderOutcome.endOfInput
-        while true {
-            if !waitForInput() { outcome = .stopped; break }
-            let n = read(fd, buffer.baseAddress, capacity)
-            if n < 0 {
-                if errno == EINTR { continue }
-                outcome = .ioError(.readingInput(errno: errno))
-                break
-            }
-            if n == 0 { break }
-            let chunk = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
-            framer.feed(chunk) { piece in self.take(piece, stable: nil) }
+        let quiet: (timeout: () -> Int32, passed: () -> Void)? = checkpoint != nil && options.checkpointEvery > 0
+            ? (timeout: { self.pollTimeout }, passed: { if self.checkpointDue { self.writeCheckpoint() } }) : nil
+        let source = InputSource(fd: fd, signalFD: signalFD)
+        return source.run(InputSource.Handlers(chunk: { bytes, stable, idle in
+            self.framer.feed(bytes) { piece in self.take(piece, stable: stable) }
             // While more input is waiting, decoders stay busy; once input is idle, everything
             // read so far is sequenced at once, so a quiet live stream sees its events now.
-            if !inputReady() { submit(drain: true) }
-            if let stop = afterChunk() { outcome = stop; break }
-        }
-        return finish(outcome)
-    }
-
-    /// A regular file on standard input is mapped: lines reach the decoders without copies.
-    private func mapInput() -> UnsafeRawBufferPointer? {
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        let offset = lseek(fd, 0, SEEK_CUR)
-        guard offset == 0, st.st_size > 0, let p = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0),
-              p != MAP_FAILED else { return nil }
-        _ = madvise(p, Int(st.st_size), MADV_SEQUENTIAL)
-        return UnsafeRawBufferPointer(start: p, count: Int(st.st_size))
-    }
-
-    private func runMapped(_ all: UnsafeRawBufferPointer) -> ReaderOutcome {
-        let bytes = all.assumingMemoryBound(to: UInt8.self)
-        let chunk = 4 << 20
-        var outcome = ReaderOutcome.endOfInput
-        var start = 0
-        while start < bytes.count {
-            if signalFD >= 0, signalPending() { outcome = .stopped; break }
-            let end = min(bytes.count, start + chunk)
-            // Fault the next chunks in ahead of the framer, in one call instead of page by page.
-            let ahead = min(bytes.count, end + 2 * chunk) - end
-            if ahead > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: all.baseAddress! + end), ahead, MADV_WILLNEED) }
-            framer.feed(UnsafeBufferPointer(rebasing: bytes[start..<end])) { piece in self.take(piece, stable: bytes) }
-            start = end
-            if let stop = afterChunk() { outcome = stop; break }
-            release(all, before: start - 2 * chunk)
-        }
-        return finish(outcome)
-    }
-
-    /// Drops the resident pages of the mapped input before `offset` (a whole number of
-    /// pages; `released` is how far that was done). The mapping is private and read-only, so
-    /// this loses nothing: a page still referenced by a line in flight is read back from the
-    /// file if touched again. Without it a file replay's resident memory grows with the file.
-    private func release(_ all: UnsafeRawBufferPointer, before offset: Int) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let end = offset / page * page
-        guard end > released, let base = all.baseAddress else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + released), end - released, MADV_DONTNEED)
-        released = end
-    }
-
-    private var released = 0
-
-    private func signalPending() -> Bool {
-        var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
-        return poll(&fds, 1, 0) > 0
+            if idle { self.submit(drain: true) }
+            return self.afterChunk()
+        }, quiet: quiet, finish: { self.finish($0) }))
     }
 
     /// After each chunk: stop for --strict or a failed dead-letter or event write; else
@@ -248,29 +181,6 @@ final class Reader: @unchecked Sendable {
         ingest.restore(clock: clock, newest: newest)
         lastTick = ingest.clock
         positions = SourcePositions(saved)
-    }
-
-    /// True when standard input has more bytes (or its end) ready right now.
-    private func inputReady() -> Bool {
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-        return poll(&fds, 1, 0) > 0
-    }
-
-    /// Waits until standard input is readable (or closed); false when a stop signal came.
-    private func waitForInput() -> Bool {
-        guard signalFD >= 0 || checkpoint != nil else { return true }
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
-        while true {
-            let r = poll(&fds, 2, pollTimeout)
-            if r < 0, errno == EINTR { continue }
-            if fds[1].revents != 0 { return false }
-            if r == 0 {
-                if checkpointDue { writeCheckpoint() }
-                continue
-            }
-            return true
-        }
     }
 
     // MARK: segments
