@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The `SOURCE<TAB>POSITION<TAB>` prefix of a `--positions` input line: where the line came
 /// from (a queue partition, say) and how far that source had been read. Only the first two
 /// tabs split; the callback after them may hold tabs of its own.
@@ -22,11 +28,34 @@ public struct PositionPrefix: Sendable, Equatable {
 
     /// Finds the prefix of `line`.
     public static func find(_ line: UnsafeBufferPointer<UInt8>) -> Result<PositionPrefix, Missing> {
-        guard let first = line.firstIndex(of: 0x09) else { return .failure(.noTab) }
-        guard let second = line[(first + 1)...].firstIndex(of: 0x09) else { return .failure(.oneTab) }
+        guard let first = tab(line, from: 0) else { return .failure(.noTab) }
+        guard let second = tab(line, from: first + 1) else { return .failure(.oneTab) }
         if first == 0 { return .failure(.emptySource) }
         if second == first + 1 { return .failure(.emptyPosition) }
         return .success(PositionPrefix(sourceEnd: first, callbackStart: second + 1))
+    }
+
+    /// The index of the first tab at or after `from`.
+    @inline(__always)
+    static func tab(_ line: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard from < line.count, let base = line.baseAddress, let p = memchr(base + from, 0x09, line.count - from) else { return nil }
+        return UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self) - base
+    }
+
+    /// The prefix is valid UTF-8 (nearly always plain ASCII, checked eight bytes at a time).
+    func isValidUTF8(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        let raw = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[0..<callbackStart]))
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= raw.count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < raw.count {
+            high |= UInt64(raw[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0 || UTF8Validator.isValid(UnsafeBufferPointer(rebasing: line[0..<callbackStart]))
     }
 
     public func source(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
@@ -55,9 +84,7 @@ extension RecordDecoder {
             guard UTF8Validator.isValid(line) else { return .rejected(.invalidUTF8, detail: "line is not valid UTF-8") }
             return .rejected(.missingPosition, detail: missing.detail)
         case .success(let p):
-            guard UTF8Validator.isValid(UnsafeBufferPointer(rebasing: line[0..<p.callbackStart])) else {
-                return .rejected(.invalidUTF8, detail: "line is not valid UTF-8")
-            }
+            guard p.isValidUTF8(line) else { return .rejected(.invalidUTF8, detail: "line is not valid UTF-8") }
             prefix = p
             return decode(p.callback(line))
         }
