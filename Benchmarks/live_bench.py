@@ -6,7 +6,7 @@ answering costs ingest.
    (keep-alive connections, 2 threads) against /v1/windows for known contacts: p50/p99/max
    latency and queries/s.
 2. Busy pipeline: the same file replayed through a pipe at full speed with --listen while
-   wrk sends about 1,000 queries/s on 20 keep-alive connections, beside the same replay
+   wrk sends about 1,000 queries/s on 40 keep-alive connections, beside the same replay
    without --listen, in interleaved pairs: the ingest slowdown, with its spread.
 
     python3 Benchmarks/live_bench.py .build/release [--file F] [--runs N]
@@ -90,13 +90,13 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             port = int(re.search(rb'"listening":"127\.0\.0\.1:(\d+)"', p.stderr.readline()).group(1))
             threading.Thread(target=p.stderr.read, daemon=True).start()
-            # wrk, 20 keep-alive connections each waiting 19 ms between answers: about 1,000
+            # wrk, 40 keep-alive connections each waiting 30 ms between answers: about 1,000
             # queries/s in all (a query waits behind the batches queued before it, so one
             # connection alone could not ask that often while ingest runs flat out).
             lua = os.path.join(tmp, "pace.lua")
             with open(lua, "w") as f:
-                f.write("function delay()\n  return 19\nend\n")
-            load = subprocess.Popen(["wrk", "-t1", "-c20", "-d600s", "-s", lua, f"http://127.0.0.1:{port}/v1/windows?app_id=&contact=46700000001"],
+                f.write("function delay()\n  return 30\nend\n")
+            load = subprocess.Popen(["wrk", "-t1", "-c40", "-d600s", "-s", lua, f"http://127.0.0.1:{port}/v1/windows?app_id=&contact=46700000001"],
                                     stdout=subprocess.PIPE, text=True)
             time.sleep(0.5)
             t = time.time()
