@@ -42,11 +42,13 @@ public struct UsageError: Error, Equatable, CustomStringConvertible {
 
 extension RunOptions {
     public static let helpText = """
-    windowkeeper — WhatsApp messaging windows from Sinch Conversation API callbacks.
+    windowkeeper — WhatsApp messaging windows from Sinch Conversation API callbacks and
+    Meta WhatsApp Cloud API webhook bodies.
 
-    Reads Sinch callbacks as NDJSON on standard input and writes window events as NDJSON on
-    standard output: window_opened, window_updated, window_expiring, window_expired, for the
-    customer_service, conversation and free_entry_point windows of every contact.
+    Reads callbacks as NDJSON on standard input (Sinch callbacks and Meta webhook bodies, one
+    per line, mixed freely) and writes window events as NDJSON on standard output:
+    window_opened, window_updated, window_expiring, window_expired, for the customer_service,
+    conversation and free_entry_point windows of every contact.
     Diagnostics and a closing summary go to standard error.
 
     USAGE
