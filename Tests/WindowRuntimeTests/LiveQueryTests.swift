@@ -146,6 +146,11 @@ import WindowCore
         // Pipelined: answers in order on one connection.
         let two = try await run.raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(two.hasPrefix("HTTP/1.1 200") && two.contains("HTTP/1.1 404"))
+        // More pipelined requests than are read ahead at once: all answered, in order.
+        let many = String(repeating: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", count: 40) + "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        let answers = try await run.raw(many)
+        #expect(answers.components(separatedBy: "HTTP/1.1 200 OK").count - 1 == 40)
+        #expect(answers.hasSuffix(#"{"error":"no such path: /nope"}"# + "\n"))
         let head = try await run.raw("HEAD /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(head.hasPrefix("HTTP/1.1 200") && head.hasSuffix("\r\n\r\n"))
         run.send(Callback.inbound("46", at: Self.t0))

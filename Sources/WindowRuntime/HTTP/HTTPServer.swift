@@ -106,6 +106,8 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private var connections: [Connection] = []
+    /// Accepting pauses until then after the process ran out of descriptors.
+    private var acceptPausedUntil: Int64 = 0
     private var nextID: UInt64 = 1
 
     /// `listener` is a listening non-blocking socket (`ListenAddress.bind`). With a token,
@@ -163,8 +165,15 @@ public final class HTTPServer: @unchecked Sendable {
                 if connections.isEmpty { break }
             }
             var fds: [pollfd] = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-            fds.append(pollfd(fd: isStopping ? -1 : listener, events: Int16(POLLIN), revents: 0))
+            let accepting = !isStopping && now() >= acceptPausedUntil
+            fds.append(pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0))
             for c in connections {
+                // A client that hung up is not polled (its HUP would wake every poll) until
+                // it has something to send to it.
+                if c.readClosed && c.output.isEmpty {
+                    fds.append(pollfd(fd: -1, events: 0, revents: 0))
+                    continue
+                }
                 var events: Int16 = 0
                 if !c.readClosed && !isStopping && c.queue.count < Self.maxPipelined && c.output.count < Self.maxPendingOutput && !c.closeAfterOutput {
                     events |= Int16(POLLIN)
@@ -172,7 +181,7 @@ public final class HTTPServer: @unchecked Sendable {
                 if !c.output.isEmpty { events |= Int16(POLLOUT) }
                 fds.append(pollfd(fd: c.fd, events: events, revents: 0))
             }
-            _ = poll(&fds, nfds_t(fds.count), 1_000)
+            _ = poll(&fds, nfds_t(fds.count), accepting || isStopping ? 1_000 : 100)
             if fds[0].revents != 0 {
                 while read(wakeRead, &buffer, buffer.count) > 0 {}
             }
@@ -188,6 +197,11 @@ public final class HTTPServer: @unchecked Sendable {
             reap(t)
         }
         close(listener)
+    }
+
+    /// The wake pipe lives as long as the server: a handler may still answer after the
+    /// loop has ended (its reply then finds no connection).
+    deinit {
         close(wakeRead)
         close(wakeWrite)
     }
@@ -195,7 +209,11 @@ public final class HTTPServer: @unchecked Sendable {
     private func accept() {
         while true {
             let fd = Glibc.accept(listener, nil, nil)
-            if fd < 0 { return }
+            if fd < 0 {
+                // Out of descriptors: stop polling the listener for a moment instead of spinning.
+                if errno == EMFILE || errno == ENFILE { acceptPausedUntil = now() + 100 }
+                return
+            }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             if connections.count >= Self.maxConnections {
@@ -214,6 +232,7 @@ public final class HTTPServer: @unchecked Sendable {
         let n = buffer.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
         if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) {
             c.readClosed = true
+            parseRequests(c, t)  // complete requests read before the end are still answered
             if c.queue.isEmpty && c.output.isEmpty { c.closeAfterOutput = true }
             return
         }
@@ -229,6 +248,7 @@ public final class HTTPServer: @unchecked Sendable {
             let parsed = c.input.withUnsafeBytes { HTTPRequest.parse($0) }
             switch parsed {
             case .incomplete:
+                if c.requestStarted == nil { c.requestStarted = t }
                 return
             case .failure(let status, let message):
                 c.input.removeAll()
@@ -238,7 +258,7 @@ public final class HTTPServer: @unchecked Sendable {
                 return
             case .request(let request, let consumed):
                 c.input.removeFirst(consumed)
-                c.requestStarted = c.input.isEmpty ? nil : t
+                c.requestStarted = nil
                 let number = c.nextRequest
                 c.nextRequest += 1
                 let head = request.method == "HEAD"
@@ -284,6 +304,11 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func flush(_ c: Connection, _ t: Int64) {
         serialize(c)
+        // Requests read ahead but held back while the queue was full get their turn.
+        if !c.input.isEmpty, c.queue.count < Self.maxPipelined, !c.closeAfterOutput {
+            parseRequests(c, t)
+            serialize(c)
+        }
         while !c.output.isEmpty {
             let n = c.output.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n <= 0 {

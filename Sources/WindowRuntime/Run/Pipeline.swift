@@ -258,6 +258,7 @@ public struct Pipeline: Sendable {
             }
             if options.serveAfterEOF, case .endOfInput = outcome {
                 for s in shards.streams { s.continuation.yield(.finish(clock: final)) }
+                if let final { reader.metrics?.publish { $0.clock = final } }
                 if let keeper {
                     let clockAtEnd = final
                     await Self.onThread { writeServingState(keeper, shards, reader: reader, finalClock: clockAtEnd) }
