@@ -53,7 +53,17 @@ def start(wk, args, rss=None, **kw):
     if not m:
         raise SystemExit(f"no listening line: {line!r}")
     errors = []
-    threading.Thread(target=lambda: errors.extend(p.stderr.read().decode().splitlines()), daemon=True).start()
+    serving = threading.Event()
+
+    def read_errors():
+        for raw in p.stderr:
+            errors.append(raw.decode().rstrip("\n"))
+            if errors[-1].startswith('{"end_of_input"'):
+                serving.set()
+
+    reader = threading.Thread(target=read_errors, daemon=True)
+    reader.start()
+    p.serving, p.errors_reader = serving, reader
     return p, int(m.group(1)), errors
 
 
@@ -93,10 +103,8 @@ def event_mode(wk, tmp):
         events = []
         reader = threading.Thread(target=lambda: events.extend(p.stdout.read().decode().splitlines()), daemon=True)
         reader.start()
-        deadline = time.time() + 20
-        while not os.path.exists(state) and time.time() < deadline:
-            time.sleep(0.05)
-        check(os.path.exists(state), "event mode: --serve-after-eof wrote the state at end of input")
+        # windowkeeper says when it has fired, written the state and serves on.
+        check(p.serving.wait(60) and os.path.exists(state), "event mode: --serve-after-eof wrote the state at end of input")
         code, body = curl(port, "/v1/windows?app_id=01EB37HMH1M6SV18BSNS3G135H&contact=%2B55%2011%2098888%207777&window=free_entry_point")
         answer = json.loads(body)
         check(code == 200 and answer["open"] and answer["windows"][0]["expires_at"] == "2024-05-23T14:00:00.250Z"
@@ -114,7 +122,7 @@ def event_mode(wk, tmp):
         p.send_signal(15)
         check(p.wait(20) == 0, "event mode: exit 0 on SIGTERM after --serve-after-eof")
         reader.join(5)
-    time.sleep(0.2)
+    p.errors_reader.join(20)
     summary = json.loads([l for l in errors if l.startswith('{"summary"')][-1])["summary"]
     values = {}
     for line in metrics.splitlines():
@@ -154,6 +162,7 @@ def hostile(wk, sim, tmp):
     reader.start()
     stop = threading.Event()
     fed = threading.Event()
+    first_answer = threading.Event()
     answered = []
 
     def feed():  # about 6 s of replay
@@ -177,14 +186,18 @@ def hostile(wk, sim, tmp):
                     answered.append(-1)  # refused while the replay was still going
                 break
             answered.append(r.status)
-            time.sleep(0.05)
+            first_answer.set()
+            time.sleep(0.05)  # a well-behaved client's pace
         conn.close()
 
     def random_bytes():
         rng = random.Random(5)
         for _ in range(50):
             with socket.create_connection(("127.0.0.1", port)) as s:
-                s.sendall(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4000))))
+                try:
+                    s.sendall(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4000))))
+                except OSError:  # the server answered 400 and closed while we still sent
+                    pass
 
     def huge_header():
         with socket.create_connection(("127.0.0.1", port)) as s:
@@ -201,7 +214,7 @@ def hostile(wk, sim, tmp):
                 socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
             except OSError:
                 pass
-        time.sleep(2)
+        stop.wait()  # held open until the replay is over
         for s in socks:
             s.close()
         answered.append(("many", len(socks)))
@@ -211,7 +224,10 @@ def hostile(wk, sim, tmp):
             for b in b"GET /healthz HTTP/1.1\r\n":
                 if stop.is_set():
                     break
-                s.send(bytes([b]))
+                try:
+                    s.send(bytes([b]))
+                except OSError:  # closed when the run ended
+                    return
                 time.sleep(1)
 
     def never_reads():
@@ -222,12 +238,12 @@ def hostile(wk, sim, tmp):
                     s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
             except OSError:
                 pass
-            stop.wait(8)
+            stop.wait()  # never reads, until the replay is over
 
     threads = [threading.Thread(target=t, daemon=True) for t in (good_client, random_bytes, huge_header, many, trickle, never_reads)]
     started = time.time()
     threads[0].start()
-    time.sleep(0.2)
+    first_answer.wait(20)  # its connection is up before the others arrive
     for t in threads[1:]:
         t.start()
     feed()

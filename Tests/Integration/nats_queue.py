@@ -105,7 +105,9 @@ def compare(name: str, got: list, want: list) -> tuple:
 class Run:
     """One `consumer.py | windowkeeper --positions --state …` pipeline, with the lines between counted."""
 
-    def __init__(self, bin_dir, server, instance, state, out_path, tmp):
+    def __init__(self, bin_dir, server, instance, state, out_path, tmp, notify_at=None):
+        self.notify_at = notify_at
+        self.reached = threading.Event()  # set once `notify_at` lines were fed
         self.wk = subprocess.Popen([os.path.join(bin_dir, "windowkeeper"), *FLAGS, "--positions", "--state", state,
                                     "--checkpoint-every", "200ms", "--shards", "2"],
                                    stdin=subprocess.PIPE, stdout=open(out_path, "wb"),
@@ -129,6 +131,8 @@ class Run:
             for chunk in iter(lambda: self.consumer.stdout.read1(1 << 16), b""):
                 self.wk.stdin.write(chunk)
                 self.lines += chunk.count(b"\n")
+                if self.notify_at is not None and self.lines >= self.notify_at:
+                    self.reached.set()
             self.wk.stdin.close()
         except (BrokenPipeError, ValueError, OSError):
             pass
@@ -214,13 +218,12 @@ def main() -> int:
             t.start()
         time.sleep(1.2)
         server.kill()
-        time.sleep(0.5)
         server.start()
         print("nats-server killed with SIGKILL and restarted from its store")
         for t in threads:
             t.join(600)
 
-        total_fed = 0
+        total_fed = resumed = 0
         for i in (0, 1):
             r = results[i]
             total_fed += sum(r["fed"])
@@ -228,12 +231,14 @@ def main() -> int:
             seqs_in_instance = len(lines[i])
             print(f"instance {i}: {r['kills']} kills survived, resumed after stream sequences {r['resumes']}, "
                   f"lines fed per run {r['fed']} (instance has {seqs_in_instance}), {r['seconds']:.1f} s")
-            restarts_shorter = sum(1 for fed in r["fed"][1:] if fed < seqs_in_instance)
-            if restarts_shorter == 0 or all(x == 0 for x in r["resumes"][1:]):
-                print(f"FAIL instance {i}: no restart resumed from saved positions")
-                failures += 1
+            resumed += sum(1 for x in r["resumes"][1:] if x > 0)
             lost, extra, differ = compare(f"instance {i}, all runs merged by id", merged(r["outputs"]), reference[i])
             failures += (lost + extra + differ) > 0
+        # A kill can come before an instance's first checkpoint (a restart from scratch is
+        # then right); over both instances most restarts must have resumed from positions.
+        check_resumed = resumed >= 3
+        print(f"{'ok' if check_resumed else 'FAIL'}: {resumed} of 6 restarts resumed after a saved position")
+        failures += not check_resumed
         reread = total_fed - len(lines[0]) - len(lines[1])
         print(f"lines re-read after restarts: {reread} of {total_fed} fed ({len(lines[0]) + len(lines[1])} in the stream)")
 
@@ -242,12 +247,12 @@ def main() -> int:
         for name in ("a", "b"):
             outs[name] = os.path.join(tmp, f"replica-{name}.ndjson")
         ra = Run(bin_dir, server, 0, os.path.join(tmp, "replica-a.bin"), outs["a"], tmp)
-        rb = Run(bin_dir, server, 0, os.path.join(tmp, "replica-b.bin"), outs["b"], tmp)
-        time.sleep(results[0]["seconds"] / 8 + 0.3)
+        rb = Run(bin_dir, server, 0, os.path.join(tmp, "replica-b.bin"), outs["b"], tmp, notify_at=len(lines[0]) // 2)
+        check_reached = rb.reached.wait(300)  # halfway through its lines
         rb.kill()
         assert ra.wait(300) == 0
         b_events = events_of(outs["b"])
-        print(f"replica b killed for good after {len(b_events)} events")
+        print(f"replica b killed for good after {len(b_events)} events (halfway: {check_reached})")
         lost, extra, differ = compare("replicas a+b merged by id", merged([events_of(outs["b"]), events_of(outs["a"])]),
                                       reference[0])
         failures += (lost + extra + differ) > 0

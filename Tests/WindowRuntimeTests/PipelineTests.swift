@@ -108,8 +108,7 @@ import WindowCore
         #expect(!delivered.isEmpty && delivered.count < reference.events.count)
         let restarted = try await runPipeline(input) { $0.statePath = state }
         #expect(restarted.status == .ok)
-        var seen = Set<String>(), union: [String] = []
-        CrashRestartTests.dedupe(delivered + restarted.events, into: &seen, &union)
+        let union = CrashRestartTests.merged(delivered, restarted.events)
         #expect(perContact(union) == perContact(reference.events))
     }
 

@@ -67,10 +67,7 @@ import WindowCore
             // Resume: each source after its saved position (here: exactly the lines after the cut).
             let restarted = try ExecutableTests.run(stateOptions, input: Self.text(input[cut...]))
             #expect(restarted.status == 0, "seed \(seed)")
-            var seen: Set<String> = []
-            var union: [String] = []
-            CrashRestartTests.dedupe(killed, into: &seen, &union)
-            CrashRestartTests.dedupe(restarted.events, into: &seen, &union)
+            let union = CrashRestartTests.merged(killed, restarted.events)
             #expect(perContact(union) == perContact(reference.events), "seed \(seed), cut after line \(cut)")
             if cut > 0 { resumedShorter += 1 }
             // The exit state moved on to the end of each source.
@@ -92,10 +89,7 @@ import WindowCore
         let state = dir.appendingPathComponent("s.bin").path
         let first = try ExecutableTests.run(Self.options + ["--state", state], input: Self.text(input[..<1_200]))
         let second = try ExecutableTests.run(Self.options + ["--state", state], input: Self.text(input[900...]))
-        var seen: Set<String> = []
-        var union: [String] = []
-        CrashRestartTests.dedupe(first.events, into: &seen, &union)
-        CrashRestartTests.dedupe(second.events, into: &seen, &union)
+        let union = CrashRestartTests.merged(first.events, second.events)
         #expect(perContact(union) == perContact(reference.events))
     }
 
@@ -182,30 +176,37 @@ import WindowCore
 
 /// `windowkeeper key`: keys from the same normalisation and routing the shards use.
 @Suite struct KeyCommandTests {
-    func key(_ lines: [String], partitions: Int?) -> [String] {
-        var keyer = LineKeyer(partitions: partitions)
-        var framer = LineFramer(maxLineBytes: 400)
-        var out = ByteBuffer()
-        let input = Array((lines.joined(separator: "\n") + "\n").utf8)
-        input.withUnsafeBufferPointer { framer.feed($0) { keyer.take($0, &out) } }
-        framer.finish { keyer.take($0, &out) }
+    /// `windowkeeper key` on `lines` (as a file), its output split into lines.
+    func key(_ lines: [String], partitions: Int?) throws -> [String] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-key-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inPath = dir.appendingPathComponent("in").path, outPath = dir.appendingPathComponent("out").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: inPath, atomically: false, encoding: .utf8)
+        let inFD = open(inPath, O_RDONLY), outFD = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var options = KeyCommand.Options()
+        options.partitions = partitions
+        options.maxLineBytes = 400
+        #expect(KeyCommand.run(options, input: inFD, output: FDWriter(fd: outFD)) == 0)
+        close(inFD)
+        close(outFD)
         // Split on the byte: as a String, "\r\n" is one character.
-        return Array(out.bytes).split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
-            .map { String(decoding: $0, as: UTF8.self) }
+        return Array(try Data(contentsOf: URL(fileURLWithPath: outPath))).split(separator: 0x0A, omittingEmptySubsequences: false)
+            .dropLast().map { String(decoding: $0, as: UTF8.self) }
     }
 
-    @Test func contactKey_isNormalised_andTheLineIsCopiedByteForByte() {
+    @Test func contactKey_isNormalised_andTheLineIsCopiedByteForByte() throws {
         let a = Callback.inbound("+46 73 200 11 22", at: 1_716_000_000_000)
         let b = Callback.delivered("46732001122", id: "c1", at: 1_716_000_000_000)
         let other = #"{"app_id":"APP","event_time":"2024-05-16T09:00:00Z","message":{"channel_identity":{"channel":"SMS","identity":"1"}}}"#
-        let out = key([a, b + "\r", other, "not json", String(repeating: "x", count: 500)], partitions: nil)
+        let out = try key([a, b + "\r", other, "not json", String(repeating: "x", count: 500)], partitions: nil)
         #expect(out == ["APP/46732001122\t" + a, "APP/46732001122\t" + b + "\r", "-\t" + other, "-\tnot json",
                         "-\t" + String(repeating: "x", count: 500)])
     }
 
     @Test func partitions_followTheShardRouting() async throws {
         let lines = (0..<200).map { Callback.inbound("4670\($0)", at: 1_716_000_000_000 + Int64($0)) }
-        let out = key(lines + ["junk"], partitions: 3)
+        let out = try key(lines + ["junk"], partitions: 3)
         #expect(out.last == "0\tjunk")
         // Each contact's partition is the shard the pipeline with 3 shards routes it to.
         var expected: [String] = []
@@ -219,16 +220,16 @@ import WindowCore
         #expect(Set(out.dropLast().map { $0.prefix(1) }).count == 3)
     }
 
-    @Test func metaBodies_takeTheirItemsCommonContact() {
+    @Test func metaBodies_takeTheirItemsCommonContact() throws {
         func body(_ items: String) -> String {
             #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P1"},"# + items + "}}]}]}"
         }
         let one = body(#""messages":[{"from":"+46 70","timestamp":"1749416383","type":"text"}],"statuses":[{"status":"read","timestamp":"1749416390","recipient_id":"4670"}]"#)
         let two = body(#""messages":[{"from":"4670","timestamp":"1749416383","type":"text"},{"from":"4671","timestamp":"1749416384","type":"text"}]"#)
         let none = body(#""statuses":[{"status":"read","timestamp":"1749416390"}]"#)
-        #expect(key([one, two, none], partitions: nil) == ["P1/4670\t" + one, "-\t" + two, "-\t" + none])
+        #expect(try key([one, two, none], partitions: nil) == ["P1/4670\t" + one, "-\t" + two, "-\t" + none])
         let sinch = #"{"app_id":"P1","event_time":"2025-06-08T20:59:43Z","message":{"channel_identity":{"channel":"WHATSAPP","identity":"4670"}}}"#
-        let partitions = key([one, sinch], partitions: 7)
+        let partitions = try key([one, sinch], partitions: 7)
         #expect(partitions[0].prefix(2) == partitions[1].prefix(2))  // one contact, one partition, whatever the format
     }
 

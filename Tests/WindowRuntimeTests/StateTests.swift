@@ -40,12 +40,15 @@ import WindowCore
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    /// Events by id, first occurrence kept, in output order.
-    static func dedupe(_ lines: [String], into seen: inout Set<String>, _ out: inout [String]) {
-        for line in lines {
+    /// The runs' events in order, each id once (what a consumer that drops repeats keeps).
+    static func merged(_ runs: [String]...) -> [String] {
+        var seen: Set<String> = []
+        var out: [String] = []
+        for line in runs.joined() {
             guard let r = line.range(of: #""id":"[0-9a-f]{16}""#, options: .regularExpression) else { continue }
             if seen.insert(String(line[r])).inserted { out.append(line) }
         }
+        return out
     }
 
     @Test func killedAndRestartedRuns_loseAndRepeatNothing() throws {
@@ -69,10 +72,7 @@ import WindowCore
             // Restart with the whole input again.
             let restarted = try ExecutableTests.run(stateOptions, input: String(decoding: input, as: UTF8.self))
             #expect(restarted.status == 0, "seed \(seed)")
-            var seen: Set<String> = []
-            var union: [String] = []
-            Self.dedupe(killed, into: &seen, &union)
-            Self.dedupe(restarted.events, into: &seen, &union)
+            let union = Self.merged(killed, restarted.events)
             #expect(perContact(union) == perContact(reference.events), "seed \(seed), killed after chunk \(killAfter)")
             if restarted.events.count < reference.events.count { resumed += 1 }
         }

@@ -112,9 +112,9 @@ final class Reader: @unchecked Sendable {
 
     private func publishMetrics() {
         guard let metrics else { return }
-        metrics.publish { [ingest, checkpointsTaken, longestCheckpointPause] r in
-            r.ingest = ingest.counters
-            r.clock = ingest.clock
+        metrics.publish { [counters = ingest.counters, c = ingest.clock, checkpointsTaken, longestCheckpointPause] r in
+            r.ingest = counters
+            r.clock = c
             r.checkpoints = checkpointsTaken
             r.longestPause = longestCheckpointPause
         }

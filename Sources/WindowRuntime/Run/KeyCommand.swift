@@ -118,21 +118,21 @@ public enum KeyCommand {
     }
 }
 
-/// Writes framed lines back behind their key (the pure half of `windowkeeper key`).
-public struct LineKeyer {
-    public let partitions: Int?
-    private var decoder = RecordDecoder()
+/// Writes lines back behind their key: decoded segments, and over-long lines (which have
+/// no key) as the framer passes them on.
+struct LineKeyer {
+    let partitions: Int?
     private var inLongLine = false
 
-    public init(partitions: Int?) {
+    init(partitions: Int?) {
         self.partitions = partitions
     }
 
-    public mutating func take(_ piece: FramedPiece, _ out: inout ByteBuffer) {
+    /// An over-long line's parts and end (complete lines go through `write(_:_:)`).
+    mutating func take(_ piece: FramedPiece, _ out: inout ByteBuffer) {
         switch piece {
-        case .line(let line):
-            putKey(of: line, &out)
-            put(line, &out)
+        case .line:
+            preconditionFailure("complete lines are keyed in segments")
         case .longPart(let part):
             if !inLongLine {
                 inLongLine = true
@@ -170,19 +170,6 @@ public struct LineKeyer {
         out.append(UnsafeRawBufferPointer(line))
         out.reserve(1)
         out.put(0x0A)
-    }
-
-    private mutating func putKey(of line: UnsafeBufferPointer<UInt8>, _ out: inout ByteBuffer) {
-        decoder.resetArena()
-        let outcome = decoder.decode(line)
-        let record = decoder.record
-        decoder.arena.withUnsafeBufferPointer { arena in
-            switch outcome {
-            case .record: putKey(record, arena, &out)
-            case .webhook: putKey(Self.commonContact(decoder.items[...], arena), arena, &out)
-            default: putKey(nil, arena, &out)
-            }
-        }
     }
 
     /// A Meta webhook body's key: the contact of its usable WhatsApp items when they all

@@ -263,6 +263,7 @@ public struct Pipeline: Sendable {
                     let clockAtEnd = final
                     await Self.onThread { writeServingState(keeper, shards, reader: reader, finalClock: clockAtEnd) }
                 }
+                errors.write(Array("{\"end_of_input\":\"answering until SIGTERM or SIGINT\"}\n".utf8))
                 await Self.onThread { Self.waitForSignal(signalFD) }
             }
             // In-flight queries are answered before the shards finish.
