@@ -1,5 +1,6 @@
 import ChildProcess
 import Foundation
+import WindowCore
 
 /// End to end: the release `windowkeeper` binary (next to this harness) on a file and through
 /// a pipe, for several shard counts, each run interleaved with `cat` of the same bytes.
@@ -55,8 +56,9 @@ enum EndToEnd {
         let windowkeeper = ChildProcess.sibling("windowkeeper")
         let data = loadLines(path)
         let (records, contacts) = recordCount(windowkeeper, path)  // also the warm-up: the file is in the page cache now
-        // Peak RSS of a run on empty input: what memory per contact is counted above.
-        let empty = time(windowkeeper, ["--clock", "event"], input: .file("/dev/null")).usage.peakRSSKiB
+        // Peak RSS of a run on empty input: what memory per contact is counted above (input
+        // held open for a moment, so that the memory is read before the run ends).
+        let empty = emptyRunPeak(windowkeeper)
         var modePeaks: [String: Int] = [:]
         var lines = 0
         for b in data where b == 0x0A { lines += 1 }
@@ -89,6 +91,7 @@ enum EndToEnd {
                    "file \(perContact(file)) B (\(file / 1024) MiB), pipe \(perContact(pipe)) B (\(pipe / 1024) MiB)",
                    "empty input: \(empty / 1024) MiB")
         }
+        contactMemory(windowkeeper, empty: empty)
         // Backpressure: the harness writes into the pipe as fast as the pipe takes it (cat's
         // rate, 4-5 times windowkeeper's here), so without backpressure memory would grow
         // with the input. Peak RSS for the stream once and four times over.
@@ -104,6 +107,50 @@ enum EndToEnd {
         record("backpressure: peak RSS, input 4× vs 1× through a pipe", "\(peaks[1] / 1024) MiB vs \(peaks[0] / 1024) MiB (ratio \(fmt(Double(peaks[1]) / Double(peaks[0]), 2)))",
                "input \(4 * data.count / 1_000_000) MB vs \(data.count / 1_000_000) MB")
         slowReader(windowkeeper, data)
+    }
+
+    /// Peak RSS (KiB) of windowkeeper on an empty pipe kept open for 0.3 s.
+    static func emptyRunPeak(_ windowkeeper: String) -> Int {
+        do {
+            let run = try ChildProcess.timed(windowkeeper, ["--clock", "event", "--shards", "2"], input: .pipe, holdInput: 0.3)
+            guard run.usage.status == 0, run.usage.peakRSSKiB > 0 else { fail("no peak RSS for an empty run of \(windowkeeper)") }
+            return run.usage.peakRSSKiB
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    /// Memory per tracked contact: a stream of one WhatsApp message from each of
+    /// `WK_RSS_CONTACTS` (default 2 M) distinct contacts, 10 ms apart, so that every contact
+    /// still has its customer service window open at the end; peak RSS above an empty run,
+    /// replayed from a file (the mapped input must not stay resident) and through a pipe.
+    static func contactMemory(_ windowkeeper: String, empty: Int) {
+        let count = Int(ProcessInfo.processInfo.environment["WK_RSS_CONTACTS"] ?? "") ?? 2_000_000
+        guard count > 0 else { return }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("windowkeeper-bench-contacts.ndjson").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var data: [UInt8] = []
+        data.reserveCapacity(count * 240)
+        let start: Int64 = 1_751_328_000_000  // 2025-07-01T00:00:00Z
+        for i in 0..<count {
+            let line = "{\"app_id\":\"01EB37HMH1M6SV18BSNS3G135H\",\"event_time\":\"\(Timestamp.format(start + Int64(i) * 10))\","
+                + "\"message\":{\"id\":\"01HXIN\(i)\",\"direction\":\"TO_APP\",\"contact_message\":{\"text_message\":{\"text\":\"Hi\"}},"
+                + "\"channel_identity\":{\"channel\":\"WHATSAPP\",\"identity\":\"\(46_700_000_000 + i)\",\"app_id\":\"\"},"
+                + "\"contact_id\":\"01HXCT\(i)\"},\"message_metadata\":\"\"}\n"
+            data.append(contentsOf: line.utf8)
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data(data)) else { fail("cannot write \(path)") }
+        let arguments = ["--clock", "event", "--shards", "2"]
+        var file = 0, pipe = 0
+        for _ in 0..<2 {
+            file = max(file, time(windowkeeper, arguments, input: .file(path)).usage.peakRSSKiB)
+            pipe = max(pipe, time(windowkeeper, arguments, input: .pipe, feed: data).usage.peakRSSKiB)
+        }
+        let perContact = { (kib: Int) in (kib - empty) * 1024 / count }
+        print("memory: \(count) contacts (one message each, \(data.count / 1_000_000) MB): peak RSS from a file \(file / 1024) MiB (\(perContact(file)) B per contact), through a pipe \(pipe / 1024) MiB (\(perContact(pipe)) B per contact), empty input \(empty / 1024) MiB")
+        record("end to end: peak RSS per contact above an empty run, \(count) contacts of one message each (\(data.count / 1_000_000) MB), file vs pipe",
+               "file \(perContact(file)) B (\(file / 1024) MiB), pipe \(perContact(pipe)) B (\(pipe / 1024) MiB)",
+               "empty input: \(empty / 1024) MiB; target: at most 100 B per contact")
     }
 
     /// Backpressure from the far end: the harness reads windowkeeper's events slowly, so

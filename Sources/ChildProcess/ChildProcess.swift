@@ -130,10 +130,11 @@ public final class ChildProcess: @unchecked Sendable {
     /// Runs `path` to its end and times it: standard input from `input`, and for `.pipe` the
     /// bytes of `feed` written `copies` times, as fast as the pipe takes them. With
     /// `readOutput`, standard output is a pipe that it reads to the end on a thread of its
-    /// own (else output is discarded). Seconds from spawn to exit, the usage and peak memory
-    /// of the child.
+    /// own (else output is discarded). `holdInput` keeps a pipe open that many seconds after
+    /// the feed (so that a run on little input lives long enough for its memory to be read).
+    /// Seconds from spawn to exit, the usage and peak memory of the child.
     public static func timed(_ path: String, _ arguments: [String], input: Input = .pipe, feed: UnsafeRawBufferPointer? = nil,
-                             copies: Int = 1, errors: Output = .discard,
+                             copies: Int = 1, holdInput: Double = 0, errors: Output = .discard,
                              readOutput: (@Sendable (Int32) -> Void)? = nil) throws -> (seconds: Double, usage: Usage) {
         let t0 = SystemClock.monotonicSeconds()
         let child = try ChildProcess(path, arguments, input: input, output: readOutput == nil ? .discard : .pipe, errors: errors)
@@ -145,6 +146,7 @@ public final class ChildProcess: @unchecked Sendable {
         }
         if case .pipe = input {
             if let feed { for _ in 0..<copies { guard child.write(feed) else { break } } }
+            if holdInput > 0 { usleep(UInt32(holdInput * 1e6)) }
             child.closeInput()
         }
         // The reader finishes before `wait` closes its descriptor.

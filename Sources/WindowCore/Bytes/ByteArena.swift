@@ -3,8 +3,10 @@
 ///
 /// A class around a `ByteBuffer`, so a decoder (a copyable struct) can hand out ranges into
 /// it while it keeps appending; each decoder owns its own arena and never shares it across
-/// threads while writing.
-public final class ByteArena {
+/// threads while writing. Once a segment is decoded, its arena is only read: the shard
+/// batches cut from the segment share it (`ShardBatch.arena`), and the decoder moves on to a
+/// new one (`RecordDecoder.startArena`). That hand-over is why it is `Sendable`.
+public final class ByteArena: @unchecked Sendable {
     private var buffer: ByteBuffer
 
     public init(capacity: Int = 1 << 12) {

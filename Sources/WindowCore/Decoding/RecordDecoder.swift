@@ -4,8 +4,9 @@
 /// fields SPEC section 2 reads. The clock checks (`future_timestamp`, `too_late`) and the
 /// `missing_contact` check need the clock and are left to `Ingest`.
 public struct RecordDecoder {
-    /// Unescaped, normalised field values of the last decoded record.
-    public let arena = ByteArena()
+    /// Unescaped, normalised field values of the records decoded since the last
+    /// `resetArena` or `startArena`.
+    public private(set) var arena = ByteArena()
     public private(set) var record = DecodedRecord()
     /// Unescaped text that is not kept (an escaped identity, a metadata string).
     let scratch = ByteArena(capacity: 1024)
@@ -29,6 +30,12 @@ public struct RecordDecoder {
     /// Empties the arena; ranges of earlier records become invalid.
     public mutating func resetArena() {
         arena.removeAll()
+    }
+
+    /// Leaves the arena to whoever holds it (it is not written again) and starts a new one of
+    /// `capacity` bytes; ranges of earlier records stay valid in the old arena.
+    public mutating func startArena(capacity: Int) {
+        arena = ByteArena(capacity: capacity)
     }
 
     /// Decodes `line` (without its `\n`). The record's strings are appended to the arena,

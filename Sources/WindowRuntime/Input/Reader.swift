@@ -80,7 +80,8 @@ final class Reader: @unchecked Sendable {
         self.clock = clock
         self.ingest = Ingest(options: options.ingest)
         self.framer = LineFramer(maxLineBytes: options.maxLineBytes)
-        self.batches = Array(repeating: ShardBatch(), count: routes.count)
+        let none = ByteArena(capacity: 0)
+        self.batches = Array(repeating: ShardBatch(arena: none), count: routes.count)
     }
 
     func run() -> ReaderOutcome {
@@ -186,7 +187,7 @@ final class Reader: @unchecked Sendable {
     // MARK: segments
 
     /// Decodes lines in parallel and hands them to `sequence` in input order.
-    private lazy var pool = DecodePool(positioned: options.positions) { [unowned self] in self.sequence($0) }
+    private lazy var pool = DecodePool(positioned: options.positions, handsOffArena: true) { [unowned self] in self.sequence($0) }
 
     /// `stable` is the mapped input, if any: lines inside it need no copy.
     private func take(_ piece: FramedPiece, stable: UnsafeBufferPointer<UInt8>?) {
@@ -232,9 +233,16 @@ final class Reader: @unchecked Sendable {
 
     private func submit(drain: Bool) { pool.submit(drain: drain) }
 
-    /// The order-dependent half of ingest: counts, clock checks, routing, diagnostics.
+    /// The order-dependent half of ingest: counts, clock checks, routing, diagnostics. The
+    /// segment's round goes out at its end: batches take its strings where they were decoded.
     private func sequence(_ segment: Segment) {
+        defer { flushRound() }
         now = clock.now()
+        let arena = segment.decoder.arena
+        for k in batches.indices where batches[k].arena !== arena {
+            precondition(batches[k].inputs.isEmpty, "a round spans two segments")
+            batches[k] = ShardBatch(arena: arena)
+        }
         var recordIndex = 0
         var taken = 0
         var itemIndex = 0
@@ -254,7 +262,7 @@ final class Reader: @unchecked Sendable {
                 case .rejected(let d, let detail):
                     rejectLine(d, detail, segment.line(i))
                 case .record(let input, let badMetadata):
-                    route(input, badMetadata, arena, detail: "message_metadata or channel_metadata is not a JSON object; processed with what the other gives")
+                    route(input, badMetadata, detail: "message_metadata or channel_metadata is not a JSON object; processed with what the other gives")
                 case .webhook(let count):
                     sequenceItems(segment, from: itemIndex, count: count, line: segment.line(i), arena)
                     itemIndex += count
@@ -297,7 +305,7 @@ final class Reader: @unchecked Sendable {
                 if rejected == nil { rejected = d }
                 if options.strict { stopAtLine = lineNumber }
             case .record(let input, let badMetadata):
-                route(input, badMetadata, arena, detail: "\(item.path): pricing or conversation is not a JSON object; processed with what the other gives")
+                route(input, badMetadata, detail: "\(item.path): pricing or conversation is not a JSON object; processed with what the other gives")
             }
             endLine()
         }
@@ -311,11 +319,13 @@ final class Reader: @unchecked Sendable {
         if options.strict { stopAtLine = ingest.counters.lines }
     }
 
-    private func route(_ input: WindowInput?, _ badMetadata: Bool, _ arena: UnsafeBufferPointer<UInt8>, detail: @autoclosure () -> String) {
+    /// Adds a record to its shard's batch; its strings stay in the segment's arena, which the
+    /// batch holds.
+    private func route(_ input: WindowInput?, _ badMetadata: Bool, detail: @autoclosure () -> String) {
         if badMetadata { log.report(.badMetadata, line: ingest.counters.lines, detail: detail()) }
         if let input {
             let shard = RoutingHash.partition(input.contactHash, of: routes.count)
-            batches[shard].append(input, line: lineInRound, from: arena)
+            batches[shard].append(input, line: lineInRound)
             if batches[shard].inputs.count >= Self.batchRecords { lineInRoundFull = true }
         }
     }
@@ -344,8 +354,7 @@ final class Reader: @unchecked Sendable {
             if batch.isEmpty { continue }
             routes[k].slots.wait()
             routes[k].send(.batch(batch))
-            batches[k] = ShardBatch()
-            batches[k].arena.reserveCapacity(1 << 15)
+            batches[k] = ShardBatch(arena: batch.arena)
         }
         ticks = []
     }

@@ -13,18 +13,34 @@ public struct Tick: Sendable, Equatable {
 
 /// The records of one shard for one round of input lines, plus the round's clock ticks
 /// (shared by all shards of the round: the array's storage is not copied).
+///
+/// A round never spans two decoded segments, so the records' strings stay in the arena their
+/// segment was decoded into, which the batches of all shards share and only read: routing
+/// copies no string.
 public struct ShardBatch: Sendable {
-    public var arena: [UInt8] = []
+    /// Where the strings of `inputs` are.
+    public private(set) var arena: ByteArena
     public var inputs: [WindowInput] = []
     /// Line index within the round of each input.
     public var lines: [Int32] = []
     public var ticks: [Tick] = []
 
-    public init() {}
+    /// A batch whose inputs' strings are in `arena` (a decoded segment's, shared), or in an
+    /// arena of its own that `append(_:line:from:)` copies them into.
+    public init(arena: ByteArena = ByteArena()) {
+        self.arena = arena
+    }
 
     public var isEmpty: Bool { inputs.isEmpty && ticks.isEmpty }
 
-    /// Copies `input`'s strings from `source` into this batch's arena. The decoder writes a
+    /// Adds `input`, whose strings are in this batch's arena already.
+    public mutating func append(_ input: WindowInput, line: Int32) {
+        inputs.append(input)
+        lines.append(line)
+    }
+
+    /// Copies `input`'s strings from `source` into this batch's own arena (for batches put
+    /// together line by line, each line decoded into the same reused arena). The decoder writes a
     /// record's strings next to each other, so the span that holds them all is usually copied
     /// at once (and each range moved by the same offset); strings far apart are copied one
     /// by one.
@@ -41,13 +57,13 @@ public struct ShardBatch: Sendable {
         let copy: WindowInput
         if bytes > 0, high - low <= 2 * bytes {
             let shift = Int32(arena.count) - low
-            arena.append(contentsOf: UnsafeBufferPointer(rebasing: source[Int(low)..<Int(high)]))
+            arena.append(UnsafeBufferPointer(rebasing: source[Int(low)..<Int(high)]))
             copy = input.mapStrings { $0.count > 0 ? ByteRange(start: $0.start + shift, count: $0.count) : .empty }
         } else {
             copy = input.mapStrings { r in
                 guard r.count > 0 else { return .empty }
                 let start = arena.count
-                arena.append(contentsOf: UnsafeBufferPointer(rebasing: source[Int(r.start)..<Int(r.start + r.count)]))
+                arena.append(UnsafeBufferPointer(rebasing: source[Int(r.start)..<Int(r.start + r.count)]))
                 return ByteRange(start: Int32(start), count: r.count)
             }
         }
