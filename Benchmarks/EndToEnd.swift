@@ -139,7 +139,10 @@ enum EndToEnd {
                 + "\"contact_id\":\"01HXCT\(i)\"},\"message_metadata\":\"\"}\n"
             data.append(contentsOf: line.utf8)
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(data)) else { fail("cannot write \(path)") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let failed: Int32? = fd < 0 ? errno : data.withUnsafeBytes { FileIO.writeAll(fd, $0) }
+        if fd >= 0 { close(fd) }
+        if let failed { fail("cannot write \(path): errno \(failed)") }
         let arguments = ["--clock", "event", "--shards", "2"]
         var file = 0, pipe = 0
         for _ in 0..<2 {
