@@ -127,10 +127,10 @@ enum EndToEnd {
     static func contactMemory(_ windowkeeper: String, empty: Int) {
         let count = Int(ProcessInfo.processInfo.environment["WK_RSS_CONTACTS"] ?? "") ?? 2_000_000
         guard count > 0 else { return }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("windowkeeper-bench-contacts.ndjson").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("windowkeeper-bench-contacts-\(getpid()).ndjson").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         var data: [UInt8] = []
-        data.reserveCapacity(count * 240)
+        data.reserveCapacity(count * 330)  // lines are 300–320 bytes
         let start: Int64 = 1_751_328_000_000  // 2025-07-01T00:00:00Z
         for i in 0..<count {
             let line = "{\"app_id\":\"01EB37HMH1M6SV18BSNS3G135H\",\"event_time\":\"\(Timestamp.format(start + Int64(i) * 10))\","

@@ -25,10 +25,20 @@ public struct ShardBatch: Sendable {
     public var lines: [Int32] = []
     public var ticks: [Tick] = []
 
-    /// A batch whose inputs' strings are in `arena` (a decoded segment's, shared), or in an
-    /// arena of its own that `append(_:line:from:)` copies them into.
-    public init(arena: ByteArena = ByteArena()) {
+    /// Whether `arena` is this batch's own (`append(_:line:from:)` may write it) rather than a
+    /// decoded segment's, which shards read.
+    private let ownsArena: Bool
+
+    /// A batch whose inputs' strings are in `arena`, a decoded segment's shared one.
+    public init(arena: ByteArena) {
         self.arena = arena
+        ownsArena = false
+    }
+
+    /// A batch with an arena of its own, which `append(_:line:from:)` copies strings into.
+    public init() {
+        arena = ByteArena()
+        ownsArena = true
     }
 
     public var isEmpty: Bool { inputs.isEmpty && ticks.isEmpty }
@@ -45,6 +55,7 @@ public struct ShardBatch: Sendable {
     /// at once (and each range moved by the same offset); strings far apart are copied one
     /// by one.
     public mutating func append(_ input: WindowInput, line: Int32, from source: UnsafeBufferPointer<UInt8>) {
+        precondition(ownsArena, "copying into a shared arena")
         var low = Int32.max, high: Int32 = 0, bytes: Int32 = 0
         _ = input.mapStrings { r in  // visits each range
             if r.count > 0 {
