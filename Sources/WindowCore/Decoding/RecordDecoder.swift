@@ -351,20 +351,39 @@ public struct RecordDecoder {
             || withBytes(r.category) { Self.equals($0, "FREE_ENTRY_POINT") || Self.equals($0, "REFERRAL_CONVERSION") }
     }
 
-    /// Upper-cases a range in place (ASCII fast path; full Unicode mapping otherwise).
+    /// Upper-cases a range in place (ASCII fast path, eight bytes at a time; full Unicode
+    /// mapping otherwise).
     mutating func upperCased(_ range: ByteRange) -> ByteRange {
-        let lo = Int(range.start), hi = lo + Int(range.count)
-        var ascii = true
-        for i in lo..<hi {
-            let b = arena[i]
-            if b >= 0x80 { ascii = false; break }
-            if b >= 0x61, b <= 0x7A { arena[i] = b - 0x20 }
-        }
-        if ascii { return range }
+        if Self.upperCaseASCII(arena.base + Int(range.start), count: Int(range.count)) { return range }
         let upper = Array(string(range).uppercased().utf8)
         let start = arena.count
         upper.withUnsafeBufferPointer { arena.append($0) }
         return ByteRange(start: Int32(start), count: Int32(upper.count))
+    }
+
+    /// Upper-cases `count` ASCII bytes at `p` in place; false (some bytes possibly done) at
+    /// the first non-ASCII byte.
+    static func upperCaseASCII(_ p: UnsafeMutablePointer<UInt8>, count: Int) -> Bool {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        var i = 0
+        while i + 8 <= count {
+            let raw = UnsafeMutableRawPointer(p + i)
+            let w = raw.loadUnaligned(as: UInt64.self)
+            guard w & high == 0 else { return false }
+            // Per byte b < 0x80 (no carries between bytes): b + 0x1F has its high bit from
+            // 0x61 ("a") on, b + 0x05 from 0x7B (after "z") on; the high bit of each lower-case
+            // letter, moved down to 0x20, is what it loses.
+            let lower = (w &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(w &+ 0x0505_0505_0505_0505) & high
+            if lower != 0 { raw.storeBytes(of: w &- (lower >> 2), as: UInt64.self) }
+            i += 8
+        }
+        while i < count {
+            let b = p[i]
+            if b >= 0x80 { return false }
+            if b >= 0x61, b <= 0x7A { p[i] = b - 0x20 }
+            i += 1
+        }
+        return true
     }
 
     static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
