@@ -6,10 +6,11 @@
    is, it says closed.
 2. Event mode with --serve-after-eof: the bundled sample; answers, /metrics passes
    `promtool check metrics` and its counters equal the closing summary.
-3. Hostile clients while a stream is replayed (random bytes, a 1 MiB header, 300
-   connections at once, one byte per second, a client that never reads): the event output
-   is byte-identical to a run without --listen, a well-behaved client is answered all along,
-   memory stays bounded.
+3. Hostile clients while a stream is replayed in 300 chunks (random bytes, a 1 MiB header,
+   300 connections at once, a request line sent one byte per chunk and never finished, a
+   client that never reads): the event output is byte-identical to a run without --listen,
+   a well-behaved client asking after every chunk is answered all along, memory stays
+   bounded. Nothing waits on the clock: each step follows the one before it.
 
     python3 Tests/Integration/live_queries.py .build/release
 """
@@ -160,37 +161,31 @@ def hostile(wk, sim, tmp):
     out = []
     reader = threading.Thread(target=lambda: out.append(p.stdout.read()), daemon=True)
     reader.start()
-    stop = threading.Event()
-    fed = threading.Event()
-    first_answer = threading.Event()
+    stop = threading.Event()  # the replay is over: hostile clients let go
     answered = []
+    chunk = max(1, len(data) // 300)
+    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)]
+    started = time.time()
 
-    def feed():  # about 6 s of replay
-        chunk = max(1, len(data) // 300)
-        for i in range(0, len(data), chunk):
-            p.stdin.write(data[i:i + chunk])
-            p.stdin.flush()
-            time.sleep(0.02)
-        fed.set()
-        p.stdin.close()
+    # The well-behaved client: one keep-alive connection, opened before the others, asking
+    # once after every chunk of the replay is written (so its questions and the hostile
+    # clients' traffic fall among the batches of a replay in progress).
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-    def good_client():  # one keep-alive connection, opened before the others
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        while not stop.is_set() and p.poll() is None:
-            try:
-                conn.request("GET", "/v1/windows?app_id=&contact=1")
-                r = conn.getresponse()
-                r.read()
-            except (OSError, http.client.HTTPException):
-                if p.poll() is None and not fed.is_set():
-                    answered.append(-1)  # refused while the replay was still going
-                break
+    def ask():
+        try:
+            conn.request("GET", "/v1/windows?app_id=&contact=1")
+            r = conn.getresponse()
+            r.read()
             answered.append(r.status)
-            first_answer.set()
-            time.sleep(0.05)  # a well-behaved client's pace
-        conn.close()
+        except (OSError, http.client.HTTPException):
+            answered.append(-1)  # refused or dropped while the replay was still going
 
-    def random_bytes():
+    # A client sending one byte of its request line per chunk, never finishing it.
+    slow_line = b"GET /healthz HTTP/1.1\r\n"
+    slow = None
+
+    def random_bytes(engaged):
         rng = random.Random(5)
         for _ in range(50):
             with socket.create_connection(("127.0.0.1", port)) as s:
@@ -198,58 +193,73 @@ def hostile(wk, sim, tmp):
                     s.sendall(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4000))))
                 except OSError:  # the server answered 400 and closed while we still sent
                     pass
+        engaged.set()
 
-    def huge_header():
+    def huge_header(engaged):
         with socket.create_connection(("127.0.0.1", port)) as s:
             try:
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: " + b"a" * (1 << 20) + b"\r\n\r\n")
             except OSError:
                 pass
             answered.append(("431", s.recv(100)[:12]))
+        engaged.set()
 
-    def many():
+    def many(engaged):
         socks = []
         for _ in range(300):
             try:
                 socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
             except OSError:
                 pass
+        engaged.set()
         stop.wait()  # held open until the replay is over
         for s in socks:
             s.close()
         answered.append(("many", len(socks)))
 
-    def trickle():
-        with socket.create_connection(("127.0.0.1", port)) as s:
-            for b in b"GET /healthz HTTP/1.1\r\n":
-                if stop.is_set():
-                    break
-                try:
-                    s.send(bytes([b]))
-                except OSError:  # closed when the run ended
-                    return
-                time.sleep(1)
-
-    def never_reads():
+    def never_reads(engaged):
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             try:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                engaged.set()
                 for _ in range(2000):
                     s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
             except OSError:
                 pass
+            engaged.set()
             stop.wait()  # never reads, until the replay is over
 
-    threads = [threading.Thread(target=t, daemon=True) for t in (good_client, random_bytes, huge_header, many, trickle, never_reads)]
-    started = time.time()
-    threads[0].start()
-    first_answer.wait(20)  # its connection is up before the others arrive
-    for t in threads[1:]:
-        t.start()
-    feed()
+    ask()  # its connection is up before the others arrive
+    for k, piece in enumerate(chunks):
+        if k == len(chunks) // 3:
+            # A third of the way in, the hostile clients arrive; the replay goes on once each
+            # has done its part (or holds its connection).
+            slow = socket.create_connection(("127.0.0.1", port))
+            hostile_threads = []
+            for target in (random_bytes, huge_header, many, never_reads):
+                engaged = threading.Event()
+                hostile_threads.append((threading.Thread(target=target, args=(engaged,), daemon=True), engaged))
+            for t, _ in hostile_threads:
+                t.start()
+            for _, engaged in hostile_threads:
+                engaged.wait(60)
+        p.stdin.write(piece)
+        p.stdin.flush()
+        if slow is not None and k - len(chunks) // 3 < len(slow_line):
+            at = k - len(chunks) // 3
+            try:
+                slow.send(slow_line[at:at + 1])
+            except OSError:
+                pass
+        ask()
+    p.stdin.close()
     reader.join(120)
     stop.set()
     code = p.wait(60)
+    conn.close()
+    if slow is not None:
+        slow.close()
     check(code == 0, f"hostile: exit 0 ({time.time() - started:.1f} s of replay)")
     check(bool(out) and out[0] == reference, f"hostile: event output byte-identical to a run without --listen ({len(reference)} bytes)")
     codes = [a for a in answered if isinstance(a, int)]

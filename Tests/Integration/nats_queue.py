@@ -4,8 +4,11 @@
 A heavy-fault simulator stream is published over 4 partitions (examples/nats/producer.py),
 two instances each own two of them (subjects callbacks.<instance>.*, read in the stream's
 order by examples/nats/consumer.py) with their own --state and --checkpoint-every 200ms.
-Each instance is killed with SIGKILL at several random moments and restarted from its
-positions; the NATS server is killed and restarted once mid-run. At the end each
+Each instance is killed with SIGKILL three times, each time after a random number of
+lines, a checkpoint taken after them and a random number of further lines, and restarted from its positions; the NATS server is
+killed and restarted once mid-run. Nothing waits on the clock: the test moves on when a
+process says or does something (the server's "Server is ready", a state file renamed into
+place, a count of lines relayed). At the end each
 instance's output (all runs, repeats dropped by id) must equal, per contact, one
 uninterrupted run over exactly that instance's lines in stream order. Then two replicas are
 fed the same partitions, one killed for good halfway: the merged feed, repeats dropped,
@@ -13,8 +16,11 @@ must equal the uninterrupted run.
 
     python3 Tests/Integration/nats_queue.py .build/release
 """
+import ctypes
 import json
 import os
+import select
+import struct
 import random
 import shutil
 import signal
@@ -46,16 +52,21 @@ class Server:
         self.proc = None
 
     def start(self):
+        """Starts the server and returns once it logs that it is ready."""
         self.proc = subprocess.Popen(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.store],
-                                     stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("nats-server did not start")
+                                     stdout=self.log, stderr=subprocess.PIPE)
+        ready = threading.Event()
+
+        def copy_log(stderr):
+            for line in iter(stderr.readline, b""):
+                self.log.write(line)
+                self.log.flush()
+                if b"Server is ready" in line:
+                    ready.set()
+
+        threading.Thread(target=copy_log, args=(self.proc.stderr,), daemon=True).start()
+        if not ready.wait(20):
+            raise SystemExit("nats-server did not say it is ready")
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -102,12 +113,49 @@ def compare(name: str, got: list, want: list) -> tuple:
     return lost, extra, len(differ)
 
 
+class Renames:
+    """Counts files renamed into a directory (inotify IN_MOVED_TO): a state file written in
+    place is a checkpoint taken."""
+
+    IN_MOVED_TO = 0x80
+
+    def __init__(self, directory: str):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_CLOEXEC)
+        if self.fd < 0 or self.libc.inotify_add_watch(self.fd, directory.encode(), self.IN_MOVED_TO) < 0:
+            raise SystemExit(f"inotify: errno {ctypes.get_errno()}")
+        self.counts = {}
+        self.changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            data = os.read(self.fd, 1 << 16)
+            at = 0
+            with self.changed:
+                while at + 16 <= len(data):
+                    _, _, _, length = struct.unpack_from("iIII", data, at)
+                    name = data[at + 16: at + 16 + length].rstrip(b"\0").decode()
+                    self.counts[name] = self.counts.get(name, 0) + 1
+                    at += 16 + length
+                self.changed.notify_all()
+
+    def count(self, name: str) -> int:
+        with self.changed:
+            return self.counts.get(name, 0)
+
+    def wait_beyond(self, name: str, seen: int, timeout: float, stop=lambda: False) -> bool:
+        """Waits until `name` was renamed into place more than `seen` times (or `stop()`)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.counts.get(name, 0) > seen or stop(), timeout)
+
+
 class Run:
     """One `consumer.py | windowkeeper --positions --state …` pipeline, with the lines between counted."""
 
-    def __init__(self, bin_dir, server, instance, state, out_path, tmp, notify_at=None):
-        self.notify_at = notify_at
-        self.reached = threading.Event()  # set once `notify_at` lines were fed
+    def __init__(self, bin_dir, server, instance, state, out_path, tmp):
+        self.fed = threading.Condition()  # notified as lines are relayed, and at the end
+        self.ended = False
         self.wk = subprocess.Popen([os.path.join(bin_dir, "windowkeeper"), *FLAGS, "--positions", "--state", state,
                                     "--checkpoint-every", "200ms", "--shards", "2"],
                                    stdin=subprocess.PIPE, stdout=open(out_path, "wb"),
@@ -130,12 +178,21 @@ class Run:
         try:
             for chunk in iter(lambda: self.consumer.stdout.read1(1 << 16), b""):
                 self.wk.stdin.write(chunk)
-                self.lines += chunk.count(b"\n")
-                if self.notify_at is not None and self.lines >= self.notify_at:
-                    self.reached.set()
+                with self.fed:
+                    self.lines += chunk.count(b"\n")
+                    self.fed.notify_all()
             self.wk.stdin.close()
         except (BrokenPipeError, ValueError, OSError):
             pass
+        with self.fed:
+            self.ended = True
+            self.fed.notify_all()
+
+    def wait_lines(self, n: int, timeout: float) -> bool:
+        """Waits until `n` lines were relayed; false if the run's input ended first."""
+        with self.fed:
+            self.fed.wait_for(lambda: self.lines >= n or self.ended, timeout)
+            return self.lines >= n
 
     def kill(self):
         for p in (self.wk, self.consumer):
@@ -190,18 +247,28 @@ def main() -> int:
         print(f"stream: {sum(len(v) for v in lines.values())} lines over 4 partitions, published in {publish_s:.2f} s "
               f"({report['published'] / publish_s:.0f} records/s into the broker); instance lines {len(lines[0])} / {len(lines[1])}")
 
-        # Both instances at once, each killed at random moments; the server killed once meanwhile.
+        # Both instances at once, each killed three times (after a random number of lines, a
+        # checkpoint after them and a random number of further lines); the server killed
+        # once meanwhile.
         results = {}
+        renames = Renames(tmp)
+        broker_due = threading.Event()  # instance 0's first run has checkpointed
 
         def instance(i):
-            state = os.path.join(tmp, f"state-{i}.bin")
+            state_name = f"state-{i}.bin"
+            state = os.path.join(tmp, state_name)
             outputs, resumes, fed, kills = [], [], [], 0
             consumed_started = time.time()
             for k in range(4):
                 out = os.path.join(tmp, f"events-{i}-{k}.ndjson")
                 run = Run(bin_dir, server, i, state, out, tmp)
                 if k < 3:
-                    time.sleep(rng.uniform(0.4, 1.6))
+                    # Some lines in, a checkpoint taken after them, then more lines.
+                    run.wait_lines(rng.randint(200, 3000), 120)
+                    renames.wait_beyond(state_name, renames.count(state_name), 120)
+                    if i == 0 and k == 0:
+                        broker_due.set()
+                    run.wait_lines(run.lines + rng.randint(0, 2000), 120)
                     if run.wk.poll() is None:
                         kills += 1
                     run.kill()
@@ -216,7 +283,7 @@ def main() -> int:
         threads = [threading.Thread(target=instance, args=(i,)) for i in (0, 1)]
         for t in threads:
             t.start()
-        time.sleep(1.2)
+        broker_due.wait(300)
         server.kill()
         server.start()
         print("nats-server killed with SIGKILL and restarted from its store")
@@ -234,9 +301,9 @@ def main() -> int:
             resumed += sum(1 for x in r["resumes"][1:] if x > 0)
             lost, extra, differ = compare(f"instance {i}, all runs merged by id", merged(r["outputs"]), reference[i])
             failures += (lost + extra + differ) > 0
-        # A kill can come before an instance's first checkpoint (a restart from scratch is
-        # then right); over both instances most restarts must have resumed from positions.
-        check_resumed = resumed >= 3
+        # Every kill came after a checkpoint that followed some of the run's lines, so every
+        # restart resumes after a saved position.
+        check_resumed = resumed == 6
         print(f"{'ok' if check_resumed else 'FAIL'}: {resumed} of 6 restarts resumed after a saved position")
         failures += not check_resumed
         reread = total_fed - len(lines[0]) - len(lines[1])
@@ -247,8 +314,8 @@ def main() -> int:
         for name in ("a", "b"):
             outs[name] = os.path.join(tmp, f"replica-{name}.ndjson")
         ra = Run(bin_dir, server, 0, os.path.join(tmp, "replica-a.bin"), outs["a"], tmp)
-        rb = Run(bin_dir, server, 0, os.path.join(tmp, "replica-b.bin"), outs["b"], tmp, notify_at=len(lines[0]) // 2)
-        check_reached = rb.reached.wait(300)  # halfway through its lines
+        rb = Run(bin_dir, server, 0, os.path.join(tmp, "replica-b.bin"), outs["b"], tmp)
+        check_reached = rb.wait_lines(len(lines[0]) // 2, 300)  # halfway through its lines
         rb.kill()
         assert ra.wait(300) == 0
         b_events = events_of(outs["b"])
