@@ -26,14 +26,15 @@ enum EndToEnd {
 
     /// `ChildProcess.timed`, and the end of the harness if the child fails.
     static func time(_ exe: String, _ arguments: [String], input: ChildProcess.Input, feed: [UInt8]? = nil,
-                     copies: Int = 1, errors: ChildProcess.Output = .discard,
+                     copies: Int = 1, holdInput: Double = 0, errors: ChildProcess.Output = .discard,
                      readOutput: (@Sendable (Int32) -> Void)? = nil) -> (seconds: Double, usage: ChildProcess.Usage) {
         do {
             let run = try feed.map { data in
                 try data.withUnsafeBytes {
-                    try ChildProcess.timed(exe, arguments, input: input, feed: $0, copies: copies, errors: errors, readOutput: readOutput)
+                    try ChildProcess.timed(exe, arguments, input: input, feed: $0, copies: copies, holdInput: holdInput, errors: errors,
+                                           readOutput: readOutput)
                 }
-            } ?? ChildProcess.timed(exe, arguments, input: input, errors: errors, readOutput: readOutput)
+            } ?? ChildProcess.timed(exe, arguments, input: input, holdInput: holdInput, errors: errors, readOutput: readOutput)
             guard run.usage.status == 0 else { fail("\(exe) exited with status \(run.usage.status)") }
             return run
         } catch {
@@ -58,7 +59,8 @@ enum EndToEnd {
         let (records, contacts) = recordCount(windowkeeper, path)  // also the warm-up: the file is in the page cache now
         // Peak RSS of a run on empty input: what memory per contact is counted above (input
         // held open for a moment, so that the memory is read before the run ends).
-        let empty = emptyRunPeak(windowkeeper)
+        let empty = time(windowkeeper, ["--clock", "event", "--shards", "2"], input: .pipe, holdInput: 0.3).usage.peakRSSKiB
+        guard empty > 0 else { fail("no peak RSS read for an empty run of \(windowkeeper)") }
         var modePeaks: [String: Int] = [:]
         var lines = 0
         for b in data where b == 0x0A { lines += 1 }
@@ -107,17 +109,6 @@ enum EndToEnd {
         record("backpressure: peak RSS, input 4× vs 1× through a pipe", "\(peaks[1] / 1024) MiB vs \(peaks[0] / 1024) MiB (ratio \(fmt(Double(peaks[1]) / Double(peaks[0]), 2)))",
                "input \(4 * data.count / 1_000_000) MB vs \(data.count / 1_000_000) MB")
         slowReader(windowkeeper, data)
-    }
-
-    /// Peak RSS (KiB) of windowkeeper on an empty pipe kept open for 0.3 s.
-    static func emptyRunPeak(_ windowkeeper: String) -> Int {
-        do {
-            let run = try ChildProcess.timed(windowkeeper, ["--clock", "event", "--shards", "2"], input: .pipe, holdInput: 0.3)
-            guard run.usage.status == 0, run.usage.peakRSSKiB > 0 else { fail("no peak RSS for an empty run of \(windowkeeper)") }
-            return run.usage.peakRSSKiB
-        } catch {
-            fail("\(error)")
-        }
     }
 
     /// Memory per tracked contact: a stream of one WhatsApp message from each of

@@ -42,22 +42,6 @@ public struct PositionPrefix: Sendable, Equatable {
         return UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self) - base
     }
 
-    /// The prefix is valid UTF-8 (nearly always plain ASCII, checked eight bytes at a time).
-    func isValidUTF8(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-        let raw = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: line[0..<callbackStart]))
-        var i = 0
-        var high: UInt64 = 0
-        while i + 8 <= raw.count {
-            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < raw.count {
-            high |= UInt64(raw[i])
-            i += 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0 || UTF8Validator.isValid(UnsafeBufferPointer(rebasing: line[0..<callbackStart]))
-    }
-
     public func source(_ line: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(rebasing: line[0..<sourceEnd])
     }
@@ -84,7 +68,7 @@ extension RecordDecoder {
             guard UTF8Validator.isValid(line) else { return .rejected(.invalidUTF8, detail: "line is not valid UTF-8") }
             return .rejected(.missingPosition, detail: missing.detail)
         case .success(let p):
-            guard p.isValidUTF8(line) else { return .rejected(.invalidUTF8, detail: "line is not valid UTF-8") }
+            guard UTF8Validator.isValid(UnsafeBufferPointer(rebasing: line[0..<p.callbackStart])) else { return .rejected(.invalidUTF8, detail: "line is not valid UTF-8") }
             prefix = p
             return decode(p.callback(line))
         }

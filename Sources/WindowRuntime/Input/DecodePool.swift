@@ -9,19 +9,17 @@ final class DecodePool {
     private var inFlight: [Segment] = []
     private var spare: [Segment] = []
     private let positioned: Bool
-    private let handsOffArena: Bool
     private let workers = DispatchQueue(label: "windowkeeper.decode", qos: .userInitiated, attributes: .concurrent)
     private let maxInFlight = max(2, System.activeProcessorCount * 2)
     /// Takes each decoded segment, in input order (on the caller's thread).
     private let sequence: (Segment) -> Void
 
-    /// With `handsOffArena`, the strings a segment decoded stay where they are for whoever
-    /// keeps its arena (`Segment.decoder.arena`) after `sequence`: each decode starts a new one.
-    init(positioned: Bool, handsOffArena: Bool, sequence: @escaping (Segment) -> Void) {
+    /// The strings a segment decoded stay in its arena (`Segment.decoder.arena`) for whoever
+    /// keeps it after `sequence`: each decode starts a new one.
+    init(positioned: Bool, sequence: @escaping (Segment) -> Void) {
         self.positioned = positioned
-        self.handsOffArena = handsOffArena
         self.sequence = sequence
-        filling = Segment(positioned: positioned, handsOffArena: handsOffArena)
+        filling = Segment(positioned: positioned)
     }
 
     /// Adds a complete line; `stable` lines (inside a mapped input) are referenced, not copied.
@@ -38,7 +36,7 @@ final class DecodePool {
             let segment = filling
             inFlight.append(segment)
             workers.async { segment.decode() }
-            filling = spare.popLast() ?? Segment(positioned: positioned, handsOffArena: handsOffArena)
+            filling = spare.popLast() ?? Segment(positioned: positioned)
         }
         while let oldest = inFlight.first, drain || inFlight.count > maxInFlight {
             inFlight.removeFirst()

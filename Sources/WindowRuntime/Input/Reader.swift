@@ -187,7 +187,7 @@ final class Reader: @unchecked Sendable {
     // MARK: segments
 
     /// Decodes lines in parallel and hands them to `sequence` in input order.
-    private lazy var pool = DecodePool(positioned: options.positions, handsOffArena: true) { [unowned self] in self.sequence($0) }
+    private lazy var pool = DecodePool(positioned: options.positions) { [unowned self] in self.sequence($0) }
 
     /// `stable` is the mapped input, if any: lines inside it need no copy.
     private func take(_ piece: FramedPiece, stable: UnsafeBufferPointer<UInt8>?) {

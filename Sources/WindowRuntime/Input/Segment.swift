@@ -27,17 +27,13 @@ final class Segment: @unchecked Sendable {
     private(set) var items: [WebhookItem] = []
     private(set) var decoder = RecordDecoder()
     private let positioned: Bool
-    /// Whether each decode leaves the arena of the one before to the shard batches cut from
-    /// it (the pipeline) instead of reusing it (`windowkeeper key`).
-    private let handsOffArena: Bool
     private let done = DispatchSemaphore(value: 0)
 
     static let maxLines = 2_048
     static let copyCapacity = 1 << 20
 
-    init(positioned: Bool, handsOffArena: Bool) {
+    init(positioned: Bool) {
         self.positioned = positioned
-        self.handsOffArena = handsOffArena
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.copyCapacity, alignment: 16)
         lines.reserveCapacity(Self.maxLines)
         outcomes.reserveCapacity(Self.maxLines)
@@ -77,14 +73,11 @@ final class Segment: @unchecked Sendable {
 
     func line(_ i: Int) -> UnsafeBufferPointer<UInt8> { lines[i] }
 
-    /// Decodes every line; then signals whoever waits in `wait()`.
+    /// Decodes every line into a new arena (the previous one stays with the shard batches cut
+    /// from it); then signals whoever waits in `wait()`.
     func decode() {
-        if handsOffArena {
-            // Room for about what the last segment needed, so the arena seldom grows.
-            decoder.startArena(capacity: max(1 << 12, decoder.arena.count + decoder.arena.count / 4))
-        } else {
-            decoder.resetArena()
-        }
+        // Room for about what the last segment needed, so the arena seldom grows.
+        decoder.startArena(capacity: max(1 << 12, decoder.arena.count + decoder.arena.count / 4))
         outcomes.removeAll(keepingCapacity: true)
         records.removeAll(keepingCapacity: true)
         prefixes.removeAll(keepingCapacity: true)

@@ -83,7 +83,7 @@ public enum KeyCommand {
                 out.removeAll()
             }
         }
-        let pool = DecodePool(positioned: false, handsOffArena: false) { segment in
+        let pool = DecodePool(positioned: false) { segment in
             keyer.write(segment, &out)
             flushOut()
         }
