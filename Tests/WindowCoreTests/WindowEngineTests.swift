@@ -393,11 +393,82 @@ import Testing
     }
 }
 
+/// A customer service window keeps its expiry and heap due time as 32-bit gaps above its
+/// opening (about 49.7 days); times further out live beside the table. These windows must
+/// behave exactly like short ones.
+@Suite struct FarServiceTimeTests {
+    static let hour = EngineHarness.hour
+
+    @Test func windowKeptOpenForSixtyDays_keepsItsOpeningAndFiresOnTime() {
+        var h = EngineHarness(warn: [2 * Self.hour])
+        var expected = ["opened cs 46 [0,24) @0"]
+        h.message("46", at: 0)
+        for k in 1...120 {
+            let t = 12 * k
+            h.message("46", at: Double(t))
+            expected.append("updated cs 46 [0,\(t + 24)) @\(t)")
+            // Past 49.7 days both the expiry and the live timer are kept beside the table.
+            if t == 1300 { #expect(h.engine.farTimes.count == 2) }
+        }
+        h.clock(1461)
+        #expect(h.drain() == expected)
+        h.clock(1462)
+        h.clock(1464)
+        #expect(h.drain() == ["expiring cs 46 [0,1464) @1462", "expired cs 46 [0,1464) @1464"])
+        #expect(h.engine.farTimes.isEmpty)
+        #expect(h.engine.contactCount == 0)
+        // The contact's slot is reused by a new short window, with nothing left over.
+        h.message("47", at: 1500)
+        h.clock(1522)
+        h.clock(1524)
+        #expect(h.drain() == ["opened cs 47 [1500,1524) @1500", "expiring cs 47 [1500,1524) @1522", "expired cs 47 [1500,1524) @1524"])
+        #expect(h.engine.farTimes.isEmpty)
+    }
+
+    @Test func windowLongerThanTheGap_expiresOnTime() {
+        let day = 24 * Self.hour
+        var h = EngineHarness(warn: [55 * day]) { $0.csw = 60 * day }
+        h.message("46", at: 0)
+        #expect(h.engine.farTimes.count == 1)  // the expiry; the warning's due time fits
+        h.clock(119)
+        #expect(h.drain() == ["opened cs 46 [0,1440) @0"])
+        h.clock(120)
+        #expect(h.drain() == ["expiring cs 46 [0,1440) @120"])
+        #expect(h.engine.farTimes.count == 2)  // and now the timer at the expiry too
+        h.clock(1439)
+        #expect(h.drain().isEmpty)
+        h.clock(1440)
+        #expect(h.drain() == ["expired cs 46 [0,1440) @1440"])
+        #expect(h.engine.farTimes.isEmpty)
+    }
+
+    @Test func farTimes_surviveAStateFile() {
+        let day = 24 * Self.hour
+        func harness() -> EngineHarness { EngineHarness(warn: [Self.hour]) { $0.csw = 60 * day } }
+        var first = harness()
+        first.message("46", at: 0, contactID: "C1")
+        first.message("46", at: 1, contactID: "C2")
+        let bytes = StateFile.encode(semantics: .init(engine: first.engine.options, mode: .event, lateness: 0),
+                                     clock: first.engine.clock, newest: 0, images: [first.engine.windowImage()]).bytes
+        var second = harness()
+        bytes.withUnsafeBufferPointer { b in
+            guard let header = try? StateFile.open(b) else { Issue.record("file refused"); return }
+            second.engine.restore(file: b, header, shard: 0, of: 1)
+        }
+        #expect(second.engine.farTimes.count == 2)  // the expiry and the warning's timer
+        second.clock(1440)
+        second.clock(1441)
+        #expect(second.drain() == ["expiring cs 46 [0,1441) @1440", "expired cs 46 [0,1441) @1441"])
+        #expect(second.engine.events.isEmpty)
+        #expect(second.engine.farTimes.isEmpty)
+    }
+}
+
 @Suite struct WindowTableLayoutTests {
     /// The per-contact memory budget rests on these sizes: a customer service contact costs
     /// one `Contact` and one `ServiceWindow` (plus its strings, index entry and timer).
     @Test func tableEntries_keepTheirCompactSizes() {
-        #expect(MemoryLayout<Contact>.stride + MemoryLayout<ServiceWindow>.stride == 44)
+        #expect(MemoryLayout<Contact>.stride + MemoryLayout<ServiceWindow>.stride == 36)
         #expect(MemoryLayout<Window>.stride == 40)
         #expect(MemoryLayout<KeyedPart>.stride == 24)
         #expect(MemoryLayout<NearEntry>.stride == 8)

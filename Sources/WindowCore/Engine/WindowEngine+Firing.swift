@@ -19,8 +19,8 @@ extension WindowEngine {
         var flushAt = pass.pieceSize
         while let e = heap.top, e.due <= x {
             _ = heap.pop()
-            guard self[window: e.slot].heapDue == e.due else { continue }  // stale
-            self[window: e.slot].heapDue = .max
+            guard heapDue(e.slot) == e.due else { continue }  // stale
+            setHeapDue(e.slot, .max)
             fire(e.slot, at: x)
             // Only when some event is due before the next timer can anything go out (many
             // timers due at one instant would otherwise copy what is kept again and again).
@@ -60,7 +60,7 @@ extension WindowEngine {
                 var k = Int(w.warnDone)
                 while k < leads.count, w.expires - leads[k] <= x { j = k; k += 1 }
                 if j >= 0 {
-                    self[window: s].warnDone = UInt8(j + 1)
+                    setWarnDone(s, UInt8(j + 1))
                     emit(.expiring, s, due: w.expires - leads[j], lead: leads[j], inPass: true)
                 }
                 schedule(s)
@@ -107,8 +107,8 @@ extension WindowEngine {
     /// existing entry is superseded; an earlier one is kept and re-evaluated when it fires.
     mutating func schedule(_ s: Int32) {
         let due = nextDue(s)
-        guard due < self[window: s].heapDue else { return }
-        self[window: s].heapDue = due
+        guard due < heapDue(s) else { return }
+        setHeapDue(s, due)
         let entry = TimerEntry(due: due, slot: s)
         if bulkLoading { heap.appendUnordered(entry) } else { heap.push(entry) }
     }

@@ -4,7 +4,7 @@ extension WindowEngine {
     /// window of contact `~s`, seen as a `Window` (its `contact` is -1 when there is none).
     subscript(window s: Int32) -> Window {
         @inline(__always) get {
-            s >= 0 ? windows[Int(s)] : Self.window(services[Int(~s)], contact: ~s)
+            s >= 0 ? windows[Int(s)] : serviceWindow(~s)
         }
         // A setter, not `_modify`: a modify coroutine that is not inlined allocates its frame
         // (the customer service window's temporary) with malloc on every use.
@@ -12,17 +12,88 @@ extension WindowEngine {
             if s >= 0 {
                 windows[Int(s)] = newValue
             } else {
-                services[Int(~s)] = ServiceWindow(opened: newValue.opened, expires: newValue.expires, heapDue: newValue.heapDue,
-                                                  contactID: newValue.contactID, warnDone: newValue.warnDone,
-                                                  present: newValue.contact >= 0)
+                let c = ~s
+                services[Int(c)].opened = newValue.opened
+                setServiceExpires(c, newValue.expires)
+                setHeapDue(s, newValue.heapDue)
+                services[Int(c)].contactID = newValue.contactID
+                services[Int(c)].warnDone = newValue.warnDone
+                services[Int(c)].present = newValue.contact >= 0
             }
         }
     }
 
+    /// The customer service window of contact `c` seen as a `Window` (its `contact` is -1
+    /// when there is none).
     @inline(__always)
-    static func window(_ v: ServiceWindow, contact c: Int32) -> Window {
-        Window(contact: v.present ? c : -1, kind: .customerService, pmp: false, open: true, warnDone: v.warnDone,
-               contactID: v.contactID, opened: v.opened, expires: v.expires, heapDue: v.heapDue)
+    func serviceWindow(_ c: Int32) -> Window {
+        let v = services[Int(c)]
+        return Window(contact: v.present ? c : -1, kind: .customerService, pmp: false, open: true, warnDone: v.warnDone,
+                      contactID: v.contactID, opened: v.opened, expires: expires(v, contact: c), heapDue: heapDue(v, contact: c))
+    }
+
+    @inline(__always)
+    private func expires(_ v: ServiceWindow, contact c: Int32) -> Int64 {
+        v.expiresGap != ServiceWindow.far ? v.opened &+ Int64(v.expiresGap) : farTimes[FarTimeKey(contact: c, heapDue: false)]!
+    }
+
+    @inline(__always)
+    private func heapDue(_ v: ServiceWindow, contact c: Int32) -> Int64 {
+        if v.heapGap <= ServiceWindow.largestGap { return v.opened &+ Int64(v.heapGap) }
+        return v.heapGap == ServiceWindow.noEntry ? .max : farTimes[FarTimeKey(contact: c, heapDue: true)]!
+    }
+
+    /// The expiry of contact `c`'s customer service window.
+    @inline(__always)
+    func serviceExpires(_ c: Int32) -> Int64 { expires(services[Int(c)], contact: c) }
+
+    /// Sets the expiry of contact `c`'s customer service window (after its opening).
+    @inline(__always)
+    mutating func setServiceExpires(_ c: Int32, _ time: Int64) {
+        let old = services[Int(c)].expiresGap
+        if let gap = ServiceWindow.gap(time, above: services[Int(c)].opened) {
+            services[Int(c)].expiresGap = gap
+            if old == ServiceWindow.far { farTimes[FarTimeKey(contact: c, heapDue: false)] = nil }
+        } else {
+            services[Int(c)].expiresGap = ServiceWindow.far
+            farTimes[FarTimeKey(contact: c, heapDue: false)] = time
+        }
+    }
+
+    /// The due time of window `s`'s live heap entry (`Int64.max` when it has none).
+    @inline(__always)
+    func heapDue(_ s: Int32) -> Int64 { s >= 0 ? windows[Int(s)].heapDue : heapDue(services[Int(~s)], contact: ~s) }
+
+    @inline(__always)
+    mutating func setHeapDue(_ s: Int32, _ time: Int64) {
+        guard s < 0 else {
+            windows[Int(s)].heapDue = time
+            return
+        }
+        let c = ~s
+        let old = services[Int(c)].heapGap
+        if time == .max {
+            services[Int(c)].heapGap = ServiceWindow.noEntry
+        } else if let gap = ServiceWindow.gap(time, above: services[Int(c)].opened) {
+            services[Int(c)].heapGap = gap
+        } else {
+            services[Int(c)].heapGap = ServiceWindow.far
+            farTimes[FarTimeKey(contact: c, heapDue: true)] = time
+            return
+        }
+        if old == ServiceWindow.far { farTimes[FarTimeKey(contact: c, heapDue: true)] = nil }
+    }
+
+    /// Sets one field of window `s` in place (through the subscript's setter, every time of a
+    /// customer service window would be converted again).
+    @inline(__always)
+    mutating func setWarnDone(_ s: Int32, _ value: UInt8) {
+        if s >= 0 { windows[Int(s)].warnDone = value } else { services[Int(~s)].warnDone = value }
+    }
+
+    @inline(__always)
+    mutating func setContactID(_ s: Int32, _ value: TextRef) {
+        if s >= 0 { windows[Int(s)].contactID = value } else { services[Int(~s)].contactID = value }
     }
 
     /// The slot of contact `c`'s customer service window, or nil when it has none.
@@ -112,9 +183,17 @@ extension WindowEngine {
     /// Gives contact `c` a customer service window (it has none); returns its slot.
     mutating func newServiceWindow(contact c: Int32, opened t: Int64, expires: Int64, warnDone: UInt8 = 0,
                                    contactID: UnsafeRawBufferPointer) -> Int32 {
-        services[Int(c)] = ServiceWindow(opened: t, expires: expires, heapDue: .max, contactID: contactIDs.add(contactID),
+        releaseServiceTimes(c)
+        services[Int(c)] = ServiceWindow(opened: t, expiresGap: 0, heapGap: ServiceWindow.noEntry, contactID: contactIDs.add(contactID),
                                          warnDone: warnDone, present: true)
+        setServiceExpires(c, expires)
         return ~c
+    }
+
+    /// Drops what `farTimes` holds for contact `c`'s customer service window.
+    private mutating func releaseServiceTimes(_ c: Int32) {
+        if services[Int(c)].expiresGap == ServiceWindow.far { farTimes[FarTimeKey(contact: c, heapDue: false)] = nil }
+        if services[Int(c)].heapGap == ServiceWindow.far { farTimes[FarTimeKey(contact: c, heapDue: true)] = nil }
     }
 
     /// Stores the keyed part of a new conversation or free-entry-point window.
@@ -178,6 +257,7 @@ extension WindowEngine {
             // A customer service window (always open): its heap entries are stale from now on.
             counters.open[Int(WindowKind.customerService.rawValue)] -= 1
             contactIDs.free(services[Int(~s)].contactID)
+            releaseServiceTimes(~s)
             services[Int(~s)] = .none
             return
         }

@@ -19,6 +19,8 @@ public struct WindowEngine: ~Copyable {
     var contacts: [Contact] = []
     /// The customer service window of each contact (same index as `contacts`).
     var services: [ServiceWindow] = []
+    /// Customer service window times too far from their opening for `ServiceWindow`'s gaps.
+    var farTimes: [FarTimeKey: Int64] = [:]
     var freeContacts: [Int32] = []
     var contactIndex = SlotIndex()
     /// Conversation and free-entry-point windows (slots >= 0; see `subscript(window:)`).
@@ -99,16 +101,16 @@ public struct WindowEngine: ~Copyable {
     private mutating func contactMessage(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
         let t = input.time
         var slot = serviceSlot(c)
-        if let s = slot, t >= services[Int(c)].expires {
-            emit(.expired, s, due: services[Int(c)].expires, lead: 0, inPass: false)
+        if let s = slot, t >= serviceExpires(c) {
+            emit(.expired, s, due: serviceExpires(c), lead: 0, inPass: false)
             release(s)
             slot = nil
         }
         if let s = slot {
-            let oldExpiry = services[Int(c)].expires
+            let oldExpiry = serviceExpires(c)
             let newExpiry = max(oldExpiry, t + options.csw)
             guard newExpiry != oldExpiry else { return }
-            services[Int(c)].expires = newExpiry
+            setServiceExpires(c, newExpiry)
             services[Int(c)].warnDone = 0
             replaceContactID(s, input, arena)
             emit(.updated, s, due: t, lead: 0, inPass: false)
@@ -205,7 +207,7 @@ public struct WindowEngine: ~Copyable {
         let bytes = slice(arena, input.contactID)
         if !contactIDs.equals(self[window: slot].contactID, bytes) {
             contactIDs.free(self[window: slot].contactID)
-            self[window: slot].contactID = contactIDs.add(bytes)
+            setContactID(slot, contactIDs.add(bytes))
         }
     }
 
