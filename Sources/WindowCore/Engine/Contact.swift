@@ -16,7 +16,8 @@ struct Contact {
 ///
 /// Its expiry and heap due time are kept as 32-bit gaps above its opening (up to about 49
 /// days: a window kept open longer by a contact that keeps writing, or options with longer
-/// windows, put the time in the engine's `farTimes` instead). Read and write them through
+/// windows, put the time in the engine's `farTimes` instead: 16 bytes more per contact, but
+/// only once some window needs them). Read and write them through
 /// the engine (`serviceExpires`, `setServiceExpires`, `heapDue`, `setHeapDue`).
 ///
 /// Elsewhere it is addressed by the window slot `~c` (negative) of its contact `c`, and
@@ -50,8 +51,8 @@ struct ServiceWindow {
     }
 }
 
-/// Which time of a customer service window a `farTimes` entry holds.
-struct FarTimeKey: Hashable {
-    var contact: Int32
-    var heapDue: Bool
+/// The times of a customer service window that its gaps cannot hold (`ServiceWindow.far`).
+struct FarTimes {
+    var expires: Int64 = 0
+    var heapDue: Int64 = 0
 }

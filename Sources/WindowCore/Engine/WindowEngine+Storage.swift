@@ -34,13 +34,13 @@ extension WindowEngine {
 
     @inline(__always)
     private func expires(_ v: ServiceWindow, contact c: Int32) -> Int64 {
-        v.expiresGap != ServiceWindow.far ? v.opened &+ Int64(v.expiresGap) : farTimes[FarTimeKey(contact: c, heapDue: false)]!
+        v.expiresGap != ServiceWindow.far ? v.opened &+ Int64(v.expiresGap) : farTimes[Int(c)].expires
     }
 
     @inline(__always)
     private func heapDue(_ v: ServiceWindow, contact c: Int32) -> Int64 {
         if v.heapGap <= ServiceWindow.largestGap { return v.opened &+ Int64(v.heapGap) }
-        return v.heapGap == ServiceWindow.noEntry ? .max : farTimes[FarTimeKey(contact: c, heapDue: true)]!
+        return v.heapGap == ServiceWindow.noEntry ? .max : farTimes[Int(c)].heapDue
     }
 
     /// The expiry of contact `c`'s customer service window.
@@ -50,13 +50,12 @@ extension WindowEngine {
     /// Sets the expiry of contact `c`'s customer service window (after its opening).
     @inline(__always)
     mutating func setServiceExpires(_ c: Int32, _ time: Int64) {
-        let old = services[Int(c)].expiresGap
         if let gap = ServiceWindow.gap(time, above: services[Int(c)].opened) {
             services[Int(c)].expiresGap = gap
-            if old == ServiceWindow.far { farTimes[FarTimeKey(contact: c, heapDue: false)] = nil }
         } else {
+            makeFarTimes()
             services[Int(c)].expiresGap = ServiceWindow.far
-            farTimes[FarTimeKey(contact: c, heapDue: false)] = time
+            farTimes[Int(c)].expires = time
         }
     }
 
@@ -71,17 +70,21 @@ extension WindowEngine {
             return
         }
         let c = ~s
-        let old = services[Int(c)].heapGap
         if time == .max {
             services[Int(c)].heapGap = ServiceWindow.noEntry
         } else if let gap = ServiceWindow.gap(time, above: services[Int(c)].opened) {
             services[Int(c)].heapGap = gap
         } else {
+            makeFarTimes()
             services[Int(c)].heapGap = ServiceWindow.far
-            farTimes[FarTimeKey(contact: c, heapDue: true)] = time
-            return
+            farTimes[Int(c)].heapDue = time
         }
-        if old == ServiceWindow.far { farTimes[FarTimeKey(contact: c, heapDue: true)] = nil }
+    }
+
+    /// Gives every contact its `farTimes` entry, the first time one is needed.
+    @inline(never)
+    private mutating func makeFarTimes() {
+        if farTimes.isEmpty { farTimes = Array(repeating: FarTimes(), count: services.count) }
     }
 
     /// Sets one field of window `s` in place (through the subscript's setter, every time of a
@@ -137,6 +140,7 @@ extension WindowEngine {
             slot = Int32(contacts.count)
             contacts.append(entry)
             services.append(.none)
+            if !farTimes.isEmpty { farTimes.append(FarTimes()) }
         }
         contactIndex.insert(hash, slot)
         return slot
@@ -183,17 +187,10 @@ extension WindowEngine {
     /// Gives contact `c` a customer service window (it has none); returns its slot.
     mutating func newServiceWindow(contact c: Int32, opened t: Int64, expires: Int64, warnDone: UInt8 = 0,
                                    contactID: UnsafeRawBufferPointer) -> Int32 {
-        releaseServiceTimes(c)
         services[Int(c)] = ServiceWindow(opened: t, expiresGap: 0, heapGap: ServiceWindow.noEntry, contactID: contactIDs.add(contactID),
                                          warnDone: warnDone, present: true)
         setServiceExpires(c, expires)
         return ~c
-    }
-
-    /// Drops what `farTimes` holds for contact `c`'s customer service window.
-    private mutating func releaseServiceTimes(_ c: Int32) {
-        if services[Int(c)].expiresGap == ServiceWindow.far { farTimes[FarTimeKey(contact: c, heapDue: false)] = nil }
-        if services[Int(c)].heapGap == ServiceWindow.far { farTimes[FarTimeKey(contact: c, heapDue: true)] = nil }
     }
 
     /// Stores the keyed part of a new conversation or free-entry-point window.
@@ -257,7 +254,6 @@ extension WindowEngine {
             // A customer service window (always open): its heap entries are stale from now on.
             counters.open[Int(WindowKind.customerService.rawValue)] -= 1
             contactIDs.free(services[Int(~s)].contactID)
-            releaseServiceTimes(~s)
             services[Int(~s)] = .none
             return
         }

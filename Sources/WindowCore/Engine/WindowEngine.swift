@@ -19,8 +19,9 @@ public struct WindowEngine: ~Copyable {
     var contacts: [Contact] = []
     /// The customer service window of each contact (same index as `contacts`).
     var services: [ServiceWindow] = []
-    /// Customer service window times too far from their opening for `ServiceWindow`'s gaps.
-    var farTimes: [FarTimeKey: Int64] = [:]
+    /// Customer service window times too far from their opening for `ServiceWindow`'s gaps,
+    /// by contact: empty until the first such time, then as long as `services`.
+    var farTimes: [FarTimes] = []
     var freeContacts: [Int32] = []
     var contactIndex = SlotIndex()
     /// Conversation and free-entry-point windows (slots >= 0; see `subscript(window:)`).
