@@ -447,6 +447,23 @@ import Testing
         #expect(h.engine.farServiceTimes == 0)
     }
 
+    /// Gaps up to `largestGap` stay in place; the two values above it are markers (no timer,
+    /// far), so such times must go beside the table and still fire exactly.
+    @Test func gapsAtTheMarkers_stayExact() {
+        for extra in 0...2 as ClosedRange<Int64> {
+            let csw = Int64(ServiceWindow.largestGap) + extra
+            var h = EngineHarness { $0.csw = csw }
+            h.message("46", at: 0)
+            #expect(h.engine.farServiceTimes == (extra == 0 ? 0 : 2), "gap + \(extra)")  // expiry and timer
+            h.engine.advance(to: EngineHarness.base + csw - 1)
+            #expect(h.engine.events.map(\.event.name) == ["window_opened"], "gap + \(extra)")
+            h.engine.advance(to: EngineHarness.base + csw)
+            #expect(h.engine.events.map(\.event.name) == ["window_opened", "window_expired"], "gap + \(extra)")
+            #expect(h.engine.events.last?.expiresAt == EngineHarness.base + csw, "gap + \(extra)")
+            #expect(h.engine.events.last?.dueAt == EngineHarness.base + csw, "gap + \(extra)")
+        }
+    }
+
     @Test func farTimes_surviveAStateFile() {
         let day = 24 * Self.hour
         func harness() -> EngineHarness { EngineHarness(warn: [Self.hour]) { $0.csw = 60 * day } }

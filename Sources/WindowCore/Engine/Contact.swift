@@ -14,11 +14,11 @@ struct Contact {
 /// engine's `services`) instead of in the window table: the most numerous windows carry no
 /// contact link, kind or keyed part, and the contact no link to them. 24 bytes.
 ///
-/// Its expiry and heap due time are kept as 32-bit gaps above its opening (up to about 49
-/// days: a window kept open longer by a contact that keeps writing, or options with longer
-/// windows, put the time in the engine's `farTimes` instead: 16 bytes more per contact, but
-/// only once some window needs them). Read and write them through
-/// the engine (`serviceExpires`, `setServiceExpires`, `heapDue`, `setHeapDue`).
+/// Its expiry and heap due time are kept as 32-bit gaps above its opening, up to about 49.7
+/// days. A time further out (a window kept open longer by a contact that keeps writing, or
+/// options with longer windows) or before the opening goes to the engine's `farTimes`
+/// instead: 16 bytes more per contact, but only once some window needs them. Read and write
+/// them through the engine (`serviceExpires`, `setServiceExpires`, `heapDue`, `setHeapDue`).
 ///
 /// Elsewhere it is addressed by the window slot `~c` (negative) of its contact `c`, and
 /// seen through `WindowEngine.subscript(window:)` as a `Window`.

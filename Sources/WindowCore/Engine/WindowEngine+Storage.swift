@@ -84,7 +84,9 @@ extension WindowEngine {
     /// Gives every contact its `farTimes` entry, the first time one is needed.
     @inline(never)
     private mutating func makeFarTimes() {
-        if farTimes.isEmpty { farTimes = Array(repeating: FarTimes(), count: services.count) }
+        guard farTimes.isEmpty else { return }
+        farTimes.reserveCapacity(services.capacity)  // a restore has reserved its contacts
+        farTimes.append(contentsOf: repeatElement(FarTimes(), count: services.count))
     }
 
     /// Sets one field of window `s` in place (through the subscript's setter, every time of a

@@ -68,8 +68,8 @@ struct InputSource {
 
     private func runMapped(_ all: UnsafeRawBufferPointer, _ handlers: Handlers) -> ReaderOutcome {
         let bytes = all.assumingMemoryBound(to: UInt8.self)
-        // What stays resident is about four chunks: the one just framed, the one before it
-        // (segments of its lines may still be decoding) and two faulted in ahead.
+        // What stays resident is four to five chunks: the one being framed, the two before it
+        // (segments of their lines may still be decoding) and two faulted in ahead.
         let chunk = 2 << 20
         var start = 0
         var released = 0
