@@ -96,3 +96,102 @@ import Testing
         }
     }
 }
+
+/// A second, deliberately plain reading of the timestamp grammar (RFC 3339 as SPEC section 2
+/// restricts it): byte by byte, days counted year by year. `Timestamp.parse` is held against it.
+enum ByteByByteTimestamp {
+    static func parse(_ b: [UInt8]) -> Int64? {
+        func digits(_ range: Range<Int>) -> Int64? {
+            var v: Int64 = 0
+            for i in range {
+                guard i < b.count, (0x30...0x39).contains(b[i]) else { return nil }
+                v = v * 10 + Int64(b[i] - 0x30)
+            }
+            return v
+        }
+        func byte(_ i: Int, _ allowed: Set<UInt8>) -> Bool { i < b.count && allowed.contains(b[i]) }
+        guard let year = digits(0..<4), byte(4, [0x2D]), let month = digits(5..<7), byte(7, [0x2D]),
+              let day = digits(8..<10), byte(10, [0x54, 0x74]), let hour = digits(11..<13), byte(13, [0x3A]),
+              let minute = digits(14..<16), byte(16, [0x3A]), let second = digits(17..<19)
+        else { return nil }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let lengths: [Int64] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), day >= 1, day <= lengths[Int(month) - 1], hour < 24, minute < 60, second < 60 else { return nil }
+        var i = 19
+        var millis: Int64 = 0
+        if byte(i, [0x2E]) {
+            var count = 0
+            i += 1
+            while i < b.count, (0x30...0x39).contains(b[i]) {
+                if count < 3 { millis = millis * 10 + Int64(b[i] - 0x30) }
+                count += 1
+                i += 1
+            }
+            guard (1...9).contains(count) else { return nil }
+            for _ in count..<max(count, 3) { millis *= 10 }
+        }
+        var offset: Int64 = 0
+        if byte(i, [0x5A, 0x7A]) {
+            i += 1
+        } else if byte(i, [0x2B, 0x2D]), let oh = digits(i + 1..<i + 3), byte(i + 3, [0x3A]), let om = digits(i + 4..<i + 6),
+                  oh < 24, om < 60 {
+            offset = (oh * 60 + om) * (b[i] == 0x2D ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        // Days since 1970-01-01, counted by whole years and months (no shortcut formula).
+        var days: Int64 = 0
+        func isLeap(_ y: Int64) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+        if year >= 1970 {
+            for y in 1970..<year { days += isLeap(y) ? 366 : 365 }
+        } else {
+            for y in year..<1970 { days -= isLeap(y) ? 366 : 365 }
+        }
+        for m in 0..<Int(month) - 1 { days += lengths[m] }
+        days += day - 1
+        return ((days * 24 + hour) * 60 + minute - offset) * 60_000 + second * 1_000 + millis
+    }
+}
+
+@Suite struct TimestampGrammarTests {
+    static let samples = [
+        "2024-05-16T09:00:01Z", "2025-06-21T00:10:22.688618237Z", "2025-06-21T01:15:55.537+01:00",
+        "2025-06-21T00:15:56.237z", "1999-12-31t23:59:59.9-05:30", "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999Z", "2024-02-29T12:34:56.78+14:00", "1969-12-31T23:59:59.9999Z",
+    ]
+
+    /// Every byte of every sample replaced by every byte value: both readings agree (almost
+    /// all of these are malformed, at each position the grammar can fail).
+    @Test func everySingleByteChange_isReadAsByteByByte() {
+        for sample in Self.samples {
+            let bytes = Array(sample.utf8)
+            #expect(ByteByByteTimestamp.parse(bytes) != nil, "\(sample)")
+            for i in bytes.indices {
+                for v in 0...255 {
+                    var mutated = bytes
+                    mutated[i] = UInt8(v)
+                    let fast = mutated.withUnsafeBufferPointer { Timestamp.parse($0) }
+                    #expect(fast == ByteByByteTimestamp.parse(mutated), "\(sample) byte \(i) = \(v)")
+                }
+            }
+        }
+    }
+
+    /// Random instants over years 0000–9999, written with every fraction length and offset.
+    @Test func randomInstants_agreeWithByteByByte() {
+        var rng = SplitMix64(seed: 20)
+        let low = Timestamp.parse("0000-01-02T00:00:00Z")!, high = Timestamp.parse("9999-12-30T00:00:00Z")!
+        for k in 0..<4_000 {
+            let ms = low + Int64(rng.next() % UInt64(high - low))
+            var text = Timestamp.format(ms)  // "…SS.mmmZ"
+            let fraction = k % 10  // 0 (none) to 9 digits
+            text = String(text.prefix(19)) + (fraction == 0 ? "" : "." + String("\(text.dropFirst(20).prefix(3))987654".prefix(fraction)))
+            text += ["Z", "z", "+05:30", "-11:45", "+00:00"][k % 5]
+            let bytes = Array(text.utf8)
+            let fast = bytes.withUnsafeBufferPointer { Timestamp.parse($0) }
+            #expect(fast != nil && fast == ByteByByteTimestamp.parse(bytes), "\(text)")
+        }
+    }
+}
