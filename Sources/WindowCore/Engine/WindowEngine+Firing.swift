@@ -84,7 +84,7 @@ extension WindowEngine {
         }
         counters.open[Int(self[window: s].kind.rawValue)] -= 1
         counters.remembered += 1
-        self[window: s].open = false
+        windows[Int(s)].open = false  // not a customer service window: those are released above
     }
 
     @inline(__always)

@@ -2,24 +2,11 @@
 extension WindowEngine {
     /// The window at slot `s`: the window table's for `s >= 0`, else the customer service
     /// window of contact `~s`, seen as a `Window` (its `contact` is -1 when there is none).
+    /// Read only: a customer service window's times are written through `setServiceExpires`
+    /// and `setHeapDue`, its other fields through `setWarnDone` and `setContactID`.
     subscript(window s: Int32) -> Window {
         @inline(__always) get {
             s >= 0 ? windows[Int(s)] : serviceWindow(~s)
-        }
-        // A setter, not `_modify`: a modify coroutine that is not inlined allocates its frame
-        // (the customer service window's temporary) with malloc on every use.
-        @inline(__always) set {
-            if s >= 0 {
-                windows[Int(s)] = newValue
-            } else {
-                let c = ~s
-                services[Int(c)].opened = newValue.opened
-                setServiceExpires(c, newValue.expires)
-                setHeapDue(s, newValue.heapDue)
-                services[Int(c)].contactID = newValue.contactID
-                services[Int(c)].warnDone = newValue.warnDone
-                services[Int(c)].present = newValue.contact >= 0
-            }
         }
     }
 
@@ -50,13 +37,7 @@ extension WindowEngine {
     /// Sets the expiry of contact `c`'s customer service window (after its opening).
     @inline(__always)
     mutating func setServiceExpires(_ c: Int32, _ time: Int64) {
-        if let gap = ServiceWindow.gap(time, above: services[Int(c)].opened) {
-            services[Int(c)].expiresGap = gap
-        } else {
-            makeFarTimes()
-            services[Int(c)].expiresGap = ServiceWindow.far
-            farTimes[Int(c)].expires = time
-        }
+        services[Int(c)].expiresGap = gap(time, contact: c, heapDue: false)
     }
 
     /// The due time of window `s`'s live heap entry (`Int64.max` when it has none).
@@ -65,32 +46,33 @@ extension WindowEngine {
 
     @inline(__always)
     mutating func setHeapDue(_ s: Int32, _ time: Int64) {
-        guard s < 0 else {
+        if s >= 0 {
             windows[Int(s)].heapDue = time
-            return
-        }
-        let c = ~s
-        if time == .max {
-            services[Int(c)].heapGap = ServiceWindow.noEntry
-        } else if let gap = ServiceWindow.gap(time, above: services[Int(c)].opened) {
-            services[Int(c)].heapGap = gap
         } else {
-            makeFarTimes()
-            services[Int(c)].heapGap = ServiceWindow.far
-            farTimes[Int(c)].heapDue = time
+            services[Int(~s)].heapGap = time == .max ? ServiceWindow.noEntry : gap(time, contact: ~s, heapDue: true)
         }
     }
 
-    /// Gives every contact its `farTimes` entry, the first time one is needed.
-    @inline(never)
-    private mutating func makeFarTimes() {
-        guard farTimes.isEmpty else { return }
-        farTimes.reserveCapacity(services.capacity)  // a restore has reserved its contacts
-        farTimes.append(contentsOf: repeatElement(FarTimes(), count: services.count))
+    /// The gap of `time` above the opening of contact `c`'s customer service window, or
+    /// `ServiceWindow.far` once `time` is kept in `farTimes` (as its heap due time or expiry).
+    @inline(__always)
+    private mutating func gap(_ time: Int64, contact c: Int32, heapDue: Bool) -> UInt32 {
+        if let gap = ServiceWindow.gap(time, above: services[Int(c)].opened) { return gap }
+        keepFar(time, contact: c, heapDue: heapDue)
+        return ServiceWindow.far
     }
 
-    /// Sets one field of window `s` in place (through the subscript's setter, every time of a
-    /// customer service window would be converted again).
+    /// Stores a far time, giving every contact its `farTimes` entry the first time.
+    @inline(never)
+    private mutating func keepFar(_ time: Int64, contact c: Int32, heapDue: Bool) {
+        if farTimes.isEmpty {
+            farTimes.reserveCapacity(services.capacity)  // a restore has reserved its contacts
+            farTimes.append(contentsOf: repeatElement(FarTimes(), count: services.count))
+        }
+        if heapDue { farTimes[Int(c)].heapDue = time } else { farTimes[Int(c)].expires = time }
+    }
+
+    /// Sets one field of window `s` in place.
     @inline(__always)
     mutating func setWarnDone(_ s: Int32, _ value: UInt8) {
         if s >= 0 { windows[Int(s)].warnDone = value } else { services[Int(~s)].warnDone = value }

@@ -101,22 +101,20 @@ public struct WindowEngine: ~Copyable {
 
     private mutating func contactMessage(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
         let t = input.time
-        var slot = serviceSlot(c)
-        if let s = slot, t >= serviceExpires(c) {
-            emit(.expired, s, due: serviceExpires(c), lead: 0, inPass: false)
-            release(s)
-            slot = nil
-        }
-        if let s = slot {
+        if let s = serviceSlot(c) {
             let oldExpiry = serviceExpires(c)
-            let newExpiry = max(oldExpiry, t + options.csw)
-            guard newExpiry != oldExpiry else { return }
-            setServiceExpires(c, newExpiry)
-            services[Int(c)].warnDone = 0
-            replaceContactID(s, input, arena)
-            emit(.updated, s, due: t, lead: 0, inPass: false)
-            schedule(s)
-            return
+            if t < oldExpiry {
+                let newExpiry = max(oldExpiry, t + options.csw)
+                guard newExpiry != oldExpiry else { return }
+                setServiceExpires(c, newExpiry)
+                services[Int(c)].warnDone = 0
+                replaceContactID(s, input, arena)
+                emit(.updated, s, due: t, lead: 0, inPass: false)
+                schedule(s)
+                return
+            }
+            emit(.expired, s, due: oldExpiry, lead: 0, inPass: false)
+            release(s)
         }
         let expires = t + options.csw
         if expires <= clock {
