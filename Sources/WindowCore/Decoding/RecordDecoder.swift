@@ -3,7 +3,7 @@
 /// It validates the whole line as JSON (so `invalid_json` is exact) but extracts only the
 /// fields SPEC section 2 reads. The clock checks (`future_timestamp`, `too_late`) and the
 /// `missing_contact` check need the clock and are left to `Ingest`.
-public struct RecordDecoder {
+public struct RecordDecoder: Sendable {
     /// Unescaped, normalised field values of the records decoded since the last
     /// `resetArena` or `startArena`.
     public private(set) var arena = ByteArena()

@@ -64,7 +64,7 @@ public enum IngestResult {
 
 /// Decodes lines and applies the clock checks, in the order of SPEC section 6; keeps the
 /// event-mode clock. Pure: `now` is passed in.
-public struct Ingest {
+public struct Ingest: Sendable {
     public let options: IngestOptions
     public private(set) var decoder = RecordDecoder()
     /// Event mode: C after the last line (`Int64.min` before any record).

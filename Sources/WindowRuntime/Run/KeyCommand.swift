@@ -84,7 +84,7 @@ public enum KeyCommand {
             }
         }
         let pool = DecodePool(positioned: false) { segment in
-            keyer.write(segment, &out)
+            keyer.write(segment.decoded, &out)
             flushOut()
         }
         func sink(_ piece: FramedPiece) {
@@ -147,21 +147,16 @@ struct LineKeyer {
     }
 
     /// Writes a decoded segment's lines behind their keys.
-    func write(_ segment: Segment, _ out: inout ByteBuffer) {
-        var next = 0, nextItem = 0
-        segment.decoder.arena.withUnsafeBufferPointer { arena in
-            for i in 0..<segment.lineCount {
-                switch segment.outcomes[i] {
-                case .record:
-                    putKey(segment.records[next], arena, &out)
-                    next += 1
-                case .webhook(let count):
-                    putKey(Self.commonContact(segment.items[nextItem..<(nextItem + count)], arena), arena, &out)
-                    nextItem += count
-                default:
-                    putKey(nil, arena, &out)
+    func write(_ segment: DecodedSegment, _ out: inout ByteBuffer) {
+        segment.arena.withUnsafeBufferPointer { arena in
+            segment.forEachLine { i, outcome, record, items in
+                switch outcome {
+                case .record: putKey(record, arena, &out)
+                case .webhook: putKey(Self.commonContact(items, arena), arena, &out)
+                default: putKey(nil, arena, &out)
                 }
-                put(segment.line(i), &out)
+                put(segment.lines[i], &out)
+                return true
             }
         }
     }

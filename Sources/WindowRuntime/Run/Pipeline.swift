@@ -47,19 +47,10 @@ public struct Pipeline: Sendable {
         var status: RunStatus
     }
 
-    /// The shards and what feeds them.
+    /// The shards and their inboxes.
     private struct Shards {
         let actors: [Shard]
-        let streams: [(stream: AsyncStream<ShardMessage>, continuation: AsyncStream<ShardMessage>.Continuation)]
-        let slots: [DispatchSemaphore]
-
-        /// Sends to shard k; false once it takes no more messages.
-        func send(_ k: Int) -> @Sendable (ShardMessage) -> Bool {
-            { [continuation = streams[k].continuation] message in
-                if case .enqueued = continuation.yield(message) { return true }
-                return false
-            }
-        }
+        let inboxes: [ShardInbox]
     }
 
     /// What loading the state gave: the keeper, the windows loaded, how long it took.
@@ -84,10 +75,6 @@ public struct Pipeline: Sendable {
         let shards = makeShards()
         let signalFD = Signals.install()
         let log = DiagnosticLog(stderr: errors, rejects: rejects)
-        let routes = shards.actors.indices.map { k in
-            Reader.Route(send: { [continuation = shards.streams[k].continuation] in continuation.yield($0) }, slots: shards.slots[k])
-        }
-        let reader = Reader(fd: input, signalFD: signalFD, options: options, routes: routes, log: log, clock: clock, output: output)
 
         // The listener answers /healthz at once, and /readyz once the state is loaded.
         var server: HTTPServer?
@@ -99,7 +86,7 @@ public struct Pipeline: Sendable {
                 errors.write(Array("windowkeeper: --listen \(address): \(e)\n".utf8))
                 return .ioError
             case .success(let (fd, bound)):
-                let service = LiveService(shards: shards.actors.indices.map(shards.send), metrics: live, clock: clock)
+                let service = LiveService(shards: shards.inboxes.map { inbox in { inbox.offer($0) } }, metrics: live, clock: clock)
                 server = HTTPServer(listener: fd, token: token) { request, reply in service.handle(request, reply: reply) }
                 var line = ByteBuffer(capacity: 64)
                 line.append("{\"listening\":")
@@ -111,14 +98,14 @@ public struct Pipeline: Sendable {
             for (k, shard) in shards.actors.enumerated() {
                 await shard.reportCounters { live.publish(shard: k, $0, contacts: $1) }
             }
-            reader.metrics = live
             metrics = live
             server?.start()
         }
 
         let loaded: Loaded
+        var sequencer = Sequencer(options: sequencerOptions)
         do {
-            loaded = try await loadState(into: shards.actors, reader: reader)
+            loaded = try await loadState(into: shards.actors, sequencer: &sequencer)
         } catch {
             errors.write(Array("windowkeeper: \(error.message)\n".utf8))
             if let server { await Self.onThread { server.stop() } }
@@ -126,13 +113,20 @@ public struct Pipeline: Sendable {
         }
         metrics?.ready = true
 
-        let (outcome, finalClock) = await runStages(shards, reader: reader, keeper: loaded.keeper, signalFD: signalFD, server: server)
+        let checkpointer = loaded.keeper.map {
+            Checkpointer(keeper: $0, options: options, clock: clock, output: output, errors: errors, metrics: metrics)
+        }
+        let reader = InputReader(fd: input, signalFD: signalFD, options: options, inboxes: shards.inboxes, log: log,
+                                 clock: clock, output: output, checkpointer: checkpointer, metrics: metrics)
+        let (outcome, ended) = await runStages(shards, reader: reader, from: sequencer, signalFD: signalFD, server: server)
 
         var status = RunStatus.ok
         var finalWriteNanos: UInt64 = 0
-        if let keeper = loaded.keeper {
+        if let checkpointer {
             let writeStarted = System.monotonicNanos()
-            if await !writeFinalState(keeper, shards.actors, reader: reader, outcome: outcome, finalClock: finalClock) { status = .ioError }
+            var stoppedByStateError = false
+            if case .ioError(.writingState) = outcome { stoppedByStateError = true }
+            if await !checkpointer.writeAtExit(shards.actors, ended, stoppedByStateError: stoppedByStateError) { status = .ioError }
             finalWriteNanos = System.monotonicNanos() - writeStarted
         }
         var engine = EngineCounters()
@@ -142,9 +136,10 @@ public struct Pipeline: Sendable {
             contacts += await s.contactCount
         }
         let elapsed = Double(System.monotonicNanos() - started) / 1e9
-        let summary = Summary(ingest: reader.ingest.counters, engine: engine, contacts: contacts,
+        let taken = checkpointer?.taken
+        let summary = Summary(ingest: ended.ingest.counters, engine: engine, contacts: contacts,
                               elapsedSeconds: elapsed, suppressedDiagnostics: log.suppressed,
-                              checkpoints: loaded.keeper == nil ? nil : (reader.checkpointsTaken, Double(reader.longestCheckpointPause) / 1e9),
+                              checkpoints: taken.map { ($0.count, Double($0.longestPause) / 1e9) },
                               state: loaded.keeper == nil ? nil : (loaded.windows, Double(loaded.nanos) / 1e9, Double(finalWriteNanos) / 1e9))
         if let s = report(outcome) { status = s }
         errors.write(Array((summary.json() + "\n").utf8))
@@ -178,12 +173,21 @@ public struct Pipeline: Sendable {
         let actors = (0..<options.shards).map { _ in
             Shard(options: options.engine, mode: options.ingest.mode, lateness: options.ingest.lateness, sink: output, clock: clock)
         }
-        return Shards(actors: actors, streams: actors.map { _ in AsyncStream<ShardMessage>.makeStream() },
-                      slots: actors.map { _ in DispatchSemaphore(value: 8) })
+        return Shards(actors: actors, inboxes: actors.map { _ in ShardInbox() })
     }
 
-    /// Loads `--state` into the shards and the reader, and sets up checkpoints.
-    private func loadState(into shards: [Shard], reader: Reader) async throws(StartFailure) -> Loaded {
+    private var sequencerOptions: Sequencer.Options {
+        var o = Sequencer.Options()
+        o.ingest = options.ingest
+        o.shards = options.shards
+        o.strict = options.strict
+        o.positions = options.positions
+        o.maxLineBytes = options.maxLineBytes
+        return o
+    }
+
+    /// Loads `--state` into the shards and the sequencer.
+    private func loadState(into shards: [Shard], sequencer: inout Sequencer) async throws(StartFailure) -> Loaded {
         guard let path = options.statePath else { return Loaded() }
         let k = StateKeeper(path: path, semantics: options.semantics)
         let loadStarted = System.monotonicNanos()
@@ -208,33 +212,28 @@ public struct Pipeline: Sendable {
                         group.addTask { await shard.finishRestore(header, spillTo: k.directory, atLeast: options.spillWindows) }
                     }
                 }
-                reader.restore(clock: header.clock, newest: header.newest, positions: header.positions)
+                sequencer.restore(clock: header.clock, newest: header.newest, positions: header.positions)
             }
         } catch {
             throw StartFailure(message: error.description, status: { if case .unusable = error { return .usage } else { return .ioError } }())
         }
-        reader.checkpoint = { images, c, newest, positions in k.write(images, clock: c, newest: newest, positions: positions) }
-        reader.spillDirectory = k.directory
         loaded.nanos = System.monotonicNanos() - loadStarted
         return loaded
     }
 
     /// The reader on its thread and the shards (and tickers) in a task group, until the end
     /// of input or a stop; with `--serve-after-eof`, answering on after the end of input
-    /// until a stop signal. Returns how reading ended and (event mode, end of input) the
-    /// clock C moved to at the end.
-    private func runStages(_ shards: Shards, reader: Reader, keeper: StateKeeper?, signalFD: Int32,
-                           server: HTTPServer?) async -> (ReaderOutcome, Int64?) {
+    /// until a stop signal. Returns how reading ended and the sequencer as reading left it
+    /// (event mode, end of input: the clock moved to where the shards finished).
+    private func runStages(_ shards: Shards, reader: InputReader, from start: Sequencer, signalFD: Int32,
+                           server: HTTPServer?) async -> (ReaderOutcome, Sequencer) {
         let mode = options.ingest.mode
         let until = options.until
         return await withTaskGroup(of: Child.self) { group in
             for k in shards.actors.indices {
-                let shard = shards.actors[k], stream = shards.streams[k].stream, slot = shards.slots[k]
+                let shard = shards.actors[k], inbox = shards.inboxes[k]
                 group.addTask {
-                    for await message in stream {
-                        await shard.handle(message)
-                        if case .batch = message { slot.signal() }
-                    }
+                    await inbox.deliver(to: shard)
                     return .consumer
                 }
                 if mode == .wall {
@@ -249,84 +248,29 @@ public struct Pipeline: Sendable {
                     }
                 }
             }
-            let outcome = await Self.onThread(stackSize: 16 << 20) { reader.run() }
+            var (outcome, sequencer) = await Self.onThread(stackSize: 16 << 20) { reader.run(start) }
             var final: Int64?
-            if case .endOfInput = outcome, mode == .event {
-                var ingest = reader.ingest
-                final = ingest.finish(until: until)
-                if final == .min { final = nil }
-            }
+            if case .endOfInput = outcome, mode == .event { final = sequencer.finishInput(until: until) }
             if options.serveAfterEOF, case .endOfInput = outcome {
-                for s in shards.streams { s.continuation.yield(.finish(clock: final)) }
+                for inbox in shards.inboxes { inbox.offer(.finish(clock: final)) }
                 if let final { reader.metrics?.publish { $0.clock = final } }
-                if let keeper {
-                    let clockAtEnd = final
-                    await Self.onThread { writeServingState(keeper, shards, reader: reader, finalClock: clockAtEnd) }
+                if let checkpointer = reader.checkpointer {
+                    let ended = sequencer
+                    await Self.onThread { checkpointer.writeAtEndOfInput(shards.inboxes, ended) }
                 }
                 errors.write(Array("{\"end_of_input\":\"answering until SIGTERM or SIGINT\"}\n".utf8))
                 await Self.onThread { Self.waitForSignal(signalFD) }
             }
             // In-flight queries are answered before the shards finish.
             if let server { await Self.onThread { server.stop() } }
-            for s in shards.streams {
-                s.continuation.yield(.finish(clock: final))
-                s.continuation.finish()
-            }
+            for inbox in shards.inboxes { inbox.finish(clock: final) }
             var consumers = shards.actors.count
             while consumers > 0, let child = await group.next() {
                 if case .consumer = child { consumers -= 1 }
             }
             group.cancelAll()
-            return (outcome, final)
+            return (outcome, sequencer)
         }
-    }
-
-    /// `--serve-after-eof`: the state at the end of input, written while the shards keep
-    /// their tables for the queries still to come (the state is written again at exit).
-    private func writeServingState(_ keeper: StateKeeper, _ shards: Shards, reader: Reader, finalClock: Int64?) {
-        guard reader.finishCheckpoints() == nil else { return }
-        let collected = SnapshotCollector(count: shards.actors.count)
-        for (k, s) in shards.streams.enumerated() {
-            s.continuation.yield(.snapshot(spillTo: keeper.directory, atLeast: options.spillWindows) { collected.add($0, shard: k, took: $1) })
-        }
-        let (images, _) = collected.wait()
-        guard output.error == nil else { return }
-        let c = options.ingest.mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
-        if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime, positions: options.positions ? reader.positions.saved : []) {
-            errors.write(Array("windowkeeper: \(e)\n".utf8))
-        }
-    }
-
-    /// The state at exit; false when it could not be written.
-    private func writeFinalState(_ keeper: StateKeeper, _ shards: [Shard], reader: Reader, outcome: ReaderOutcome,
-                                 finalClock: Int64?) async -> Bool {
-        var ok = true
-        // A checkpoint still being written finishes first. A write that failed while
-        // reading went on stopped the reader with that error; one that failed after the
-        // last chunk is reported here.
-        if let e = await Self.onThread({ reader.finishCheckpoints() }) {
-            if case .ioError(.writingState) = outcome {} else {
-                errors.write(Array("windowkeeper: \(e)\n".utf8))
-                ok = false
-            }
-        }
-        // Events were lost after a failed write: the last checkpoint stays, so that a
-        // restart emits them again.
-        if output.error != nil {
-            errors.write(Array("windowkeeper: state not written (events since the last checkpoint were not delivered); \(keeper.path) keeps the last checkpoint\n".utf8))
-            return ok
-        }
-        // In shard order, so that the same state always makes the same file; one shard after
-        // the other, each releasing its tables (see `finalImage`).
-        var images: [WindowImage] = []
-        for s in shards { images.append(await s.finalImage(spillTo: keeper.directory, atLeast: options.spillWindows)) }
-        let c = options.ingest.mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
-        let positions = options.positions ? reader.positions.saved : []
-        if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime, positions: positions) {
-            errors.write(Array("windowkeeper: \(e)\n".utf8))
-            ok = false
-        }
-        return ok
     }
 
     /// Says how reading ended, when that is not a plain end; the exit status it gives.

@@ -1,5 +1,3 @@
-import WindowCore
-
 /// The clock after line `line` of a round (event mode), when it moved.
 public struct Tick: Sendable, Equatable {
     public var line: Int32
@@ -13,6 +11,11 @@ public struct Tick: Sendable, Equatable {
 
 /// The records of one shard for one round of input lines, plus the round's clock ticks
 /// (shared by all shards of the round: the array's storage is not copied).
+///
+/// A batch is an ordered list that the shard walks (`Shard.process`): each record carries the
+/// index of its line in the round, and each tick the line after which the clock moved, so
+/// every step of the round is applied in line order. Any other per-shard step the sequencer
+/// may one day order among the records takes the same form: a list tagged with line indices.
 ///
 /// A round never spans two decoded segments, so the records' strings stay in the arena their
 /// segment was decoded into, which the batches of all shards share and only read: routing
@@ -81,18 +84,4 @@ public struct ShardBatch: Sendable {
         inputs.append(copy)
         lines.append(line)
     }
-}
-
-public enum ShardMessage: Sendable {
-    case batch(ShardBatch)
-    /// End of the stream; event mode moves the clock to the given value first.
-    case finish(clock: Int64?)
-    /// A checkpoint: the shard's windows after everything sent before this message, and
-    /// how long (ns) the shard spent taking them. With a directory, the records of a shard
-    /// holding at least `atLeast` windows are written to an unnamed file there instead of
-    /// memory (to memory when that fails).
-    case snapshot(spillTo: String?, atLeast: Int, @Sendable (WindowImage, UInt64) -> Void)
-    /// A live query (`--listen`), answered after everything sent before it: the answer and
-    /// the time `remaining_s` counts from (now in wall mode, C in event mode).
-    case query(WindowQuery, @Sendable (WindowAnswer, Int64) -> Void)
 }

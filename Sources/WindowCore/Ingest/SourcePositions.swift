@@ -1,9 +1,7 @@
-import WindowCore
-
 /// How far each input source has been read (`--positions`): the position of the last line
 /// of each source that the sequencer has taken, in input order. What a checkpoint saves
 /// beside the windows, taken at the same cut.
-struct SourcePositions {
+public struct SourcePositions: Sendable {
     private var sources: [[UInt8]] = []
     private var positions: [[UInt8]] = []
     /// Index of each source, once there are too many to search.
@@ -12,13 +10,13 @@ struct SourcePositions {
     private var last = -1
     private static let searchLimit = 16
 
-    init(_ saved: [StateFile.SourcePosition] = []) {
+    public init(_ saved: [StateFile.SourcePosition] = []) {
         for p in saved { record(source: Array(p.source.utf8), position: Array(p.position.utf8)) }
     }
 
-    var isEmpty: Bool { sources.isEmpty }
+    public var isEmpty: Bool { sources.isEmpty }
 
-    mutating func record(source: UnsafeBufferPointer<UInt8>, position: UnsafeBufferPointer<UInt8>) {
+    public mutating func record(source: UnsafeBufferPointer<UInt8>, position: UnsafeBufferPointer<UInt8>) {
         let k = slot(source)
         if k >= 0 {
             positions[k].removeAll(keepingCapacity: true)
@@ -53,7 +51,7 @@ struct SourcePositions {
     }
 
     /// Every source and its position, sorted by source (byte order).
-    var saved: [StateFile.SourcePosition] {
+    public var saved: [StateFile.SourcePosition] {
         zip(sources, positions)
             .sorted { $0.0.lexicographicallyPrecedes($1.0) }
             .map { StateFile.SourcePosition(source: String(decoding: $0.0, as: UTF8.self), position: String(decoding: $0.1, as: UTF8.self)) }
