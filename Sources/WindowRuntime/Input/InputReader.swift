@@ -16,7 +16,7 @@ enum ReaderOutcome: Sendable {
 /// Threads: `run` is called once, on a thread of its own (`read` blocks, and a full inbox
 /// blocks `send`); it returns when reading ended. Everything it does happens on that thread,
 /// except decoding, which the pool's workers do. Safe to share: every property is a constant,
-/// and the log, the only one not `Sendable`, is used by `run` alone.
+/// and the log, the only one not `Sendable`, is used by `run` alone until it returns.
 final class InputReader: @unchecked Sendable {
     let fd: Int32
     let signalFD: Int32

@@ -248,15 +248,16 @@ public struct Pipeline: Sendable {
                     }
                 }
             }
-            var (outcome, sequencer) = await Self.onThread(stackSize: 16 << 20) { reader.run(start) }
+            let (outcome, ended) = await Self.onThread(stackSize: 16 << 20) { reader.run(start) }
+            var sequencer = ended
             var final: Int64?
             if case .endOfInput = outcome, mode == .event { final = sequencer.finishInput(until: until) }
             if options.serveAfterEOF, case .endOfInput = outcome {
                 for inbox in shards.inboxes { inbox.offer(.finish(clock: final)) }
                 if let final { reader.metrics?.publish { $0.clock = final } }
                 if let checkpointer = reader.checkpointer {
-                    let ended = sequencer
-                    await Self.onThread { checkpointer.writeAtEndOfInput(shards.inboxes, ended) }
+                    let atEnd = sequencer
+                    await Self.onThread { checkpointer.writeAtEndOfInput(shards.inboxes, atEnd) }
                 }
                 errors.write(Array("{\"end_of_input\":\"answering until SIGTERM or SIGINT\"}\n".utf8))
                 await Self.onThread { Self.waitForSignal(signalFD) }
