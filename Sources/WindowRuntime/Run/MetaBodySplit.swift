@@ -17,8 +17,9 @@ struct MetaBodySplit {
     /// The first record of each person (their key), in order of first appearance.
     private(set) var people: [DecodedRecord] = []
     private var owner: [Place: Int] = [:]
-    /// The phones and BSUIDs each person's items carry.
+    /// The phones and BSUIDs each person's items carry, and all of them.
     private var ids: [Set<[UInt8]>] = []
+    private var allIDs: Set<[UInt8]> = []
 
     /// Sorts a body's items by person: nil when they name fewer than two people.
     init?(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) {
@@ -38,7 +39,10 @@ struct MetaBodySplit {
                 return people.count - 1
             }()
             owner[Place(entry: item.entry, change: item.change, list: list, index: item.index)] = p
-            for id in [r.phone, r.userID] where !id.isEmpty { ids[p].insert(Array(bytes(id))) }
+            for id in [r.phone, r.userID] where !id.isEmpty {
+                ids[p].insert(Array(bytes(id)))
+                allIDs.insert(Array(bytes(id)))
+            }
         }
         if people.count < 2 { return nil }
     }
@@ -152,7 +156,8 @@ struct MetaBodySplit {
                         return true
                     }
                     guard let names = contactNames(&s, line) else { return false }
-                    if names.isEmpty ? p == 0 : !ids[p].isDisjoint(with: names) { kept.add(line, start, s.pos) }
+                    let mine = !ids[p].isDisjoint(with: names), nobodys = allIDs.isDisjoint(with: names)
+                    if mine || (p == 0 && nobodys) { kept.add(line, start, s.pos) }
                     return true
                 }
                 guard ok else { return false }
