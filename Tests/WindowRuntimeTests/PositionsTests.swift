@@ -177,7 +177,7 @@ import WindowCore
 /// `windowkeeper key`: keys from the same normalisation and routing the shards use.
 @Suite struct KeyCommandTests {
     /// `windowkeeper key` on `lines` (as a file), its output split into lines.
-    func key(_ lines: [String], partitions: Int?) throws -> [String] {
+    func key(_ lines: [String], partitions: Int?, maxLineBytes: Int = 400) throws -> [String] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-key-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -186,7 +186,7 @@ import WindowCore
         let inFD = open(inPath, O_RDONLY), outFD = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var options = KeyCommand.Options()
         options.partitions = partitions
-        options.maxLineBytes = 400
+        options.maxLineBytes = maxLineBytes
         #expect(KeyCommand.run(options, input: inFD, output: FDWriter(fd: outFD)) == 0)
         close(inFD)
         close(outFD)
@@ -220,17 +220,62 @@ import WindowCore
         #expect(Set(out.dropLast().map { $0.prefix(1) }).count == 3)
     }
 
-    @Test func metaBodies_takeTheirItemsCommonContact() throws {
-        func body(_ items: String) -> String {
-            #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P1"},"# + items + "}}]}]}"
-        }
+    static func body(_ items: String) -> String {
+        #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P1"},"# + items + "}}]}]}"
+    }
+
+    @Test func metaBodies_takeTheirItemsCommonContact_andABodyOfTwoPeopleIsOneLineEach() throws {
+        let body = Self.body
         let one = body(#""messages":[{"from":"+46 70","timestamp":"1749416383","type":"text"}],"statuses":[{"status":"read","timestamp":"1749416390","recipient_id":"4670"}]"#)
         let two = body(#""messages":[{"from":"4670","timestamp":"1749416383","type":"text"},{"from":"4671","timestamp":"1749416384","type":"text"}]"#)
         let none = body(#""statuses":[{"status":"read","timestamp":"1749416390"}]"#)
-        #expect(try key([one, two, none], partitions: nil) == ["P1/4670\t" + one, "-\t" + two, "-\t" + none])
+        #expect(try key([one, two, none], partitions: nil) == [
+            "P1/4670\t" + one,
+            "P1/4670\t" + body(#""messages":[{"from":"4670","timestamp":"1749416383","type":"text"}]"#),
+            "P1/4671\t" + body(#""messages":[{"from":"4671","timestamp":"1749416384","type":"text"}]"#),
+            "-\t" + none,
+        ])
         let sinch = #"{"app_id":"P1","event_time":"2025-06-08T20:59:43Z","message":{"channel_identity":{"channel":"WHATSAPP","identity":"4670"}}}"#
         let partitions = try key([one, sinch], partitions: 7)
         #expect(partitions[0].prefix(2) == partitions[1].prefix(2))  // one contact, one partition, whatever the format
+    }
+
+    @Test func lines_areKeyedByTheirBSUIDFirst_andGroupsByTheGroup() throws {
+        let both = Self.body(#""contacts":[{"wa_id":"4670","user_id":"US.77"}],"messages":[{"from":"4670","from_user_id":"US.77","timestamp":"1749416383"}]"#)
+        let group = Self.body(#""messages":[{"from":"4670","group_id":"G1","timestamp":"1749416383"}]"#)
+        let sinch = #"{"app_id":"P1","event_time":"2025-06-08T20:59:43Z","message":{"channel_identity":{"channel":"WHATSAPP","identity":"US.ENT.9"}}}"#
+        #expect(try key([both, group, sinch], partitions: nil) == ["P1/US.77\t" + both, "P1/group:G1\t" + group, "P1/US.ENT.9\t" + sinch])
+    }
+
+    @Test func aBodyOfSeveralPeople_keepsEachPersonsItemsAndContactsInOrder_andNobodysPartsGoWithTheFirst() throws {
+        // Two entries; the first change names two people (one by BSUID only), the second a third
+        // person; a rejected item and a change of another field belong to nobody.
+        let line = #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"P1"},"contacts":[{"wa_id":"4670","user_id":"US.1"},{"user_id":"US.2"},{"wa_id":"5555"}],"messages":[{"from":"4670","from_user_id":"US.1","timestamp":"10"},{"from_user_id":"US.2","timestamp":"11"},{"from":"4670","timestamp":"x"}],"statuses":[{"status":"read","recipient_id":"4670","recipient_user_id":"US.1","timestamp":"12"}]},"field":"messages"},{"value":{"x":1},"field":"account_update"}]},{"id":"2","changes":[{"value":{"metadata":{"phone_number_id":"P1"},"statuses":[{"status":"sent","recipient_id":"4699","timestamp":"13"}]},"field":"messages"}]}],"padding":"z"}"#
+        let out = try key([line], partitions: nil, maxLineBytes: 4096)
+        let first = #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"P1"},"contacts":[{"wa_id":"4670","user_id":"US.1"},{"wa_id":"5555"}],"messages":[{"from":"4670","from_user_id":"US.1","timestamp":"10"},{"from":"4670","timestamp":"x"}],"statuses":[{"status":"read","recipient_id":"4670","recipient_user_id":"US.1","timestamp":"12"}]},"field":"messages"},{"value":{"x":1},"field":"account_update"}]}],"padding":"z"}"#
+        let second = #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"P1"},"contacts":[{"user_id":"US.2"}],"messages":[{"from_user_id":"US.2","timestamp":"11"}]},"field":"messages"}]}],"padding":"z"}"#
+        let third = #"{"object":"whatsapp_business_account","entry":[{"id":"2","changes":[{"value":{"metadata":{"phone_number_id":"P1"},"statuses":[{"status":"sent","recipient_id":"4699","timestamp":"13"}]},"field":"messages"}]}],"padding":"z"}"#
+        #expect(out == ["P1/US.1\t" + first, "P1/US.2\t" + second, "P1/4699\t" + third])
+        // Each line, fed to windowkeeper, gives that person's items: the same records as the whole body.
+        for (i, part) in [first, second, third].enumerated() {
+            let items = DecodedBodyItems(part)
+            #expect(items.keys == [["P1/US.1", "-", "P1/US.1", "-"], ["P1/US.2"], ["P1/4699"]][i], "\(i)")
+        }
+    }
+
+    @Test func keyContact_printsTheKeyOrPartitionOfOneId() throws {
+        func line(_ args: [String]) throws -> String { KeyCommand.contactLine(try #require(try KeyCommand.parse(args))) }
+        #expect(try line(["--contact", "+46 73 200 11 22", "--app", "APP"]) == "APP/46732001122\n")
+        #expect(try line(["--contact", " US.1349 ", "--app", "APP"]) == "APP/US.1349\n")
+        #expect(try line(["--contact", "group:G 1"]) == "/group:G 1\n")
+        #expect(try line(["--contact", "us.1349"]) == "/us.1349\n")
+        let sinch = #"{"app_id":"APP","event_time":"2025-06-08T20:59:43Z","message":{"channel_identity":{"channel":"WHATSAPP","identity":"+46 73 200 11 22"}}}"#
+        let keyed = try key([sinch], partitions: 16)
+        #expect(try line(["--contact", "46732001122", "--app", "APP", "--partitions", "16"]) == keyed[0].prefix { $0 != "\t" } + "\n")
+        #expect(throws: UsageError.self) { try KeyCommand.parse(["--app", "APP"]) }
+        #expect(throws: UsageError.self) { try KeyCommand.parse(["--contact", " + "]) }
+        #expect(throws: UsageError.self) { try KeyCommand.parse(["--contact"]) }
+        #expect(KeyCommand.helpText.contains("--contact ID"))
     }
 
     @Test func parse_rejectsBadCounts_andHelpIsHelp() throws {
@@ -239,5 +284,23 @@ import WindowCore
         #expect(throws: UsageError.self) { try KeyCommand.parse(["--partitions", "0"]) }
         #expect(throws: UsageError.self) { try KeyCommand.parse(["--partitions"]) }
         #expect(throws: UsageError.self) { try KeyCommand.parse(["extra"]) }
+    }
+}
+
+/// The contact key of each item of one Meta body ("-" for an item without one).
+private struct DecodedBodyItems {
+    var keys: [String] = []
+
+    init(_ line: String) {
+        var d = RecordDecoder()
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBufferPointer { d.decode(UnsafeBufferPointer($0)) }
+        for item in d.items where !item.isLink {
+            if case .record = item.outcome, !item.record.contact.isEmpty {
+                keys.append(d.string(item.record.app) + "/" + d.string(item.record.contact))
+            } else {
+                keys.append("-")
+            }
+        }
     }
 }

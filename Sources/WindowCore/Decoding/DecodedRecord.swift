@@ -38,13 +38,25 @@ public enum PricingModel: UInt8, Sendable {
 /// A usable record, as far as decoding can tell (clock checks come later).
 /// Strings live in the decoder's arena, already unescaped and normalised.
 public struct DecodedRecord: Sendable {
-    public enum Kind: UInt8, Sendable { case inbound, receipt }
+    public enum Kind: UInt8, Sendable {
+        case inbound, receipt
+        /// A Meta `value.contacts[]` entry carrying both `wa_id` and `user_id` (SPEC section
+        /// 12): it links `phone` to `userID` before the change's other items. Not a record:
+        /// not counted, never sent to windows; only a webhook item has this kind.
+        case link
+    }
 
     public var kind: Kind = .inbound
     public var whatsapp = false
     public var injected = false
     /// A Meta `type:"system"` message (also `injected`: counted, moves the clock, no window).
     public var system = false
+    /// A Meta `calls[]` item (or a status of a `calls` change): counted as a call. A user's
+    /// `connect` call (`USER_INITIATED`) is a contact message; any other is also `injected`.
+    public var call = false
+    /// A group's record (a message with `group_id`, a status with `recipient_type` `group`):
+    /// `contact` is `group:<group id>`; `phone` and `userID` are the participant's.
+    public var group = false
     /// Whether any pricing information was found (conversation id, category, model or type).
     public var hasPricing = false
     /// Why the contact is empty, when it is (the `missing_contact` detail).
@@ -55,8 +67,16 @@ public struct DecodedRecord: Sendable {
     /// Event time, UTC milliseconds.
     public var time: Int64 = 0
     public var app = ByteRange.empty
-    /// The normalised contact key part (identity without spaces and leading `+`, else contact_id).
+    /// The contact key part before links are resolved (SPEC sections 2 and 12): for a group
+    /// `group:<group id>`; else the BSUID if the item has one; else the normalised phone
+    /// (Sinch: identity without spaces and one leading `+`, else contact_id).
+    /// `contactHash` and `keyHash` are computed on it.
     public var contact = ByteRange.empty
+    /// The normalised phone the item carries (empty if none; never `contact_id`).
+    public var phone = ByteRange.empty
+    /// The business-scoped user id (BSUID) the item carries, trimmed of surrounding spaces,
+    /// case kept (empty if none).
+    public var userID = ByteRange.empty
     public var contactID = ByteRange.empty
     // Pricing information (receipts only).
     public var badMetadata = false
@@ -79,6 +99,10 @@ public enum ContactNote: UInt8, Sendable {
     case sinch
     case sinchIdentityNotString, sinchContactIDNotString, sinchNeitherString
     case metaFromAbsent, metaFromNotString, metaRecipientAbsent, metaRecipientNotString
+    /// Present but empty (SPEC section 12: named as empty, not as missing).
+    case sinchIdentityEmpty, sinchContactIDEmpty, sinchBothEmpty, metaFromEmpty, metaRecipientEmpty
+    /// A status with `recipient_type` `group` and no group id in `recipient_id`.
+    case metaGroupWithoutID
 
     public var detail: String {
         switch self {
@@ -90,6 +114,12 @@ public enum ContactNote: UInt8, Sendable {
         case .metaFromNotString: "from is not a string"
         case .metaRecipientAbsent: "no recipient_id"
         case .metaRecipientNotString: "recipient_id is not a string"
+        case .sinchIdentityEmpty: "channel_identity.identity is empty, and no contact_id"
+        case .sinchContactIDEmpty: "no channel_identity.identity, and contact_id is empty"
+        case .sinchBothEmpty: "channel_identity.identity and contact_id are empty"
+        case .metaFromEmpty: "from is empty"
+        case .metaRecipientEmpty: "recipient_id is empty"
+        case .metaGroupWithoutID: "group status without a group id (recipient_id absent or empty)"
         }
     }
 }

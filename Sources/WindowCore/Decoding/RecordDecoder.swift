@@ -14,6 +14,8 @@ public struct RecordDecoder: Sendable {
     private let scratch2 = ByteArena(capacity: 256)
     /// The items of the last Meta webhook body (`LineOutcome.webhook`).
     public internal(set) var items: [WebhookItem] = []
+    /// The ids of the current change's `value.contacts[]` entries, in order.
+    var contactIDs: [ContactIDs] = []
 
     public init() {}
 
@@ -131,21 +133,63 @@ public struct RecordDecoder: Sendable {
             if r.contact.isEmpty {
                 r.contact = r.contactID
                 if r.contact.isEmpty {
+                    // Present but empty is named as empty; not a string says so first.
+                    let identityEmpty = part.identity != nil, contactIDEmpty = part.contactID != nil
                     switch (part.identityNotString, part.contactIDNotString) {
                     case (true, true): r.contactNote = .sinchNeitherString
                     case (true, false): r.contactNote = .sinchIdentityNotString
                     case (false, true): r.contactNote = .sinchContactIDNotString
-                    case (false, false): break
+                    case (false, false):
+                        r.contactNote = identityEmpty ? (contactIDEmpty ? .sinchBothEmpty : .sinchIdentityEmpty)
+                            : contactIDEmpty ? .sinchContactIDEmpty : .sinch
                     }
                 }
+            } else if withBytes(r.contact, { Self.isBSUID($0) }), bsuidAsWritten(part.identity!, line, r.contact) {
+                r.userID = r.contact  // the key as it is (SPEC section 12)
+            } else {
+                r.phone = r.contact
             }
         }
-        if r.kind == .receipt {
+        // Pricing is read only on WhatsApp pricing receipts (SPEC section 12).
+        if r.kind == .receipt, r.whatsapp, r.status.isPricing {
             readMetadata(f.metadata, f.channelMetadata, line, into: &r)
         }
         if r.whatsapp { hashKeys(&r) }
         record = r
         return .record
+    }
+
+    /// Whether bytes are a business-scoped user id as a Sinch identity writes one:
+    /// `^[A-Z]{2}(\.ENT)?\.[A-Za-z0-9]{1,128}$` (SPEC section 12).
+    @inline(__always)
+    public static func isBSUID(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        // A phone almost never has a dot third: one compare rejects it.
+        guard b.count >= 4, b[2] == 0x2E, b[0] &- 0x41 < 26, b[1] &- 0x41 < 26 else { return false }
+        var i = 3
+        if b.count >= 8, b[3] == 0x45, b[4] == 0x4E, b[5] == 0x54, b[6] == 0x2E { i = 7 }
+        let n = b.count - i
+        guard n >= 1, n <= 128 else { return false }
+        while i < b.count {
+            let c = b[i]
+            guard c &- 0x30 < 10 || (c | 0x20) &- 0x61 < 26 else { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Whether the identity, trimmed of surrounding spaces, is exactly its normalised key
+    /// (no inner space, no `+` removed): only then is a key matching the pattern a BSUID.
+    private func bsuidAsWritten(_ span: StringSpan, _ line: UnsafeBufferPointer<UInt8>, _ key: ByteRange) -> Bool {
+        func trimmedCount(_ b: UnsafeBufferPointer<UInt8>) -> Int {
+            var lo = 0, hi = b.count
+            while lo < hi, b[lo] == 0x20 { lo += 1 }
+            while hi > lo, b[hi - 1] == 0x20 { hi -= 1 }
+            return hi - lo
+        }
+        if !span.escaped { return trimmedCount(UnsafeBufferPointer(rebasing: line[span.start..<span.end])) == Int(key.count) }
+        scratch.removeAll()
+        JSONScanner.unescape(line, span, into: scratch)
+        return scratch.withUnsafeBufferPointer { trimmedCount($0) } == Int(key.count)
     }
 
     /// The routing hashes of a WhatsApp record whose app, contact and conversation id are set.

@@ -8,6 +8,15 @@ enum MetadataValue {
     case other
 }
 
+/// The ids of one Meta `value.contacts[]` entry: `wa_id` normalised as a phone, `user_id`
+/// trimmed (empty when absent or empty).
+struct ContactIDs {
+    var phone = ByteRange.empty
+    var userID = ByteRange.empty
+    /// Both ids: the entry links them (SPEC section 12).
+    var links: Bool { !phone.isEmpty && !userID.isEmpty }
+}
+
 /// Fields of `message` or `message_delivery_report`.
 struct ChannelFields {
     var present = false
@@ -51,7 +60,7 @@ struct TopFields {
         "conversation_start_notification", "conversation_stop_notification",
         "conversation_delete_notification", "contact_create_notification",
         "contact_delete_notification", "contact_merge_notification", "contact_update_notification",
-        "duplicated_identities", "capability_notification", "opt_in_notification",
+        "duplicated_contact_identities_notification", "duplicated_identities", "capability_notification", "opt_in_notification",
         "opt_out_notification", "channel_event_notification", "unsupported_callback",
         "smart_conversation_notification", "record_notification", "batch_status_update_notification",
     ]

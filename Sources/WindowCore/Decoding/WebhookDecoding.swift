@@ -1,15 +1,16 @@
-/// One item of a Meta WhatsApp Cloud API webhook body (SPEC section 11): a record, a change
-/// of another field (skipped), or an unusable part of the body with its diagnostic.
+/// One item of a Meta WhatsApp Cloud API webhook body (SPEC sections 11 and 12): a record, a
+/// link (`DecodedRecord.Kind.link`), a change of another field or without items (skipped),
+/// or an unusable part of the body with its diagnostic.
 public struct WebhookItem: Sendable {
     public enum Place: UInt8, Sendable {
-        case entry, changes, change, value, messages, statuses, message, status
+        case entry, changes, change, value, messages, statuses, message, status, calls, call, contact
     }
 
     public var place: Place
     public var entry: Int32
     public var change: Int32
     public var index: Int32
-    /// `.record` (then `record` holds it), `.skipped` or `.rejected`.
+    /// `.record` (then `record` holds it: a record, or a link), `.skipped` or `.rejected`.
     public var outcome: LineOutcome
     public var record: DecodedRecord
 
@@ -24,18 +25,29 @@ public struct WebhookItem: Sendable {
         case .value: p += ".value"
         case .messages: p += ".value.messages"
         case .statuses: p += ".value.statuses"
+        case .calls: p += ".value.calls"
         case .message: p += ".value.messages[\(index)]"
         case .status: p += ".value.statuses[\(index)]"
+        case .call: p += ".value.calls[\(index)]"
+        case .contact: p += ".value.contacts[\(index)]"
         default: break
         }
         return p
     }
 
-    /// Items of the messages list sort before those of the statuses list.
-    var isMessagePart: Bool { place == .message || place == .messages }
+    /// A link item (a `value.contacts[]` entry with both ids).
+    public var isLink: Bool { place == .contact }
+
+    /// Items of the messages (or calls) list sort before those of the statuses list.
+    var isMessagePart: Bool { place == .message || place == .messages || place == .call || place == .calls }
 }
 
-/// The fields read from one `messages[]` or `statuses[]` item (first occurrences).
+/// Which list of a change's `value` an item comes from.
+enum WebhookItemKind {
+    case message, status, call
+}
+
+/// The fields read from one `messages[]`, `statuses[]` or `calls[]` item (first occurrences).
 struct WebhookItemFields {
     enum Time {
         case absent
@@ -45,8 +57,21 @@ struct WebhookItemFields {
         case other
     }
 
+    /// The phone field: `from` (messages, calls) or `recipient_id` (statuses; a group
+    /// status's group id).
     var contact: StringSpan?
     var contactNotString = false
+    /// The BSUID field: `from_user_id` or `recipient_user_id`.
+    var userID: StringSpan?
+    /// A message's `group_id`.
+    var groupID: StringSpan?
+    /// A status's `recipient_type` is `group`; its participant's ids.
+    var groupStatus = false
+    var participant: StringSpan?
+    var participantUserID: StringSpan?
+    /// A call's `event` and `direction`.
+    var event: StringSpan?
+    var direction: StringSpan?
     var time = Time.absent
     var type: StringSpan?
     var status: StringSpan?
@@ -55,19 +80,20 @@ struct WebhookItemFields {
     /// Sinch keys they mean (`origin.type` in the fallback category slot).
     var pricing = PricingKey.Slots()
     var badPricing = false
-    private var seen: UInt8 = 0
+    private var seen: UInt16 = 0
 
-    private mutating func first(_ bit: UInt8) -> Bool {
+    private mutating func first(_ bit: UInt16) -> Bool {
         if seen & bit != 0 { return false }
         seen |= bit
         return true
     }
 
     @inline(__always)
-    mutating func member(_ s: inout JSONScanner, _ key: StringSpan, status isStatus: Bool) -> Bool {
+    mutating func member(_ s: inout JSONScanner, _ key: StringSpan, kind: WebhookItemKind) -> Bool {
         let n = key.escaped ? -1 : key.count
         if n == 9 || n < 0, s.equals(key, "timestamp") { return timeValue(&s, first: first(1)) }
-        if isStatus {
+        switch kind {
+        case .status:
             if n == 12 || n < 0, s.equals(key, "recipient_id") {
                 return TopFields.stringValue(&s, into: &contact, first: first(2), notString: &contactNotString)
             }
@@ -76,11 +102,57 @@ struct WebhookItemFields {
             }
             if n == 7 || n < 0, s.equals(key, "pricing") { return pricingValue(&s, first: first(8)) }
             if n == 12 || n < 0, s.equals(key, "conversation") { return conversationValue(&s, first: first(16)) }
-        } else {
+            if n == 17 || n < 0, s.equals(key, "recipient_user_id") {
+                let isFirst = first(32)
+                return TopFields.stringValue(&s, into: &userID, first: isFirst)
+            }
+            if n == 14 || n < 0, s.equals(key, "recipient_type") {
+                var type: StringSpan?
+                let isFirst = first(64)
+                guard TopFields.stringValue(&s, into: &type, first: isFirst) else { return false }
+                if isFirst, let type, s.equals(type, "group") { groupStatus = true }
+                return true
+            }
+            if n == 24 || n < 0, s.equals(key, "recipient_participant_id") {
+                let isFirst = first(128)
+                return TopFields.stringValue(&s, into: &participant, first: isFirst)
+            }
+            if n == 29 || n < 0, s.equals(key, "recipient_participant_user_id") {
+                let isFirst = first(256)
+                return TopFields.stringValue(&s, into: &participantUserID, first: isFirst)
+            }
+        case .message:
             if n == 4 || n < 0, s.equals(key, "from") {
                 return TopFields.stringValue(&s, into: &contact, first: first(2), notString: &contactNotString)
             }
-            if n == 4 || n < 0, s.equals(key, "type") { return TopFields.stringValue(&s, into: &type, first: first(4)) }
+            if n == 4 || n < 0, s.equals(key, "type") {
+                let isFirst = first(4)
+                return TopFields.stringValue(&s, into: &type, first: isFirst)
+            }
+            if n == 12 || n < 0, s.equals(key, "from_user_id") {
+                let isFirst = first(32)
+                return TopFields.stringValue(&s, into: &userID, first: isFirst)
+            }
+            if n == 8 || n < 0, s.equals(key, "group_id") {
+                let isFirst = first(64)
+                return TopFields.stringValue(&s, into: &groupID, first: isFirst)
+            }
+        case .call:
+            if n == 4 || n < 0, s.equals(key, "from") {
+                return TopFields.stringValue(&s, into: &contact, first: first(2), notString: &contactNotString)
+            }
+            if n == 12 || n < 0, s.equals(key, "from_user_id") {
+                let isFirst = first(32)
+                return TopFields.stringValue(&s, into: &userID, first: isFirst)
+            }
+            if n == 5 || n < 0, s.equals(key, "event") {
+                let isFirst = first(4)
+                return TopFields.stringValue(&s, into: &event, first: isFirst)
+            }
+            if n == 9 || n < 0, s.equals(key, "direction") {
+                let isFirst = first(8)
+                return TopFields.stringValue(&s, into: &direction, first: isFirst)
+            }
         }
         return s.skipAnyValue()
     }
@@ -213,19 +285,21 @@ extension RecordDecoder {
     }
 
     /// One `changes[]` element. `value` usually comes before `field` (Meta writes it so), so
-    /// its items are decoded at once and dropped again if the field is not `messages`.
+    /// its items are decoded at once, and those of lists the field does not read (or all of
+    /// them, for a field other than `messages` and `calls`) are dropped again.
     private mutating func walkChange(_ s: inout JSONScanner, _ e: Int32, _ c: Int32, _ line: UnsafeBufferPointer<UInt8>) -> Bool {
         guard s.peek() == 0x7B else {
             problem(.change, e, c, 0, "is not an object")
             return s.skipValue()
         }
-        enum Field { case absent, messages, other, notString }
+        enum Field { case absent, messages, calls, other, notString }
         var field = Field.absent
         var value: Bool?  // nil: absent; false: not an object
         var app: StringSpan?
         var appNotString = false
         var statusesFirst = false
         let mark = items.count
+        contactIDs.removeAll(keepingCapacity: true)
         let ok = s.scanObject { s, key in
             if field == .absent, s.equals(key, "field") {
                 guard s.peek() == 0x22 else {
@@ -233,11 +307,11 @@ extension RecordDecoder {
                     return s.skipValue()
                 }
                 guard let span = s.scanString() else { return false }
-                field = s.equals(span, "messages") ? .messages : .other
+                field = s.equals(span, "messages") ? .messages : s.equals(span, "calls") ? .calls : .other
                 return true
             }
             if value == nil, s.equals(key, "value") {
-                guard s.peek() == 0x7B, field == .absent || field == .messages else {
+                guard s.peek() == 0x7B, field == .absent || field == .messages || field == .calls else {
                     value = s.peek() == 0x7B
                     return s.skipValue()
                 }
@@ -247,7 +321,7 @@ extension RecordDecoder {
             return s.skipAnyValue()
         }
         guard ok else { return false }
-        if field != .messages {
+        guard field == .messages || field == .calls else {
             items.removeSubrange(mark...)
             switch field {
             case .other:
@@ -262,12 +336,61 @@ extension RecordDecoder {
         case false?: problem(.value, e, c, 0, "is not an object")
         default: break
         }
+        // A messages change reads messages[] and statuses[]; a calls change calls[], and its
+        // statuses[] (call statuses) as call items.
+        let calls = field == .calls
+        if items[mark...].contains(where: { calls ? ($0.place == .message || $0.place == .messages) : ($0.place == .call || $0.place == .calls) }) {
+            let kept = items[mark...].filter { calls ? ($0.place != .message && $0.place != .messages) : ($0.place != .call && $0.place != .calls) }
+            items.replaceSubrange(mark..., with: kept)
+        }
         if statusesFirst {
             let part = items[mark...]
             items.replaceSubrange(mark..., with: part.filter(\.isMessagePart) + part.filter { !$0.isMessagePart })
         }
+        if calls {
+            for i in mark..<items.count where items[i].place == .status {
+                guard case .record = items[i].outcome else { continue }
+                items[i].record = Self.callStatus(items[i].record)
+            }
+        }
+        if contactIDs.count == 1 {
+            // A messages[] item with neither from nor from_user_id takes the one entry's ids.
+            let only = contactIDs[0]
+            for i in mark..<items.count where items[i].place == .message {
+                guard case .record = items[i].outcome, items[i].record.phone.isEmpty, items[i].record.userID.isEmpty else { continue }
+                var r = items[i].record
+                r.phone = only.phone
+                r.userID = only.userID
+                if !r.group { r.contact = only.userID.isEmpty ? only.phone : only.userID }
+                items[i].record = r
+            }
+        }
         let appRange = app.map { copy($0, line) }
-        for i in mark..<items.count where items[i].place == .message || items[i].place == .status {
+        if let appRange, contactIDs.contains(where: \.links) {
+            // Links come first, at the time of the change's first message (or call) item
+            // with a usable timestamp; without one the change links nothing.
+            let first = items[mark...].first {
+                guard $0.place == .message || $0.place == .call, case .record = $0.outcome else { return false }
+                return true
+            }
+            if let time = first?.record.time {
+                var links: [WebhookItem] = []
+                for (k, ids) in contactIDs.enumerated() where ids.links {
+                    var r = DecodedRecord()
+                    r.kind = .link
+                    r.whatsapp = true
+                    r.time = time
+                    r.app = appRange
+                    r.phone = ids.phone
+                    r.userID = ids.userID
+                    r.contact = ids.userID
+                    hashKeys(&r)
+                    links.append(WebhookItem(place: .contact, entry: e, change: c, index: Int32(clamping: k), outcome: .record, record: r))
+                }
+                items.insert(contentsOf: links, at: mark)
+            }
+        }
+        for i in mark..<items.count where items[i].place == .message || items[i].place == .status || items[i].place == .call {
             guard let appRange else {
                 items[i].outcome = .rejected(.missingField, detail: appNotString ? "value.metadata.phone_number_id is not a string"
                                                                                  : "no value.metadata.phone_number_id")
@@ -281,7 +404,28 @@ extension RecordDecoder {
             hashKeys(&r)
             items[i].record = r
         }
+        // A change that gave no item at all (e.g. only `value.errors`) is counted as skipped.
+        if items.count == mark {
+            items.append(WebhookItem(place: .change, entry: e, change: c, index: 0, outcome: .skipped, record: DecodedRecord()))
+        }
         return true
+    }
+
+    /// A status of a `calls` change (a call status such as `RINGING`): a call item that is
+    /// counted and moves the clock.
+    private static func callStatus(_ status: DecodedRecord) -> DecodedRecord {
+        var r = DecodedRecord()
+        r.kind = .inbound
+        r.whatsapp = true
+        r.call = true
+        r.injected = true
+        r.time = status.time
+        r.contact = status.contact
+        r.phone = status.phone
+        r.userID = status.userID
+        r.group = status.group
+        r.contactNote = status.contactNote
+        return r
     }
 
     private mutating func walkValue(_ s: inout JSONScanner, _ e: Int32, _ c: Int32, _ app: inout StringSpan?, _ appNotString: inout Bool,
@@ -289,7 +433,7 @@ extension RecordDecoder {
         var seen: UInt8 = 0
         return s.scanObject { s, key in
             let n = key.escaped ? -1 : key.count
-            guard n == 8 || n < 0 else { return s.skipAnyValue() }
+            guard n == 8 || n == 5 || n < 0 else { return s.skipAnyValue() }
             if s.equals(key, "metadata") {
                 guard seen & 1 == 0, s.peek() == 0x7B else { return s.skipValue() }
                 seen |= 1
@@ -300,37 +444,81 @@ extension RecordDecoder {
                     return TopFields.stringValue(&s, into: &app, first: true, notString: &appNotString)
                 }
             }
-            let messages = s.equals(key, "messages")
-            guard messages || s.equals(key, "statuses") else { return s.skipAnyValue() }
-            let bit: UInt8 = messages ? 2 : 4
+            if s.equals(key, "contacts") {
+                guard seen & 8 == 0, s.peek() == 0x5B else { return s.skipValue() }
+                seen |= 8
+                return s.scanArray { s, _ in walkContact(&s, line) }
+            }
+            let kind: WebhookItemKind
+            let bit: UInt8
+            if s.equals(key, "messages") {
+                (kind, bit) = (.message, 2)
+            } else if s.equals(key, "statuses") {
+                (kind, bit) = (.status, 4)
+            } else if s.equals(key, "calls") {
+                (kind, bit) = (.call, 16)
+            } else {
+                return s.skipAnyValue()
+            }
             guard seen & bit == 0 else { return s.skipValue() }
             seen |= bit
-            if messages, seen & 4 != 0 { statusesFirst = true }
+            if kind != .status, seen & 4 != 0 { statusesFirst = true }
+            let list: WebhookItem.Place = kind == .message ? .messages : kind == .status ? .statuses : .calls
             guard s.peek() == 0x5B else {
-                problem(messages ? .messages : .statuses, e, c, 0, "is not an array")
+                problem(list, e, c, 0, "is not an array")
                 return s.skipValue()
             }
-            return s.scanArray { s, k in walkItem(&s, messages ? .message : .status, e, c, Int32(clamping: k), line) }
+            return s.scanArray { s, k in walkItem(&s, kind, e, c, Int32(clamping: k), line) }
         }
     }
 
-    private mutating func walkItem(_ s: inout JSONScanner, _ place: WebhookItem.Place, _ e: Int32, _ c: Int32, _ k: Int32,
+    /// One `value.contacts[]` entry: its `wa_id` (a phone) and `user_id` (a BSUID).
+    private mutating func walkContact(_ s: inout JSONScanner, _ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard s.peek() == 0x7B else {
+            contactIDs.append(ContactIDs())
+            return s.skipValue()
+        }
+        var waID: StringSpan?, userID: StringSpan?
+        var seen: UInt8 = 0
+        let ok = s.scanObject { s, key in
+            let n = key.escaped ? -1 : key.count
+            if n == 5 || n < 0, s.equals(key, "wa_id") {
+                defer { seen |= 1 }
+                return TopFields.stringValue(&s, into: &waID, first: seen & 1 == 0)
+            }
+            if n == 7 || n < 0, s.equals(key, "user_id") {
+                defer { seen |= 2 }
+                return TopFields.stringValue(&s, into: &userID, first: seen & 2 == 0)
+            }
+            return s.skipAnyValue()
+        }
+        guard ok else { return false }
+        var ids = ContactIDs()
+        ids.userID = trimmedID(userID, line)
+        ids.phone = phone(waID, line, userID: ids.userID)
+        contactIDs.append(ids)
+        return true
+    }
+
+    private mutating func walkItem(_ s: inout JSONScanner, _ kind: WebhookItemKind, _ e: Int32, _ c: Int32, _ k: Int32,
                                    _ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        let place: WebhookItem.Place = kind == .message ? .message : kind == .status ? .status : .call
         guard s.peek() == 0x7B else {
             problem(place, e, c, k, "is not an object")
             return s.skipValue()
         }
         var f = WebhookItemFields()
-        guard s.scanObject({ s, key in f.member(&s, key, status: place == .status) }) else { return false }
+        guard s.scanObject({ s, key in f.member(&s, key, kind: kind) }) else { return false }
         var r = DecodedRecord()
-        let outcome = itemRecord(f, status: place == .status, line, &r)
+        let outcome = itemRecord(f, kind, line, &r)
         items.append(WebhookItem(place: place, entry: e, change: c, index: k, outcome: outcome, record: r))
         return true
     }
 
     /// The record of one item; its app and hashes are set once the change is read.
-    private mutating func itemRecord(_ f: WebhookItemFields, status isStatus: Bool, _ line: UnsafeBufferPointer<UInt8>,
+    private mutating func itemRecord(_ f: WebhookItemFields, _ kind: WebhookItemKind, _ line: UnsafeBufferPointer<UInt8>,
                                      _ r: inout DecodedRecord) -> LineOutcome {
+        let isStatus = kind == .status
         r.kind = isStatus ? .receipt : .inbound
         r.whatsapp = true
         if isStatus, f.status == nil {
@@ -361,23 +549,81 @@ extension RecordDecoder {
             return .rejected(.badTimestamp, detail: "timestamp is neither a string of digits nor an integer")
         }
         r.time = seconds! &* 1_000
-        if let span = f.status {
-            r.statusText = upperCased(copy(span, line))
+        let scanner = JSONScanner(line)
+        switch kind {
+        case .status:
+            r.statusText = upperCased(copy(f.status!, line))
             r.status = withBytes(r.statusText) { Self.status(of: $0) }
-        } else if let type = f.type, JSONScanner(line).equals(type, "system") {
-            r.injected = true
-            r.system = true
+        case .message:
+            if let type = f.type, scanner.equals(type, "system") {
+                r.injected = true
+                r.system = true
+            }
+        case .call:
+            r.call = true
+            let userCall = f.event.map { scanner.equals($0, "connect") } == true
+                && f.direction.map { scanner.equals($0, "USER_INITIATED") } == true
+            r.injected = !userCall
         }
-        r.contact = normalisedContact(f.contact, line)
-        if r.contact.isEmpty {
-            r.contactNote = isStatus ? (f.contactNotString ? .metaRecipientNotString : .metaRecipientAbsent)
-                : (f.contactNotString ? .metaFromNotString : .metaFromAbsent)
+        // Ids (SPEC section 12): a group status's own ids are its participant's.
+        let groupStatus = isStatus && f.groupStatus
+        r.userID = trimmedID(groupStatus ? f.participantUserID : f.userID, line)
+        r.phone = phone(groupStatus ? f.participant : f.contact, line, userID: r.userID)
+        if kind == .message, let group = f.groupID, group.count > 0 {
+            r.group = true
+            r.contact = groupKey(group, line)
+        } else if groupStatus {
+            r.group = true
+            if let group = f.contact, group.count > 0 {
+                r.contact = groupKey(group, line)
+            } else {
+                r.contactNote = .metaGroupWithoutID
+            }
+        } else {
+            r.contact = r.userID.isEmpty ? r.phone : r.userID
+            if r.contact.isEmpty {
+                let present = f.contact != nil
+                r.contactNote = isStatus ? (f.contactNotString ? .metaRecipientNotString : present ? .metaRecipientEmpty : .metaRecipientAbsent)
+                    : (f.contactNotString ? .metaFromNotString : present ? .metaFromEmpty : .metaFromAbsent)
+            }
         }
         if isStatus {
             takePricing(f.pricing, line, into: &r)
             r.badMetadata = f.badPricing
         }
         return .record
+    }
+
+    /// A phone field's normalised value; empty when absent, empty, or the same as the BSUID
+    /// beside it (a BSUID written in the phone field is not a phone).
+    private mutating func phone(_ span: StringSpan?, _ line: UnsafeBufferPointer<UInt8>, userID: ByteRange) -> ByteRange {
+        guard let span, span.count > 0 else { return .empty }
+        let p = normalisedContact(span, line)
+        if p.isEmpty { return .empty }
+        if !userID.isEmpty, withBytes(p, { a in withBytes(userID) { a.elementsEqual($0) } }) { return .empty }
+        return p
+    }
+
+    /// A BSUID field's value, unescaped and trimmed of surrounding spaces (empty if none).
+    mutating func trimmedID(_ span: StringSpan?, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
+        guard let span, span.count > 0 else { return .empty }
+        var r = copy(span, line)
+        withBytes(r) { b in
+            var lo = 0, hi = b.count
+            while lo < hi, b[lo] == 0x20 { lo += 1 }
+            while hi > lo, b[hi - 1] == 0x20 { hi -= 1 }
+            r = ByteRange(start: r.start + Int32(lo), count: Int32(hi - lo))
+        }
+        return r.isEmpty ? .empty : r
+    }
+
+    /// `group:` and the group id, unescaped (otherwise as written).
+    private func groupKey(_ span: StringSpan, _ line: UnsafeBufferPointer<UInt8>) -> ByteRange {
+        let start = arena.count
+        let prefix: StaticString = "group:"
+        arena.append(UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+        JSONScanner.unescape(line, span, into: arena)
+        return ByteRange(start: Int32(start), count: Int32(arena.count - start))
     }
 
     /// Unix seconds written as plain digits in `line[start..<end]` (at most the largest

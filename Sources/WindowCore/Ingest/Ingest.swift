@@ -26,6 +26,9 @@ public struct IngestCounters: Sendable, Equatable {
     public var injected = 0
     /// Meta `type:"system"` messages.
     public var system = 0
+    /// Meta call items (`calls[]`, and statuses of a `calls` change); a user's `connect`
+    /// call among them is a contact message (also in `windowRecords`).
+    public var calls = 0
     public var otherChannel = 0
     /// WhatsApp receipts by known status (`ReceiptStatus` order).
     public var knownStatuses: [Int] = Array(repeating: 0, count: ReceiptStatus.allCases.count)
@@ -48,7 +51,7 @@ public struct IngestCounters: Sendable, Equatable {
 
     public init() {}
 
-    public var records: Int { inbound + injected + system + otherChannel + receipts.values.reduce(0, +) }
+    public var records: Int { inbound + injected + system + calls + otherChannel + receipts.values.reduce(0, +) }
 }
 
 /// What to do with one line.
@@ -128,6 +131,9 @@ public struct Ingest: Sendable {
             counters.diagnostics[d.rawValue] += 1
             return .rejected(d, detail: detail)
         case .record:
+            // A link item is not a record: whoever resolves ids reads it before this; here
+            // it is neither counted nor sent to windows, and it does not move the clock.
+            if record.kind == .link { return .skipped }
             return check(record, arena, now: now)
         case .webhook(let n):
             return .webhook(items: n)
@@ -174,6 +180,13 @@ public struct Ingest: Sendable {
                 counters.system += 1
                 return nil
             }
+            if r.call {
+                counters.calls += 1
+                if r.injected { return nil }
+                counters.windowRecords += 1
+                return WindowInput(operation: .contactMessage, freeEntryPoint: false, time: r.time, contactHash: r.contactHash,
+                                   app: r.app, contact: r.contact, contactID: r.contactID)
+            }
             if r.injected {
                 counters.injected += 1
                 return nil
@@ -199,6 +212,8 @@ public struct Ingest: Sendable {
             case .pmp where r.freeEntryPoint: operation = .pmpFreeEntry
             default: return nil
             }
+        case .link:
+            return nil
         }
         counters.windowRecords += 1
         return WindowInput(operation: operation, freeEntryPoint: r.freeEntryPoint, time: r.time, contactHash: r.contactHash,

@@ -68,7 +68,7 @@ public final class LiveMetrics: Sendable {
         let i = r.ingest
         family("lines_total", "counter", "Input lines read.", [("", "\(i.lines)")])
         family("records_total", "counter", "Usable records by kind (a receipt counts under its status in windowkeeper_receipts_total too).", [
-            ("kind=\"inbound\"", "\(i.inbound)"), ("kind=\"injected\"", "\(i.injected)"),
+            ("kind=\"inbound\"", "\(i.inbound)"), ("kind=\"injected\"", "\(i.injected)"), ("kind=\"call\"", "\(i.calls)"),
             ("kind=\"other_channel\"", "\(i.otherChannel)"), ("kind=\"receipt\"", "\(i.receipts.values.reduce(0, +))"),
         ])
         family("receipts_total", "counter", "WhatsApp delivery receipts by status.",

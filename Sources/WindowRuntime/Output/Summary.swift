@@ -38,6 +38,7 @@ struct Summary {
                 ("inbound", .int(ingest.inbound)),
                 ("injected", .int(ingest.injected)),
                 ("system", .int(ingest.system)),
+                ("calls", .int(ingest.calls)),
                 ("other_channel", .int(ingest.otherChannel)),
                 ("receipts", .object(receipts)),
             ])),

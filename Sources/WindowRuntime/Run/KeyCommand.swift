@@ -9,12 +9,17 @@ import WindowCore
 /// `windowkeeper key [--partitions N]`: each input line back, byte for byte, behind
 /// `KEY<TAB>`: its contact key `APP_ID/CONTACT`, or its partition `0…N−1` from the hash that
 /// routes records to shards. Producers key their queue messages with it, so every record of
-/// a contact lands in one partition, in order.
+/// a contact lands in one partition, in order. A Meta body naming several people becomes
+/// one line per person (`MetaBodySplit`). `key --contact ID` keys one id.
 public enum KeyCommand {
     public struct Options: Equatable {
         /// nil: print contact keys.
         public var partitions: Int?
         public var maxLineBytes = 1 << 20
+        /// `--contact ID`: key this one id instead of reading callbacks.
+        public var contact: String?
+        /// `--app APP`, with `--contact` (default empty, as `app_id` may be).
+        public var app: String?
     }
 
     public static let helpText = """
@@ -23,17 +28,29 @@ public enum KeyCommand {
     USAGE
       windowkeeper key [--partitions N] < callbacks.ndjson > keyed.tsv
       windowkeeper key --partitions 4 < callbacks.ndjson | kcat -P -b BROKER -t callbacks -K '\\t'
+      windowkeeper key --contact ID [--app APP] [--partitions N]
 
     Writes every input line back unchanged behind KEY<TAB>. KEY is the line's contact key
-    APP_ID/CONTACT (the same normalisation windowkeeper applies: spaces and one leading +
-    removed from the identity, else contact_id), or - for a line without one (another
-    channel, a bad line, a key holding a tab or line break). With --partitions N, KEY is the
-    partition 0…N−1 that the contact's routing hash picks (the hash that picks shards), and
-    0 for a line without a contact key. A Meta webhook body gets the key of its WhatsApp
-    items when they all have one contact, else - (or 0). A last line without a newline gets one.
+    APP_ID/CONTACT, keyed as windowkeeper keys records before it links ids: the BSUID
+    (business-scoped user id, e.g. US.13491208655302741918) the line carries if any, else
+    its phone (spaces and one leading + removed; Sinch: else contact_id), and for a group
+    message or status group:GROUP_ID. A line without one (another channel, a bad line, a
+    key holding a tab or line break) gets -. With --partitions N, KEY is the partition
+    0…N−1 that the contact's routing hash picks (the hash that picks shards), and 0 for a
+    line without a contact key. A Meta webhook body whose WhatsApp items belong to several
+    people is written as one line per person, in order of first appearance: the same body
+    holding only that person's items (and the contacts[] entries naming them); parts that
+    belong to nobody go with the first person's line. These are the only lines not copied
+    byte for byte. A last line without a newline gets one.
+
+    With --contact ID, reads nothing and prints the key (or partition) of that one id: a
+    BSUID (ID matching [A-Z]{2}(.ENT)?.[A-Za-z0-9]{1,128} once trimmed) as it is, an ID
+    starting with group: as it is, anything else normalised as a phone.
 
       --partitions N          print partition numbers (1…65536) instead of contact keys
       --max-line-bytes N      longer lines are copied through with key - (default 1048576)
+      --contact ID            key one id instead of reading callbacks
+      --app APP               the app_id (or Meta phone_number_id) of --contact (default "")
       -h, --help              this text
     """
 
@@ -45,6 +62,10 @@ public enum KeyCommand {
             let a = arguments[i]
             switch a {
             case "-h", "--help": return nil
+            case "--contact", "--app":
+                guard i + 1 < arguments.count else { throw UsageError("key: \(a) needs a value") }
+                if a == "--contact" { o.contact = arguments[i + 1] } else { o.app = arguments[i + 1] }
+                i += 2
             case "--partitions", "--max-line-bytes":
                 guard i + 1 < arguments.count else { throw UsageError("key: \(a) needs a value") }
                 let v = arguments[i + 1]
@@ -64,13 +85,47 @@ public enum KeyCommand {
                 throw UsageError("key: " + (a.hasPrefix("-") ? "unknown option \(a)" : "unexpected argument '\(a)' (input is read from standard input)"))
             }
         }
+        if o.app != nil, o.contact == nil { throw UsageError("key: --app needs --contact") }
+        if let id = o.contact, contactKey(id).isEmpty { throw UsageError("key: --contact '\(id)' gives an empty key") }
         return o
+    }
+
+    /// The contact key of one id given by hand: `group:…` and BSUIDs (trimmed) as they are,
+    /// anything else normalised as a phone (SPEC sections 2 and 12).
+    public static func contactKey(_ id: String) -> [UInt8] {
+        let raw = Array(id.utf8)
+        if raw.starts(with: "group:".utf8) { return raw }
+        let trimmed = raw.trimmingSpaces()
+        if trimmed.withUnsafeBufferPointer({ RecordDecoder.isBSUID($0) }) { return trimmed }
+        return phoneKey(raw)
+    }
+
+    /// A phone as section 2 normalises it (every space, then one leading `+`, removed).
+    static func phoneKey(_ raw: [UInt8]) -> [UInt8] {
+        let arena = ByteArena(capacity: raw.count + 1)
+        raw.withUnsafeBufferPointer { RecordDecoder.appendContactKey($0, to: arena) }
+        return arena.array
+    }
+
+    /// `key --contact`: the line `APP/KEY` or the partition number.
+    public static func contactLine(_ o: Options) -> String {
+        let key = contactKey(o.contact ?? "")
+        let app = Array((o.app ?? "").utf8)
+        if let partitions = o.partitions {
+            let hash = app.withUnsafeBufferPointer { a in key.withUnsafeBufferPointer { RoutingHash.contact(app: a, contact: $0) } }
+            return "\(RoutingHash.partition(hash, of: partitions))\n"
+        }
+        return String(decoding: app + [0x2F] + key, as: UTF8.self) + "\n"
     }
 
     /// Keys standard input onto standard output; returns the exit status. Lines are decoded
     /// in segments on worker threads (as the pipeline's reader does) and written in order.
     public static func run(_ o: Options, input: Int32 = 0, output: FDWriter = FDWriter(fd: 1),
                            errors: FDWriter = FDWriter(fd: 2)) -> Int32 {
+        if o.contact != nil {
+            output.write(Array(contactLine(o).utf8))
+            return output.error == nil ? 0 : 1
+        }
         var keyer = LineKeyer(partitions: o.partitions)
         var framer = LineFramer(maxLineBytes: o.maxLineBytes)
         var out = ByteBuffer(capacity: 2 << 20)
@@ -152,7 +207,18 @@ struct LineKeyer {
             segment.forEachLine { i, outcome, record, items in
                 switch outcome {
                 case .record: putKey(record, arena, &out)
-                case .webhook: putKey(Self.commonContact(items, arena), arena, &out)
+                case .webhook:
+                    if let split = MetaBodySplit(items, arena) {
+                        var bytes: [UInt8] = []
+                        for p in split.people.indices {
+                            putKey(split.people[p], arena, &out)
+                            bytes.removeAll(keepingCapacity: true)
+                            split.write(p, segment.lines[i], &bytes)
+                            bytes.withUnsafeBufferPointer { put($0, &out) }
+                        }
+                        return true
+                    }
+                    putKey(Self.commonContact(items, arena), arena, &out)
                 default: putKey(nil, arena, &out)
                 }
                 put(segment.lines[i], &out)
@@ -168,15 +234,16 @@ struct LineKeyer {
     }
 
     /// A Meta webhook body's key: the contact of its usable WhatsApp items when they all
-    /// have the same one (a body usually speaks of one person); nil when they differ or
-    /// there is none, so the line gets no key.
+    /// have the same one (a body usually speaks of one person; `MetaBodySplit` writes one
+    /// that names several); nil when there is none, so the line gets no key. Link items
+    /// (`contacts[]` entries) are no one's items.
     static func commonContact(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
         func bytes(_ r: ByteRange) -> UnsafeBufferPointer<UInt8> {
             UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)])
         }
         var first: DecodedRecord?
         for item in items {
-            guard case .record = item.outcome, item.record.whatsapp, item.record.contact.count > 0 else { continue }
+            guard case .record = item.outcome, !item.isLink, item.record.whatsapp, item.record.contact.count > 0 else { continue }
             let r = item.record
             if let f = first {
                 guard f.contactHash == r.contactHash, bytes(f.app).elementsEqual(bytes(r.app)),
