@@ -150,6 +150,7 @@ extension WindowEngine {
 
     mutating func releaseContactIfEmpty(_ c: Int32) {
         guard !services[Int(c)].present, contacts[Int(c)].firstOther < 0 else { return }
+        if !phones.isEmpty { phones[c] = nil }
         contactIndex.remove(contactHash(c), c)
         text.free(contacts[Int(c)].contact)
         contacts[Int(c)] = Contact(app: 0, contact: .empty)
