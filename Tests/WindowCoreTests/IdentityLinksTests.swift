@@ -67,3 +67,28 @@ import Testing
         #expect(links.all.allSatisfy { $0.last == 1_000 })
     }
 }
+
+@Suite struct StateFileLinksTests {
+    @Test func links_roundTripThroughAStateFile_andARestoredTableResolvesThem() throws {
+        let links = [IdentityLinks.Link(app: Array("APP".utf8), phone: Array("46".utf8), user: Array("US.1".utf8), last: 1_000),
+                     IdentityLinks.Link(app: Array("APP2".utf8), phone: Array("47".utf8), user: Array("BR.ENT.9".utf8), last: 2_000)]
+        let file = StateFile(semantics: .init(engine: EngineOptions(), mode: .event, lateness: 0), clock: 500, newest: 2_000,
+                             links: links, windows: [])
+        let decoded = try StateFile.decode(file.encoded())
+        #expect(decoded.links == links)
+        var table = IdentityLinks(horizon: 100)
+        for l in decoded.links { table.restore(l) }
+        #expect(table.link(app: Array("APP".utf8), id: Array("46".utf8))?.user == Array("US.1".utf8))
+        #expect(table.link(app: Array("APP2".utf8), id: Array("BR.ENT.9".utf8))?.phone == Array("47".utf8))
+        #expect(table.link(app: Array("APP".utf8), id: Array("47".utf8)) == nil)
+    }
+
+    @Test func aTruncatedLinkTable_isRefused() {
+        let links = [IdentityLinks.Link(app: Array("APP".utf8), phone: Array("46".utf8), user: Array("US.1".utf8), last: 1_000)]
+        var bytes = StateFile(semantics: .init(engine: EngineOptions(), mode: .event, lateness: 0), clock: 500, newest: 2_000,
+                              links: links, windows: []).encoded()
+        // The last bytes (the index checksum) damaged.
+        bytes.replaceSubrange(bytes.count - 8..<bytes.count, with: [0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(throws: StateFile.LoadError.self) { try StateFile.decode(bytes) }
+    }
+}
