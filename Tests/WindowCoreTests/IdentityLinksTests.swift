@@ -29,6 +29,22 @@ import Testing
         #expect(Self.resolve(&links, phone: "46", at: 50, app: "OTHER") == IdentityLinks.Resolution(user: nil))
     }
 
+    @Test func L_countsItemsOfEitherIdSeenBeforeTheLink() {
+        var links = IdentityLinks(horizon: 100)
+        _ = Self.resolve(&links, user: "US.9", at: 0)  // the stream has shown a user id
+        _ = Self.resolve(&links, phone: "46", at: 50)
+        let r = Self.resolve(&links, phone: "46", user: "US.1", at: 40)
+        #expect(r.learned && r.until == 150)
+    }
+
+    @Test func beforeAnyUserID_phonesAreNotTracked() {
+        var links = IdentityLinks(horizon: 100)
+        _ = Self.resolve(&links, phone: "46", at: 50)
+        #expect(!links.active)
+        let r = Self.resolve(&links, phone: "46", user: "US.1", at: 40)
+        #expect(r.learned && r.until == 140)
+    }
+
     @Test func systemMessages_linkNothing() {
         var links = IdentityLinks(horizon: 100)
         let r = Self.resolve(&links, phone: "46", user: "US.1", at: 10, linking: false)

@@ -68,7 +68,7 @@ import Testing
         #expect(h.drain().isEmpty)
     }
 
-    @Test func link_bothHavePMPFreeEntryPoints_theUserIDsStays() {
+    @Test func link_bothHaveOpenPMPFreeEntryPoints_theUserIDsStays() {
         var h = EngineHarness()
         h.pmpEntry("46", at: 0)
         h.pmpEntry("US.1", at: 1)
@@ -76,6 +76,19 @@ import Testing
         h.link("US.1", phone: "46", at: 2)
         h.clock(100)
         #expect(h.drain() == ["linked US.1 46 @2", "expired fep-pmp US.1 [1,73) @73 phone 46"])
+    }
+
+    @Test func link_aRememberedPMPFreeEntryPoint_movesBesideTheUserIDsOpenOne() {
+        var h = EngineHarness(lateness: 200 * EngineHarness.hour)
+        h.pmpEntry("46", at: 0)
+        h.clock(80)  // expired at 72, remembered until 144
+        h.pmpEntry("US.1", at: 90)
+        _ = h.drain()
+        h.link("US.1", phone: "46", at: 91)
+        #expect(h.engine.counters.remembered == 1)  // the phone's memory, now the user id's
+        #expect(h.engine.contactCount == 1)
+        h.clock(200)
+        #expect(h.drain() == ["linked US.1 46 @91", "expired fep-pmp US.1 [90,162) @162 phone 46"])
     }
 
     @Test func link_aPhoneWithoutWindows_onlyLinks() {

@@ -59,24 +59,25 @@ extension WindowEngine {
     /// `contact_linked`, then the phone's windows `moved` joined to the user id's by the
     /// merge rules of SPEC section 12. A window the user id lacks moves over unchanged; of two
     /// customer service windows the later expiry stays (a `window_updated` when the user id's
-    /// changes); a keyed window whose conversation id the user id has, and a PMP free entry
-    /// point when the user id has one, are dropped.
+    /// changes); a keyed window whose conversation id the user id has (open or remembered),
+    /// and an open PMP free entry point when the user id has an open one, are dropped (a
+    /// contact has at most one open; remembered PMP ones always move).
     public mutating func link(app: UnsafeBufferPointer<UInt8>, contact: UnsafeBufferPointer<UInt8>, phone: [UInt8], until: Int64,
                               at t: Int64, moved: [SavedWindow]) {
         let hash = RoutingHash.contact(app: app, contact: contact)
         let c = contactSlot(hash: hash, app: app, contact: contact)
         phones[c] = LinkedPhone(phone: phone, until: until)
         emitLinked(c, at: t)
-        var hadPMPEntry = false
+        var hadOpenPMPEntry = false
         var s = contacts[Int(c)].firstOther
         while s >= 0 {
-            if windows[Int(s)].pmp { hadPMPEntry = true }
+            if windows[Int(s)].pmp, windows[Int(s)].open { hadOpenPMPEntry = true }
             s = nextOther(s)
         }
         for w in moved {
             if w.kind == .customerService {
                 joinService(w, contact: c, at: t)
-            } else if w.pmp ? !hadPMPEntry : !hasConversation(w.conversationID, contact: c, hash: hash) {
+            } else if w.pmp ? !(w.open && hadOpenPMPEntry) : !hasConversation(w.conversationID, contact: c, hash: hash) {
                 Self.withBytes(w) { contactID, category, conversationID in
                     _ = insertSaved(contact: c, contactHash: hash, kind: w.kind, pmp: w.pmp, open: w.open, warnDone: w.warnDone,
                                     opened: w.opened, expires: w.expires, last: w.last, contactID: contactID,
