@@ -7,7 +7,7 @@ import WindowRuntime
 // measured in the same run, because these machines are shared and noisy.
 System.tuneAllocator()
 let usage = """
-usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e ...] [--file F] [--runs N] [--shards LIST]
+usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e queue hot ...] [--file F] [--runs N] [--shards LIST]
 
   all        every suite below, then one table of every figure beside its baseline (default)
   decode     line framing, JSON validation, full decode with clock checks (one thread)
@@ -22,6 +22,8 @@ usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e 
              and with the events read slowly (input offered >100x faster than processed)
   queue      windowkeeper key from a file beside cat; --positions end to end beside the
              same stream without prefixes (pairs of runs, --shards 2)
+  hot        1 k, 10 k and 100 k conversation windows of one contact: ns per window, beside
+             as many windows spread over as many contacts (it must stay flat)
 
   --file F   the input stream of decode, apply and e2e; without it the simulator next to
              this harness generates one (seed 5, 45,000 contacts, 3 days, light faults)
@@ -46,8 +48,8 @@ while let a = it.next() {
     case "-h", "--help":
         print(usage)
         exit(0)
-    case "all": suites += ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue"]
-    case "decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue": suites.append(a)
+    case "all": suites += ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue", "hot"]
+    case "decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue", "hot": suites.append(a)
     default:
         FileHandle.standardError.write(Data("windowkeeper-bench: unknown argument \(a)\n\n\(usage)\n".utf8))
         exit(2)
@@ -391,6 +393,8 @@ for suite in suites {
         EndToEnd.run(file: streamFile(), shards: shardCounts, runs: runsGiven ? runs : 3)
     case "queue":
         Queue.run(file: streamFile(), runs: runsGiven ? runs : 3)
+    case "hot":
+        HotContact.run(runs: runsGiven ? runs : 3)
     default:
         fail("unknown suite \(suite)")
     }

@@ -50,14 +50,17 @@ struct EngineHarness: ~Copyable {
         case .conversation: "conv"
         case .freeEntryPoint: e.pmp ? "fep-pmp" : "fep"
         }
+        if e.event == .linked { return "linked \(e.contact) \(e.phone) @\(hrs(e.dueAt))" }
         let name = String(e.event.name.dropFirst("window_".count))
         let id = e.conversationID.isEmpty ? "" : " \(e.conversationID)"
-        return "\(name) \(kind) \(e.contact)\(id) [\(hrs(e.openedAt)),\(hrs(e.expiresAt))) @\(hrs(e.dueAt))"
+        let phone = e.phone.isEmpty ? "" : " phone \(e.phone)"
+        return "\(name) \(kind) \(e.contact)\(id) [\(hrs(e.openedAt)),\(hrs(e.expiresAt))) @\(hrs(e.dueAt))\(phone)"
     }
 
     /// Applies one record at hour `t`, then moves the clock like step 4–5 of the SPEC.
     mutating func record(_ op: WindowInput.Operation, contact: String, at t: Double, app: String = "APP",
-                         contactID: String = "", category: String = "", id: String = "", fep: Bool = false) {
+                         contactID: String = "", category: String = "", id: String = "", fep: Bool = false,
+                         person: PersonNote? = nil) {
         var arena: [UInt8] = []
         func put(_ s: String) -> ByteRange {
             let start = arena.count
@@ -76,12 +79,24 @@ struct EngineHarness: ~Copyable {
         let input = WindowInput(operation: op, freeEntryPoint: fep, time: Self.h(t), contactHash: hash,
                                 app: appRange, contact: contactRange, contactID: put(contactID),
                                 category: put(category), conversationID: idRange, keyHash: keyHash)
-        arena.withUnsafeBufferPointer { engine.apply(input, in: $0) }
+        arena.withUnsafeBufferPointer { engine.apply(input, in: $0, person: person) }
         engine.advance(to: max(engine.clock, Self.h(t) - lateness))
     }
 
-    mutating func message(_ contact: String, at t: Double, contactID: String = "") {
-        record(.contactMessage, contact: contact, at: t, contactID: contactID)
+    /// Links `phone` to the user id `user` at hour `t` (SPEC section 12): the phone's windows
+    /// are taken and joined to the user id's, the link kept until hour `until`. The clock
+    /// then moves as after any item.
+    mutating func link(_ user: String, phone: String, at t: Double, until: Double = 10_000, app: String = "APP") {
+        let a = Array(app.utf8), p = Array(phone.utf8), u = Array(user.utf8)
+        let moved = a.withUnsafeBufferPointer { app in p.withUnsafeBufferPointer { engine.takeWindows(app: app, contact: $0) } }
+        a.withUnsafeBufferPointer { app in
+            u.withUnsafeBufferPointer { engine.link(app: app, contact: $0, phone: p, until: Self.h(until), at: Self.h(t), moved: moved) }
+        }
+        engine.advance(to: max(engine.clock, Self.h(t) - lateness))
+    }
+
+    mutating func message(_ contact: String, at t: Double, contactID: String = "", person: PersonNote? = nil) {
+        record(.contactMessage, contact: contact, at: t, contactID: contactID, person: person)
     }
 
     mutating func conversation(_ contact: String, _ id: String, at t: Double, category: String = "", fep: Bool = false, contactID: String = "") {

@@ -36,4 +36,8 @@ struct KeyedPart {
     var conversationID: TextRef
     /// The contact's next such window (in order of creation), or -1.
     var next: Int32 = -1
+    /// The contact's previous such window; the first one's is the last (so that adding at
+    /// the end and taking out anywhere cost the same however many windows a contact has).
+    /// Fills what was padding: the struct stays 24 bytes.
+    var prev: Int32 = -1
 }

@@ -117,10 +117,22 @@ extension WindowEngine {
         counters.events[Int(kind.rawValue)] += 1
         let w = self[window: s]
         let c = contacts[Int(w.contact)]
-        let text = EventText(app: self.text.bytes(apps[Int(c.app)]), contact: self.text.bytes(c.contact),
+        var text = EventText(app: self.text.bytes(apps[Int(c.app)]), contact: self.text.bytes(c.contact),
                              contactID: contactIDs.bytes(w.contactID), category: self.text.bytes(category(w)),
                              conversationID: self.text.bytes(conversationID(w)),
                              plain: !self.text.holdsEscapes && !contactIDs.holdsEscapes)
+        guard let linked = shownPhone(w.contact) else {
+            emit(kind, w, text, due: due, lead: lead, inPass: inPass)
+            return
+        }
+        linked.phone.withUnsafeBytes { phone in
+            text.phone = phone
+            text.plain = false
+            emit(kind, w, text, due: due, lead: lead, inPass: inPass)
+        }
+    }
+
+    private mutating func emit(_ kind: EventKind, _ w: Window, _ text: EventText, due: Int64, lead: Int64, inPass: Bool) {
         if inPass {
             pass.add(kind, w.kind, pmp: w.pmp, text, openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)
         } else {
@@ -131,7 +143,7 @@ extension WindowEngine {
             let event = WindowEvent(
                 event: kind, window: w.kind, pmp: w.pmp, app: string(text.app), contact: string(text.contact),
                 contactID: string(text.contactID), category: string(text.category), conversationID: string(text.conversationID),
-                openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due)
+                openedAt: w.opened, expiresAt: w.expires, lead: lead, dueAt: due, phone: string(text.phone))
             if inPass { pass.events.append(event) } else { events.append(event) }
         }
     }

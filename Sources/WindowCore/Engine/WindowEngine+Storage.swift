@@ -150,6 +150,7 @@ extension WindowEngine {
 
     mutating func releaseContactIfEmpty(_ c: Int32) {
         guard !services[Int(c)].present, contacts[Int(c)].firstOther < 0 else { return }
+        if !phones.isEmpty { phones[c] = nil }
         contactIndex.remove(contactHash(c), c)
         text.free(contacts[Int(c)].contact)
         contacts[Int(c)] = Contact(app: 0, contact: .empty)
@@ -202,34 +203,37 @@ extension WindowEngine {
     @inline(__always)
     func nextOther(_ s: Int32) -> Int32 { keyedParts[Int(windows[Int(s)].keyed)].next }
 
-    /// Adds keyed window `s` at the end of contact `c`'s list (order of creation).
+    /// Adds keyed window `s` at the end of contact `c`'s list (order of creation), in
+    /// constant time: the first window's `prev` is the last.
     mutating func appendOther(_ s: Int32, to c: Int32) {
-        keyedParts[Int(windows[Int(s)].keyed)].next = -1
-        var last = contacts[Int(c)].firstOther
-        guard last >= 0 else {
+        let part = Int(windows[Int(s)].keyed)
+        keyedParts[part].next = -1
+        let first = contacts[Int(c)].firstOther
+        guard first >= 0 else {
             contacts[Int(c)].firstOther = s
+            keyedParts[part].prev = s
             return
         }
-        while nextOther(last) >= 0 { last = nextOther(last) }
+        let firstPart = Int(windows[Int(first)].keyed)
+        let last = keyedParts[firstPart].prev
         keyedParts[Int(windows[Int(last)].keyed)].next = s
+        keyedParts[part].prev = last
+        keyedParts[firstPart].prev = s
     }
 
-    /// Takes keyed window `s` out of contact `c`'s list.
+    /// Takes keyed window `s` out of contact `c`'s list, in constant time.
     mutating func removeOther(_ s: Int32, from c: Int32) {
-        let after = nextOther(s)
-        var p = contacts[Int(c)].firstOther
-        if p == s {
-            contacts[Int(c)].firstOther = after
+        let part = keyedParts[Int(windows[Int(s)].keyed)]
+        let first = contacts[Int(c)].firstOther
+        if s == first {
+            contacts[Int(c)].firstOther = part.next
+            if part.next >= 0 { keyedParts[Int(windows[Int(part.next)].keyed)].prev = part.prev }
             return
         }
-        while p >= 0 {
-            let n = nextOther(p)
-            if n == s {
-                keyedParts[Int(windows[Int(p)].keyed)].next = after
-                return
-            }
-            p = n
-        }
+        keyedParts[Int(windows[Int(part.prev)].keyed)].next = part.next
+        // The window after it, or else the first (whose `prev` is the last), points back.
+        let after = part.next >= 0 ? part.next : first
+        keyedParts[Int(windows[Int(after)].keyed)].prev = part.prev
     }
 
     /// Forgets a window: out of its contact, out of the keyed index, timers invalidated.

@@ -41,6 +41,9 @@ public struct WindowEngine: ~Copyable {
     var appIndex = SlotIndex()
     /// Restoring: timers are appended unordered and heapified at the end.
     var bulkLoading = false
+    /// The phones linked to contacts that are user ids, by contact slot (SPEC section 12;
+    /// empty for input without user ids).
+    var phones: [Int32: LinkedPhone] = [:]
     /// How often `text` was compacted (tests).
     var textCompactions = 0
     /// The events of the firing pass under way, encoded as they fire, sorted at its end.
@@ -64,7 +67,11 @@ public struct WindowEngine: ~Copyable {
 
     /// Applies one record against the current clock (SPEC step 3).
     public mutating func apply(_ input: WindowInput, in arena: UnsafeBufferPointer<UInt8>) {
-        let c = contactSlot(input, arena)
+        apply(input, in: arena, person: nil)
+    }
+
+    /// Applies one record to contact `c`, the key its ids resolved to.
+    mutating func apply(_ input: WindowInput, _ arena: UnsafeBufferPointer<UInt8>, contact c: Int32) {
         switch input.operation {
         case .contactMessage: contactMessage(input, arena, contact: c)
         case .keyedReceipt: keyedReceipt(input, arena, contact: c)

@@ -6,12 +6,17 @@ public struct EventText {
     public var contactID: UnsafeRawBufferPointer
     public var category: UnsafeRawBufferPointer
     public var conversationID: UnsafeRawBufferPointer
+    /// The phone linked to `contact` when it is a business-scoped user id (SPEC section 12);
+    /// empty for everyone else, and then the line is what it was before user ids.
+    public var phone = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Set when none of the five holds a byte that must be escaped (the engine knows it of
     /// its stores): they are then copied without being checked.
     public var plain: Bool
 
     public init(app: UnsafeRawBufferPointer, contact: UnsafeRawBufferPointer, contactID: UnsafeRawBufferPointer,
-                category: UnsafeRawBufferPointer, conversationID: UnsafeRawBufferPointer, plain: Bool = false) {
+                category: UnsafeRawBufferPointer, conversationID: UnsafeRawBufferPointer, plain: Bool = false,
+                phone: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
+        self.phone = phone
         self.app = app
         self.contact = contact
         self.contactID = contactID
@@ -48,7 +53,7 @@ public struct EventText {
     public static func encode(_ event: EventKind, _ window: WindowKind, _ t: EventText,
                               openedAt: Int64, expiresAt: Int64, lead: Int64, dueAt: Int64,
                               into out: inout ByteBuffer) {
-        let text = t.app.count &+ t.contact.count &+ t.contactID.count &+ t.category.count &+ t.conversationID.count
+        let text = t.app.count &+ t.contact.count &+ t.phone.count &+ t.contactID.count &+ t.category.count &+ t.conversationID.count
         out.reserve(text &* 6 &+ Self.fixedBytes)
         var c = out.cursor
         c.put("{\"event\":\"")
@@ -58,6 +63,7 @@ public struct EventText {
         c.put(0x22)
         if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putString(t.app, &c, plain: t.plain) }
         if t.contact.count > 0 { c.put(",\"contact\":"); EventEncoder.putString(t.contact, &c, plain: t.plain) }
+        if t.phone.count > 0 { c.put(",\"phone\":"); EventEncoder.putString(t.phone, &c, plain: t.plain) }
         if t.contactID.count > 0 { c.put(",\"contact_id\":"); EventEncoder.putString(t.contactID, &c, plain: t.plain) }
         if t.category.count > 0 { c.put(",\"category\":"); EventEncoder.putString(t.category, &c, plain: t.plain) }
         if t.conversationID.count > 0 { c.put(",\"conversation_id\":"); EventEncoder.putString(t.conversationID, &c, plain: t.plain) }
@@ -91,6 +97,37 @@ public struct EventText {
         }
         c.put(",\"id\":")
         EventEncoder.putHex(id(event, window, t, openedAt: openedAt, expiresAt: expiresAt, lead: lead), &c)
+        c.put(0x7D)
+        c.put(0x0A)
+        out.commit(c)
+    }
+
+    /// The id of a `contact_linked` event: a hash of app_id, contact, the kind, phone and due_at.
+    public static func linkedID(_ t: EventText, dueAt: Int64) -> UInt64 {
+        var h = WordHash()
+        h.add(t.app)
+        h.add(t.contact)
+        h.add(UInt64(EventKind.linked.rawValue) << 8)
+        h.add(t.phone)
+        h.add(UInt64(bitPattern: dueAt))
+        return h.mixed
+    }
+
+    /// Appends the NDJSON line of a `contact_linked` event (SPEC section 12): `event`,
+    /// `app_id`, `contact` (the user id), `phone`, `due_at` (the linking item's time), `id`.
+    public static func encodeLinked(_ t: EventText, dueAt: Int64, into out: inout ByteBuffer) {
+        out.reserve((t.app.count &+ t.contact.count &+ t.phone.count) &* 6 &+ Self.fixedBytes)
+        var c = out.cursor
+        c.put("{\"event\":\"contact_linked\"")
+        if t.app.count > 0 { c.put(",\"app_id\":"); EventEncoder.putString(t.app, &c, plain: t.plain) }
+        c.put(",\"contact\":")
+        EventEncoder.putString(t.contact, &c, plain: t.plain)
+        c.put(",\"phone\":")
+        EventEncoder.putString(t.phone, &c, plain: t.plain)
+        c.put(",\"due_at\":")
+        EventEncoder.putTime(dueAt, &c, &out.dates)
+        c.put(",\"id\":")
+        EventEncoder.putHex(linkedID(t, dueAt: dueAt), &c)
         c.put(0x7D)
         c.put(0x0A)
         out.commit(c)

@@ -13,10 +13,14 @@ public struct WindowEvent: Sendable, Equatable {
     /// Warning lead in ms (`window_expiring` only; 0 otherwise).
     public var lead: Int64
     public var dueAt: Int64
+    /// The phone linked to `contact` (a business-scoped user id), or empty (SPEC section 12).
+    /// A `contact_linked` event has only `app`, `contact`, `phone` and `dueAt`.
+    public var phone: String
 
     public init(event: EventKind, window: WindowKind, pmp: Bool, app: String, contact: String,
                 contactID: String, category: String, conversationID: String,
-                openedAt: Int64, expiresAt: Int64, lead: Int64, dueAt: Int64) {
+                openedAt: Int64, expiresAt: Int64, lead: Int64, dueAt: Int64, phone: String = "") {
+        self.phone = phone
         self.event = event
         self.window = window
         self.pmp = pmp
@@ -34,12 +38,25 @@ public struct WindowEvent: Sendable, Equatable {
     /// The stable event id: a hash of (app_id, contact, window, conversation id, event,
     /// opened_at, expires_at, lead).
     public var id: UInt64 {
-        withText { EventText.id(event, window, $0, openedAt: openedAt, expiresAt: expiresAt, lead: lead) }
+        withText { event == .linked ? EventText.linkedID($0, dueAt: dueAt)
+            : EventText.id(event, window, $0, openedAt: openedAt, expiresAt: expiresAt, lead: lead) }
+    }
+
+    /// A `contact_linked` event.
+    public static func linked(app: String, contact: String, phone: String, dueAt: Int64) -> WindowEvent {
+        WindowEvent(event: .linked, window: .customerService, pmp: false, app: app, contact: contact, contactID: "",
+                    category: "", conversationID: "", openedAt: 0, expiresAt: 0, lead: 0, dueAt: dueAt, phone: phone)
     }
 
     /// Appends the NDJSON line (keys in SPEC order, empty values omitted).
     public func encode(into out: inout ByteBuffer) {
-        withText { EventText.encode(event, window, $0, openedAt: openedAt, expiresAt: expiresAt, lead: lead, dueAt: dueAt, into: &out) }
+        withText { t in
+            if event == .linked {
+                EventText.encodeLinked(t, dueAt: dueAt, into: &out)
+            } else {
+                EventText.encode(event, window, t, openedAt: openedAt, expiresAt: expiresAt, lead: lead, dueAt: dueAt, into: &out)
+            }
+        }
     }
 
     private func withText<R>(_ body: (EventText) -> R) -> R {
@@ -48,7 +65,9 @@ public struct WindowEvent: Sendable, Equatable {
                 EventText.withBytes(contactID) { i in
                     EventText.withBytes(category) { g in
                         EventText.withBytes(conversationID) { v in
-                            body(EventText(app: a, contact: c, contactID: i, category: g, conversationID: v))
+                            EventText.withBytes(phone) { p in
+                                body(EventText(app: a, contact: c, contactID: i, category: g, conversationID: v, phone: p))
+                            }
                         }
                     }
                 }
@@ -71,6 +90,7 @@ extension EventKind {
         case .updated: "window_updated"
         case .expiring: "window_expiring"
         case .expired: "window_expired"
+        case .linked: "contact_linked"
         }
     }
 }

@@ -105,13 +105,14 @@ extension StateFile {
     }
 
     public func encoded() -> [UInt8] {
-        Self.encode(semantics: semantics, clock: clock, newest: newest, positions: positions, images: [WindowImage(windows)]).bytes
+        Self.encode(semantics: semantics, clock: clock, newest: newest, positions: positions, links: links,
+                    images: [WindowImage(windows)]).bytes
     }
 
     /// The file for the shards' window images. The app tables are merged and each record's
     /// app index is rewritten to the merged table; each bucket's records are checksummed.
     public static func encode(semantics: Semantics, clock: Int64, newest: Int64, positions: [SourcePosition] = [],
-                              images: [WindowImage]) -> Encoded {
+                              links: [IdentityLinks.Link] = [], images: [WindowImage]) -> Encoded {
         var out = ByteBuffer(capacity: 4_096)
         magic.withUnsafeBytes { out.append($0) }
         out.putLittleEndian(version)
@@ -147,6 +148,14 @@ extension StateFile {
         for p in positions.sorted(by: { $0.source.utf8.lexicographicallyPrecedes($1.source.utf8) }) {
             putString(p.source)
             putString(p.position)
+        }
+        out.putLittleEndian(UInt32(links.count))
+        for link in links {
+            for field in [link.app, link.phone, link.user] {
+                out.putLittleEndian(UInt32(field.count))
+                field.withUnsafeBytes { out.append($0) }
+            }
+            out.putLittleEndian(link.last)
         }
         let count = images.reduce(0) { $0 + $1.count }
         out.putLittleEndian(Int64(count))

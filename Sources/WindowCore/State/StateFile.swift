@@ -6,7 +6,9 @@
 /// - header: magic "WKSTATE\0", version u32, options (csw, conversation, fep, pmp-from,
 ///   lateness: i64; clock mode u8; positions u8 (format 3); lead count u32 + i64 each), clock
 ///   i64, newest event time i64, app table (u32 count, strings), source positions (format 3:
-///   u32 count, then source and position strings, sorted by source), window count i64, bucket
+///   u32 count, then source and position strings, sorted by source), links between phones and
+///   user ids (format 4: u32 count, then app, phone and user id strings and L i64 each),
+///   window count i64, bucket
 ///   bits u8, then the checksum of the header;
 /// - index: for each of the 2^bits buckets, the end of its records (u64, from the start of
 ///   the records) and their checksum (u64), then the checksum of the index;
@@ -19,7 +21,7 @@
 /// length-prefixed, so no escaping; loading is one pass over the bytes.
 public struct StateFile: Sendable, Equatable {
     public static let magic: [UInt8] = Array("WKSTATE".utf8) + [0]
-    public static let version: UInt32 = 3
+    public static let version: UInt32 = 4
     /// The oldest format this build still reads (it has no source positions).
     public static let oldestReadable: UInt32 = 2
     /// The finest bucketing: shard images group their records by this many bits.
@@ -61,9 +63,13 @@ public struct StateFile: Sendable, Equatable {
     public var newest: Int64
     /// With `--positions`: each source's last line before the cut, sorted by source.
     public var positions: [SourcePosition]
+    /// The links between phones and user ids at the cut (format 4; SPEC section 12).
+    public var links: [IdentityLinks.Link]
     public var windows: [SavedWindow]
 
-    public init(semantics: Semantics, clock: Int64, newest: Int64, positions: [SourcePosition] = [], windows: [SavedWindow]) {
+    public init(semantics: Semantics, clock: Int64, newest: Int64, positions: [SourcePosition] = [], links: [IdentityLinks.Link] = [],
+                windows: [SavedWindow]) {
+        self.links = links
         self.semantics = semantics
         self.clock = clock
         self.newest = newest
@@ -104,6 +110,7 @@ public struct StateFile: Sendable, Equatable {
         public var newest: Int64
         public var apps: [String]
         public var positions: [SourcePosition]
+        public var links: [IdentityLinks.Link]
         /// The format version the file was written in.
         public var version: UInt32
         public var windowCount: Int
@@ -163,6 +170,16 @@ public struct StateFile: Sendable, Equatable {
             guard sourceCount <= r.end - r.pos else { throw LoadError("state file is corrupt (source count)") }
             for _ in 0..<sourceCount { positions.append(SourcePosition(source: try r.string(), position: try r.string())) }
         }
+        var links: [IdentityLinks.Link] = []
+        if version >= 4 {
+            let linkCount = Int(try r.u32())
+            guard linkCount <= (r.end - r.pos) / 20 else { throw LoadError("state file is corrupt (link count)") }
+            links.reserveCapacity(linkCount)
+            for _ in 0..<linkCount {
+                let app = Array(try r.field()), phone = Array(try r.field()), user = Array(try r.field())
+                links.append(IdentityLinks.Link(app: app, phone: phone, user: user, last: try r.i64()))
+            }
+        }
         let count = try r.i64()
         let bits = Int(try r.u8())
         let headerEnd = r.pos
@@ -178,7 +195,7 @@ public struct StateFile: Sendable, Equatable {
         }
         engine.setWarnLeads(leads)
         var h = Header(semantics: Semantics(engine: engine, mode: mode, lateness: lateness, positions: positioned),
-                       clock: clock, newest: newest, apps: apps, positions: positions, version: version, windowCount: 0, bucketBits: bits, indexStart: indexStart, windowsStart: r.pos, windowsEnd: r.pos)
+                       clock: clock, newest: newest, apps: apps, positions: positions, links: links, version: version, windowCount: 0, bucketBits: bits, indexStart: indexStart, windowsStart: r.pos, windowsEnd: r.pos)
         var previous = 0
         for j in 0..<(1 << bits) {
             let end = bucketRange(b, h, j).upperBound
@@ -286,7 +303,8 @@ public struct StateFile: Sendable, Equatable {
             var windows: [SavedWindow] = []
             windows.reserveCapacity(h.windowCount)
             forEachWindow(b, h) { windows.append(SavedWindow($0, app: h.apps[$0.app])) }
-            return StateFile(semantics: h.semantics, clock: h.clock, newest: h.newest, positions: h.positions, windows: windows)
+            return StateFile(semantics: h.semantics, clock: h.clock, newest: h.newest, positions: h.positions, links: h.links,
+                             windows: windows)
         }
     }
 

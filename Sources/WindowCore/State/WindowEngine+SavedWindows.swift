@@ -56,20 +56,9 @@ extension WindowEngine {
         // ever be forgotten, silently, and is skipped.
         if v.kind == .customerService, !v.open { return }
         let c = contactSlot(hash: hash, app: app, contact: v.contact)
-        let slot: Int32
-        if v.kind == .customerService {
-            slot = newServiceWindow(contact: c, opened: v.opened, expires: v.expires, warnDone: v.warnDone,
-                                    contactID: UnsafeRawBufferPointer(v.contactID))
-        } else {
-            var w = Window(contact: c, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
-                           contactID: contactIDs.add(v.contactID), opened: v.opened, expires: v.expires, heapDue: .max)
-            w.keyed = addKeyedPart(last: v.last, category: text.add(v.category), conversationID: text.add(v.conversationID))
-            slot = storeWindow(w)
-            appendOther(slot, to: c)
-            if !v.pmp { keyedIndex.insert(RoutingHash.conversation(contactHash: hash, id: v.conversationID), slot) }
-        }
-        if v.open { counters.open[Int(v.kind.rawValue)] += 1 } else { counters.remembered += 1 }
-        schedule(slot)
+        _ = insertSaved(contact: c, contactHash: hash, kind: v.kind, pmp: v.pmp, open: v.open, warnDone: v.warnDone,
+                        opened: v.opened, expires: v.expires, last: v.last, contactID: UnsafeRawBufferPointer(v.contactID),
+                        category: v.category, conversationID: v.conversationID)
     }
 
     /// Ends a restore: timers in heap order, and the clock the shard continues from (timers
