@@ -99,7 +99,7 @@ public struct Pipeline: Sendable {
                 errors.write(Array("windowkeeper: --listen \(address): \(e)\n".utf8))
                 return .ioError
             case .success(let (fd, bound)):
-                let service = LiveService(shards: shards.actors.indices.map(shards.send), metrics: live, clock: clock)
+                let service = LiveService(shards: shards.actors.indices.map(shards.send), metrics: live, clock: clock, eras: options.eras)
                 server = HTTPServer(listener: fd, token: token) { request, reply in service.handle(request, reply: reply) }
                 var line = ByteBuffer(capacity: 64)
                 line.append("{\"listening\":")
