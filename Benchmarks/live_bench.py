@@ -4,7 +4,9 @@ answering costs ingest.
 
 1. Idle pipeline: windowkeeper --clock event --serve-after-eof on a replayed file, then wrk
    (keep-alive connections, 2 threads) against /v1/windows for known contacts: p50/p99/max
-   latency and queries/s.
+   latency and queries/s. Then, on the same process, wrk against /v1/windows and /v1/advice
+   for the same contact in alternation (3 s each, `--pairs` times): the median p99 of each
+   and their ratio (target: advice p99 <= 1.5 x windows p99).
 2. Busy pipeline: the same file replayed through a pipe at full speed with --listen while
    wrk sends about 1,000 queries/s on 40 keep-alive connections, beside the same replay
    without --listen, in interleaved pairs: the ingest slowdown, with its spread.
@@ -38,11 +40,20 @@ def wait_ready_after_eof(port, state, timeout=600):
         time.sleep(0.1)
 
 
+def millis(text):
+    """wrk's latency (`812.00us`, `1.52ms`, `1.10s`) in ms."""
+    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)):
+        if text.endswith(unit):
+            return float(text[:-len(unit)]) * scale
+    return float(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin", nargs="?", default=".build/release")
     ap.add_argument("--file")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=3)
     a = ap.parse_args()
     wk = os.path.join(a.bin, "windowkeeper")
     with tempfile.TemporaryDirectory(prefix="wk-live-bench-") as tmp:
@@ -72,12 +83,23 @@ def main():
         wait_ready_after_eof(port, state)
         out = subprocess.run(["wrk", "-t2", "-c32", "-d5s", "--latency", f"http://127.0.0.1:{port}{url_path}"],
                              capture_output=True, text=True).stdout
+        # /v1/advice beside /v1/windows, alternating on the same process and contact.
+        advice_path = f"/v1/advice?app_id={app}&contact={contact}"
+        p99 = {url_path: [], advice_path: []}
+        for _ in range(a.pairs):
+            for target in (url_path, advice_path):
+                o = subprocess.run(["wrk", "-t2", "-c32", "-d3s", "--latency", f"http://127.0.0.1:{port}{target}"],
+                                   capture_output=True, text=True).stdout
+                p99[target].append(millis(dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", o, re.M))["99"]))
         p.send_signal(15)
         p.wait()
         lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
         maxl = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)
         qps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
         print(f"| live query, idle pipeline (wrk, 2 threads, 32 keep-alive connections, 5 s) | p50 {lat.get('50')}, p99 {lat.get('99')}, max {maxl}; {qps:,.0f} queries/s | targets: p99 <= 5 ms, >= 20,000 queries/s |")
+
+        w, ad = sorted(p99[url_path])[a.pairs // 2], sorted(p99[advice_path])[a.pairs // 2]
+        print(f"| /v1/advice beside /v1/windows, idle pipeline (wrk, 2 threads, 32 connections, 3 s each, {a.pairs} alternating pairs) | p99 advice {ad:.2f} ms, windows {w:.2f} ms: ratio {ad / w:.2f} (medians; advice {', '.join(f'{x:.2f}' for x in p99[advice_path])}, windows {', '.join(f'{x:.2f}' for x in p99[url_path])}) | target: ratio <= 1.5 |")
 
         # 2. busy: pairs of replays through a pipe, with and without --listen + 1,000 q/s
         data = open(path, "rb").read()

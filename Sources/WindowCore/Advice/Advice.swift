@@ -95,11 +95,11 @@ public struct Advice: Sendable, Equatable {
             let outside = rule.outside ?? .charged
             return (outside, "no \(c.upperName) conversation open: opens one, \(words(outside)) (\(era.id))")
         case .pmp:
-            if c == .service {
-                return (rule.inside, "per message: \(words(rule.inside)) inside the customer_service window (\(era.id))")
-            }
             if let csw {
                 return (rule.inside, "customer_service window open until \(Timestamp.format(csw.expires)): per message, \(words(rule.inside)) inside it (\(era.id))")
+            }
+            if c == .service {
+                return (rule.inside, "per message, \(words(rule.inside)) inside it (\(era.id))")
             }
             let outside = rule.outside ?? .charged
             return (outside, "no customer_service window open: per message, \(words(outside)) (\(era.id))")
