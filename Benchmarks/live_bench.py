@@ -54,6 +54,7 @@ def main():
     ap.add_argument("--file")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--advice-only", action="store_true", help="skip the busy-pipeline pairs")
     a = ap.parse_args()
     wk = os.path.join(a.bin, "windowkeeper")
     with tempfile.TemporaryDirectory(prefix="wk-live-bench-") as tmp:
@@ -85,12 +86,15 @@ def main():
                              capture_output=True, text=True).stdout
         # /v1/advice beside /v1/windows, alternating on the same process and contact.
         advice_path = f"/v1/advice?app_id={app}&contact={contact}"
-        p99 = {url_path: [], advice_path: []}
+        p99, p50, rate = ({url_path: [], advice_path: []} for _ in range(3))
         for _ in range(a.pairs):
             for target in (url_path, advice_path):
                 o = subprocess.run(["wrk", "-t2", "-c32", "-d3s", "--latency", f"http://127.0.0.1:{port}{target}"],
                                    capture_output=True, text=True).stdout
-                p99[target].append(millis(dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", o, re.M))["99"]))
+                q = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", o, re.M))
+                p99[target].append(millis(q["99"]))
+                p50[target].append(millis(q["50"]))
+                rate[target].append(float(re.search(r"Requests/sec:\s+(\S+)", o).group(1)))
         p.send_signal(15)
         p.wait()
         lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
@@ -98,8 +102,16 @@ def main():
         qps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
         print(f"| live query, idle pipeline (wrk, 2 threads, 32 keep-alive connections, 5 s) | p50 {lat.get('50')}, p99 {lat.get('99')}, max {maxl}; {qps:,.0f} queries/s | targets: p99 <= 5 ms, >= 20,000 queries/s |")
 
-        w, ad = sorted(p99[url_path])[a.pairs // 2], sorted(p99[advice_path])[a.pairs // 2]
-        print(f"| /v1/advice beside /v1/windows, idle pipeline (wrk, 2 threads, 32 connections, 3 s each, {a.pairs} alternating pairs) | p99 advice {ad:.2f} ms, windows {w:.2f} ms: ratio {ad / w:.2f} (medians; advice {', '.join(f'{x:.2f}' for x in p99[advice_path])}, windows {', '.join(f'{x:.2f}' for x in p99[url_path])}) | target: ratio <= 1.5 |")
+        def med(d, k):
+            return sorted(d[k])[a.pairs // 2]
+        w, ad = med(p99, url_path), med(p99, advice_path)
+        print(f"| /v1/advice beside /v1/windows, idle pipeline (wrk, 2 threads, 32 connections, 3 s each, {a.pairs} alternating pairs) "
+              f"| p99 advice {ad:.2f} ms, windows {w:.2f} ms: ratio {ad / w:.2f} (medians; advice {', '.join(f'{x:.2f}' for x in p99[advice_path])}; "
+              f"windows {', '.join(f'{x:.2f}' for x in p99[url_path])}); p50 {med(p50, advice_path):.2f} / {med(p50, url_path):.2f} ms; "
+              f"{med(rate, advice_path):,.0f} / {med(rate, url_path):,.0f} queries/s | target: p99 ratio <= 1.5 |")
+
+        if a.advice_only:
+            return
 
         # 2. busy: pairs of replays through a pipe, with and without --listen + 1,000 q/s
         data = open(path, "rb").read()

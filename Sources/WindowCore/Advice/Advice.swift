@@ -21,10 +21,48 @@ public struct Advice: Sendable, Equatable {
     }
 
     public struct CategoryAdvice: Sendable, Equatable {
+        public var category: MessageCategory
         public var sendable: Bool
         public var cost: SendCost
+        /// What decided the cost (`why` puts it in words only when asked: comparing answers
+        /// at the candidate instants of `next_change` builds no text).
+        public var reason: Reason
+        /// The era's id ("" without one).
+        public var era: String
+
+        public enum Reason: Sendable, Equatable {
+            case noEra
+            case freeEntryPoint(until: Int64)
+            /// CBP: inside an open conversation of the category.
+            case conversation(until: Int64)
+            /// CBP: none open; the message opens one.
+            case noConversation
+            /// PMP: inside the customer service window.
+            case customerService(until: Int64)
+            /// PMP: no customer service window open.
+            case noCustomerService
+        }
+
         /// The window or era rule that decided it, in a few words.
-        public var why: String
+        public var why: String {
+            var text: String
+            switch reason {
+            case .noEra: return "no pricing era covers this time"
+            case .freeEntryPoint(let until):
+                text = "free_entry_point window open until \(Timestamp.format(until)): everything is free"
+            case .conversation(let until):
+                text = "\(category.upperName) conversation open until \(Timestamp.format(until)): \(Advice.words(cost)) inside it"
+            case .noConversation:
+                text = "no \(category.upperName) conversation open: opens one, \(Advice.words(cost))"
+            case .customerService(let until):
+                text = "customer_service window open until \(Timestamp.format(until)): per message, \(Advice.words(cost)) inside it"
+            case .noCustomerService:
+                text = category == .service ? "per message, \(Advice.words(cost)) inside it"
+                                            : "no customer_service window open: per message, \(Advice.words(cost))"
+            }
+            text += " (\(era))"
+            return sendable ? text : "no customer_service window open: free-form messages only inside one; then " + text
+        }
     }
 
     /// The earliest moment after T at which any answer changes, and what happens then.
@@ -67,42 +105,30 @@ public struct Advice: Sendable, Equatable {
         let fep = open.filter { $0.kind == .freeEntryPoint }.max { $0.expires < $1.expires }
         let era = eras.era(at: t)
         var categories: [CategoryAdvice] = []
+        categories.reserveCapacity(MessageCategory.allCases.count)
         for c in MessageCategory.allCases {
-            let sendable = c != .service || csw != nil
-            var (cost, why) = price(c, era, csw, fep, open)
-            if !sendable {
-                why = "no customer_service window open: free-form messages only inside one; then \(why)"
-            }
-            categories.append(CategoryAdvice(sendable: sendable, cost: cost, why: why))
+            let (cost, reason) = price(c, era, csw, fep, open)
+            categories.append(CategoryAdvice(category: c, sendable: c != .service || csw != nil, cost: cost, reason: reason, era: era?.id ?? ""))
         }
         return Answer(era: era, freeForm: csw, freeEntryPoint: fep, categories: categories)
     }
 
-    /// The cost of a message of category `c`, and why. For a service message outside the
-    /// customer service window (not sendable), the cost it has once one is open.
+    /// The cost of a message of category `c`, and what decided it. For a service message
+    /// outside the customer service window (not sendable), the cost it has once one is open.
     static func price(_ c: MessageCategory, _ era: PricingEra?, _ csw: SavedWindow?, _ fep: SavedWindow?,
-                      _ open: [SavedWindow]) -> (SendCost, String) {
-        guard let era else { return (.unknown, "no pricing era covers this time") }
-        if let fep {
-            return (.free, "free_entry_point window open until \(Timestamp.format(fep.expires)): everything is free (\(era.id))")
-        }
+                      _ open: [SavedWindow]) -> (SendCost, CategoryAdvice.Reason) {
+        guard let era else { return (.unknown, .noEra) }
+        if let fep { return (.free, .freeEntryPoint(until: fep.expires)) }
         let rule = era.rule(c)
         switch era.model {
         case .cbp:
-            if let conversation = open.first(where: { $0.kind == .conversation && $0.category == c.upperName }) {
-                return (rule.inside, "\(c.upperName) conversation open until \(Timestamp.format(conversation.expires)): \(words(rule.inside)) inside it (\(era.id))")
+            if let conversation = open.first(where: { $0.kind == .conversation && c.upperName.utf8.elementsEqual($0.category.utf8) }) {
+                return (rule.inside, .conversation(until: conversation.expires))
             }
-            let outside = rule.outside ?? .charged
-            return (outside, "no \(c.upperName) conversation open: opens one, \(words(outside)) (\(era.id))")
+            return (rule.outside ?? .charged, .noConversation)
         case .pmp:
-            if let csw {
-                return (rule.inside, "customer_service window open until \(Timestamp.format(csw.expires)): per message, \(words(rule.inside)) inside it (\(era.id))")
-            }
-            if c == .service {
-                return (rule.inside, "per message, \(words(rule.inside)) inside it (\(era.id))")
-            }
-            let outside = rule.outside ?? .charged
-            return (outside, "no customer_service window open: per message, \(words(outside)) (\(era.id))")
+            if let csw { return (rule.inside, .customerService(until: csw.expires)) }
+            return (c == .service ? rule.inside : rule.outside ?? .charged, .noCustomerService)
         }
     }
 

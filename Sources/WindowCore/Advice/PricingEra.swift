@@ -72,7 +72,14 @@ public enum MessageCategory: Int, Sendable, CaseIterable {
     }
 
     /// The category as receipts carry it (`SERVICE`, `UTILITY`, …).
-    public var upperName: String { name.uppercased() }
+    public var upperName: String {
+        switch self {
+        case .service: "SERVICE"
+        case .utility: "UTILITY"
+        case .marketing: "MARKETING"
+        case .authentication: "AUTHENTICATION"
+        }
+    }
 
     public static func named(_ name: String) -> MessageCategory? { allCases.first { $0.name == name.lowercased() } }
 }
