@@ -47,8 +47,9 @@ public enum StatusCommand {
       --positions         the saved position of each input source (--positions runs)
       -h, --help          this text
 
-    Exit status: 0 windows printed (or none asked for a contact); 1 a contact was asked for
-    and no window matches; 2 usage error or an unreadable, refused state file.
+    Exit status: 0 windows printed (or none asked for a contact), or an advice printed;
+    1 a contact was asked for and no window matches; 2 usage error or an unreadable,
+    refused state file.
     """
 
     public struct Query: Equatable {
