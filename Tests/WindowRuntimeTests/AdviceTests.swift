@@ -85,7 +85,7 @@ import WindowCore
         #expect(live[0].contains(#""free_entry_point":{"open":true"#) && live[2].contains(#""allowed":false"#))
     }
 
-    @Test func eraFile_replacesTheDefaultTable_forTheRunAndForStatus() throws {
+    @Test func eraFile_replacesTheDefaultTable_forTheRunAndForStatus() async throws {
         let path = Self.temporary("eras.json")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data(#"{"eras":[{"id":"flat","from":"2020-01-01T00:00:00Z","model":"pmp","service":{"inside":"free_quota"},"utility":{"inside":"charged","outside":"charged"},"marketing":{"inside":"free","outside":"charged"},"authentication":{"inside":"charged","outside":"charged"}}]}"#.utf8).write(to: URL(fileURLWithPath: path))
@@ -94,6 +94,14 @@ import WindowCore
         #expect(options.eras.era(at: Self.t0)?.rule(.marketing) == CostRule(inside: .free, outside: .charged))
         let status = try #require(try StatusCommand.parse(["--state", "x", "--advice", "--app", "", "--contact", "46", "--pricing-eras", path]))
         #expect(status.eras == options.eras)
+        // The live endpoint answers by it.
+        let run = try await Running({ $0 = options; $0.shards = 2; $0.listen = .inet(host: "127.0.0.1", port: 0); $0.ingest.mode = .event }, clock: ManualClock(now: Self.t0))
+        run.send(Callback.inbound("46", at: Self.t0))
+        await run.waitForEvent("window_opened")
+        let live = try await run.get("/v1/advice?app_id=APP&contact=46")
+        #expect(live.body.contains(#""era":{"id":"flat","from":"2020-01-01T00:00:00.000Z"}"#))
+        #expect(live.body.contains(#""service":{"sendable":true,"cost":"free_quota","#) && live.body.contains(#""marketing":{"sendable":true,"cost":"free","#))
+        #expect(await run.finish() == .ok)
         // The example file is the default table with a fixed --pmp-from.
         let example = try PricingErasFile.load(ExecutableTests.repositoryRoot.appendingPathComponent("examples/pricing-eras.json").path)
         #expect(example == (try PricingEras.standard()))
