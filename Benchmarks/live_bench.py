@@ -4,7 +4,10 @@ answering costs ingest.
 
 1. Idle pipeline: windowkeeper --clock event --serve-after-eof on a replayed file, then wrk
    (keep-alive connections, 2 threads) against /v1/windows for known contacts: p50/p99/max
-   latency and queries/s.
+   latency and queries/s. Then, on the same process, two wrk clients at once, one on
+   /v1/windows and one on /v1/advice for the same contact (3 s, `--pairs` times): the median
+   p99 of each and their ratio (target: advice p99 <= 1.5 x windows p99), and the process's
+   CPU time per query of each alone.
 2. Busy pipeline: the same file replayed through a pipe at full speed with --listen while
    wrk sends about 1,000 queries/s on 40 keep-alive connections, beside the same replay
    without --listen, in interleaved pairs: the ingest slowdown, with its spread.
@@ -38,11 +41,27 @@ def wait_ready_after_eof(port, state, timeout=600):
         time.sleep(0.1)
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def millis(text):
+    """wrk's latency (`812.00us`, `1.52ms`, `1.10s`) in ms."""
+    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)):
+        if text.endswith(unit):
+            return float(text[:-len(unit)]) * scale
+    return float(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin", nargs="?", default=".build/release")
     ap.add_argument("--file")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--advice-only", action="store_true", help="skip the busy-pipeline pairs")
     a = ap.parse_args()
     wk = os.path.join(a.bin, "windowkeeper")
     with tempfile.TemporaryDirectory(prefix="wk-live-bench-") as tmp:
@@ -72,12 +91,44 @@ def main():
         wait_ready_after_eof(port, state)
         out = subprocess.run(["wrk", "-t2", "-c32", "-d5s", "--latency", f"http://127.0.0.1:{port}{url_path}"],
                              capture_output=True, text=True).stdout
+        # /v1/advice beside /v1/windows on the same process and contact, at the same time:
+        # two wrk clients of 16 connections each run together, so both endpoints meet the
+        # same machine (the 2 cores are shared with whatever else runs); repeated `--pairs`
+        # times. CPU per query: the process's CPU time over a run of each endpoint alone.
+        advice_path = f"/v1/advice?app_id={app}&contact={contact}"
+        p99, p50, rate, cpu = ({url_path: [], advice_path: []} for _ in range(4))
+        for _ in range(a.pairs):
+            runs = {t: subprocess.Popen(["wrk", "-t1", "-c16", "-d3s", "--latency", f"http://127.0.0.1:{port}{t}"],
+                                        stdout=subprocess.PIPE, text=True) for t in (url_path, advice_path)}
+            for target, run in runs.items():
+                o = run.communicate()[0]
+                q = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", o, re.M))
+                p99[target].append(millis(q["99"]))
+                p50[target].append(millis(q["50"]))
+                rate[target].append(float(re.search(r"Requests/sec:\s+(\S+)", o).group(1)))
+            for target in (url_path, advice_path):
+                before = cpu_seconds(p.pid)
+                o = subprocess.run(["wrk", "-t1", "-c16", "-d2s", f"http://127.0.0.1:{port}{target}"], capture_output=True, text=True).stdout
+                requests = int(re.search(r"(\d+) requests in", o).group(1))
+                cpu[target].append((cpu_seconds(p.pid) - before) / max(requests, 1) * 1e6)
         p.send_signal(15)
         p.wait()
         lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
         maxl = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)
         qps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
         print(f"| live query, idle pipeline (wrk, 2 threads, 32 keep-alive connections, 5 s) | p50 {lat.get('50')}, p99 {lat.get('99')}, max {maxl}; {qps:,.0f} queries/s | targets: p99 <= 5 ms, >= 20,000 queries/s |")
+
+        def med(d, k):
+            return sorted(d[k])[a.pairs // 2]
+        ratios = sorted(x / y for x, y in zip(p99[advice_path], p99[url_path]))
+        runs = "; ".join(f"{x:.2f}/{y:.2f}" for x, y in zip(p99[advice_path], p99[url_path]))
+        print(f"| /v1/advice beside /v1/windows, idle pipeline (two wrk clients at once, 16 connections each, 3 s, {a.pairs} runs) "
+              f"| p99 ratio advice/windows {ratios[a.pairs // 2]:.2f} (median of the runs' ratios; p99 ms advice/windows per run: {runs}); "
+              f"p50 {med(p50, advice_path):.2f} / {med(p50, url_path):.2f} ms; {med(rate, advice_path):,.0f} / {med(rate, url_path):,.0f} queries/s; "
+              f"windowkeeper CPU per query {med(cpu, advice_path):.1f} / {med(cpu, url_path):.1f} us | target: p99 ratio <= 1.5 |")
+
+        if a.advice_only:
+            return
 
         # 2. busy: pairs of replays through a pipe, with and without --listen + 1,000 q/s
         data = open(path, "rb").read()

@@ -7,13 +7,16 @@ public struct WindowQuery: Sendable, Equatable {
     public var kind: WindowKind?
     /// Only windows of this category (upper-cased; windows without one do not match).
     public var category: [UInt8]?
+    /// The windows open at this time instead of at the clock C (`/v1/advice?at=`): open
+    /// windows with `opened_at ≤ at < expires_at`.
+    public var at: Int64?
 
-    /// A query for `identity` as a user writes it (`+46 73 200 11 22` finds `46732001122`).
+    /// A query for `identity` as a user writes it (`+46 73 200 11 22` finds `46732001122`),
+    /// keyed by `ContactLookup`.
     public init(app: String, identity: String, kind: WindowKind? = nil, category: String? = nil) {
-        self.app = Array(app.utf8)
-        let key = ByteArena(capacity: identity.utf8.count)
-        Array(identity.utf8).withUnsafeBufferPointer { RecordDecoder.appendContactKey($0, to: key) }
-        self.contact = key.array
+        let lookup = ContactLookup.key(app: app, identity: identity)
+        self.app = lookup.app
+        self.contact = lookup.contact
         self.kind = kind
         self.category = category.map { Array($0.uppercased().utf8) }
     }
@@ -67,10 +70,11 @@ public struct WindowAnswer: Sendable, Equatable {
 
 extension WindowEngine {
     /// The windows of the queried contact open at the clock C (`opened_at ≤ C < expires_at`),
-    /// narrowed by the query's kind and category, in firing order: kind, then CBP before PMP,
-    /// then conversation id.
+    /// or at the query's `at`, narrowed by the query's kind and category, in firing order:
+    /// kind, then CBP before PMP, then conversation id.
     public func answer(_ q: WindowQuery) -> WindowAnswer {
         let c = clock
+        let t = q.at ?? c
         var found: [SavedWindow] = []
         let hash = q.contactHash
         let slot = q.app.withUnsafeBufferPointer { app in
@@ -82,7 +86,7 @@ extension WindowEngine {
         }
         guard let slot, c != .min else { return WindowAnswer(clock: c, windows: []) }
         func take(_ w: Window) {
-            guard w.open, w.opened <= c, c < w.expires else { return }
+            guard w.open, w.opened <= t, t < w.expires else { return }
             if let kind = q.kind, w.kind != kind { return }
             let category = text.string(self.category(w))
             if let wanted = q.category, !wanted.elementsEqual(category.utf8) { return }

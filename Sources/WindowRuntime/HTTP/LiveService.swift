@@ -1,17 +1,19 @@
 import WindowCore
 
-/// The endpoints of `--listen`: `/v1/windows` (answered by the shard that owns the contact,
-/// in order with its batches), `/metrics`, `/healthz`, `/readyz`.
+/// The endpoints of `--listen`: `/v1/windows` and `/v1/advice` (answered by the shard that
+/// owns the contact, in order with its batches), `/metrics`, `/healthz`, `/readyz`.
 struct LiveService: Sendable {
     /// Sends a message to shard k; false once that shard takes no more.
     let shards: [@Sendable (ShardMessage) -> Bool]
     let metrics: LiveMetrics
     let clock: any WallClock
+    /// The pricing-era table of `/v1/advice`.
+    var eras = try! PricingEras.standard()
 
     static let allow = [("Allow", "GET, HEAD")]
 
     func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) {
-        let known = ["/v1/windows", "/metrics", "/healthz", "/readyz"]
+        let known = ["/v1/windows", "/v1/advice", "/metrics", "/healthz", "/readyz"]
         guard known.contains(request.path) else { return reply(.error(404, "no such path: \(request.path)")) }
         guard request.method == "GET" || request.method == "HEAD" else {
             return reply(.error(405, "method \(request.method) is not allowed", headers: Self.allow))
@@ -24,6 +26,8 @@ struct LiveService: Sendable {
                                 : HTTPResponse(status: 503, body: Array("{\"status\":\"starting\"}\n".utf8)))
         case "/metrics":
             reply(HTTPResponse(status: 200, body: metrics.render(now: clock.now()), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+        case "/v1/advice":
+            advice(request, reply)
         default:
             windows(request, reply)
         }

@@ -86,7 +86,8 @@ public struct Pipeline: Sendable {
                 errors.write(Array("windowkeeper: --listen \(address): \(e)\n".utf8))
                 return .ioError
             case .success(let (fd, bound)):
-                let service = LiveService(shards: shards.inboxes.map { inbox in { inbox.offer($0) } }, metrics: live, clock: clock)
+                let service = LiveService(shards: shards.inboxes.map { inbox in { inbox.offer($0) } }, metrics: live, clock: clock,
+                                          eras: options.eras)
                 server = HTTPServer(listener: fd, token: token) { request, reply in service.handle(request, reply: reply) }
                 var line = ByteBuffer(capacity: 64)
                 line.append("{\"listening\":")

@@ -19,6 +19,10 @@ public struct RunOptions: Sendable, Equatable {
     public var listenTokenPath: String?
     /// `--serve-after-eof`: keep answering after the end of input, until SIGTERM/SIGINT.
     public var serveAfterEOF = false
+    /// The pricing-era table `/v1/advice` answers by: `--pricing-eras FILE`, else SPEC
+    /// section 13's rows with `--pmp-from`.
+    public var eras = try! PricingEras.standard()
+    public var pricingErasPath: String?
     /// A periodic checkpoint writes the image of a shard holding at least this many windows
     /// to an unnamed file beside the state instead of memory: at 10 M windows the images
     /// would otherwise add ~0.7 GB beside the tables, for a pause about twice as long. Not a
@@ -74,6 +78,9 @@ extension RunOptions {
                               (default 2025-07-01T00:00:00Z)
       --warn LIST             window_expiring leads, e.g. 2h,15m; 0 disables (default 1h);
                               each lead must be shorter than --csw, --conversation and --fep
+      --pricing-eras FILE     the pricing-era table /v1/advice answers by (JSON, see
+                              docs/advice.md; default: SPEC 13's four rows, the first PMP
+                              row starting at --pmp-from)
 
     INPUT AND RUN
       --shards N              shard actors (default: active processor count)
@@ -94,6 +101,8 @@ extension RunOptions {
       windowkeeper status --state FILE [--app ID] [--contact C] [--at TIME]
                               print the open windows as NDJSON with remaining_s as of TIME
                               (default now); exit 1 when the contact asked for has none
+      windowkeeper status --state FILE --advice --app A --contact C [--at TIME]
+                              the send advice of /v1/advice, from the file
       windowkeeper status --state FILE --positions
                               print each source's saved position as NDJSON
 
@@ -101,6 +110,8 @@ extension RunOptions {
       --listen ADDR           serve HTTP/1.1 on ADDR (HOST:PORT with a literal IPv4/IPv6
                               address or localhost, port 0 for a free one; or unix:PATH):
                               GET /v1/windows?app_id=A&contact=C[&window=K][&category=CAT],
+                              GET /v1/advice?app_id=A&contact=C[&at=TIME] (may I send now,
+                              and what will it cost: docs/advice.md),
                               /metrics (Prometheus), /healthz, /readyz. The bound address is
                               printed on standard error as {"listening":"HOST:PORT"}
       --listen-token FILE     every request must carry Authorization: Bearer <FILE's first
@@ -203,6 +214,10 @@ extension RunOptions {
             case "--positions":
                 if inline != nil { throw UsageError("--positions takes no value") }
                 o.positions = true
+            case "--pricing-eras":
+                let v = try value(arg, inline)
+                guard !v.isEmpty else { throw UsageError("--pricing-eras needs a file name") }
+                o.pricingErasPath = v
             default:
                 throw UsageError(arg.hasPrefix("-") ? "unknown option \(arg)" : "unexpected argument '\(arg)' (input is read from standard input)")
             }
@@ -212,6 +227,7 @@ extension RunOptions {
             let given = arguments.contains { $0 == "--warn" || $0.hasPrefix("--warn=") }
             throw UsageError("--warn \(DurationText.format(lead))\(given ? "" : " (the default)") must be shorter than each of --csw, --conversation and --fep")
         }
+        o.eras = try pricingEras(path: o.pricingErasPath, pmpFrom: o.engine.pmpFrom)
         if o.until != nil, o.ingest.mode != .event {
             throw UsageError("--until applies to --clock event only")
         }
@@ -222,6 +238,13 @@ extension RunOptions {
             throw UsageError("--listen on a non-loopback address needs --listen-token FILE")
         }
         return o
+    }
+
+    /// The table of `--pricing-eras FILE` (its times as written), else the default rows
+    /// with `--pmp-from`; a problem is a usage error.
+    static func pricingEras(path: String?, pmpFrom: Int64) throws(UsageError) -> PricingEras {
+        if let path { return try PricingErasFile.load(path) }
+        do { return try PricingEras.standard(pmpFrom: pmpFrom) } catch { throw UsageError(error.message) }
     }
 
     static func parseBytes(_ text: String) -> Int? {

@@ -8,7 +8,7 @@ import WindowCore
 /// [--at T]`: the windows open at T as NDJSON, with `remaining_s` as of T. Answers "is the
 /// window with this contact open, for this category, and for how long?" from the file,
 /// without running the processor. `--info` describes the file, `--positions` prints its
-/// source positions.
+/// source positions, `--advice` answers as `/v1/advice` (`StatusCommand+Advice.swift`).
 public enum StatusCommand {
     public static let helpText = """
     windowkeeper status — the windows in a state file, without running the processor.
@@ -16,6 +16,8 @@ public enum StatusCommand {
     USAGE
       windowkeeper status --state FILE [--app ID] [--contact C] [--window KIND]
                           [--category CAT] [--at TIME]
+      windowkeeper status --state FILE --advice --app ID --contact C [--at TIME]
+                          [--pricing-eras FILE]
       windowkeeper status --state FILE --info
       windowkeeper status --state FILE --positions
 
@@ -31,14 +33,23 @@ public enum StatusCommand {
       --window KIND       only customer_service, conversation or free_entry_point windows
       --category CAT      only windows of this category (matched upper-cased)
       --at TIME           RFC 3339 (default: now)
+      --advice            instead of windows, one JSON object: may a free-form message
+                          be sent to C at TIME, until when, and what a service, utility,
+                          marketing or authentication message costs (as GET /v1/advice;
+                          docs/advice.md). Needs --app (it may be empty: --app '') and
+                          --contact; exit status 0 whatever the answer
+      --pricing-eras FILE with --advice: the pricing-era table (JSON, docs/advice.md);
+                          default: SPEC 13's four rows, the first PMP row starting at the
+                          --pmp-from the state file was made with
       --info              one JSON object about the file: format version, the options it
                           was made with, the clock C and newest event time, window counts,
                           when it was written
       --positions         the saved position of each input source (--positions runs)
       -h, --help          this text
 
-    Exit status: 0 windows printed (or none asked for a contact); 1 a contact was asked for
-    and no window matches; 2 usage error or an unreadable, refused state file.
+    Exit status: 0 windows printed (or none asked for a contact), or an advice printed;
+    1 a contact was asked for and no window matches; 2 usage error or an unreadable,
+    refused state file.
     """
 
     public struct Query: Equatable {
@@ -53,6 +64,12 @@ public enum StatusCommand {
         public var category: String?
         /// Print what the file is instead of windows.
         public var info = false
+        /// Print the send advice for `contactGiven` instead of windows.
+        public var advice = false
+        /// The contact as given (`--contact`), for `ContactLookup`.
+        public var contactGiven: String?
+        /// `--pricing-eras FILE`, loaded (with `--advice`).
+        public var eras: PricingEras?
     }
 
     /// nil when `--help` was asked for.
@@ -63,8 +80,8 @@ public enum StatusCommand {
             let a = arguments[i]
             switch a {
             case "-h", "--help": return nil
-            case "--positions", "--info":
-                if a == "--info" { q.info = true } else { q.positions = true }
+            case "--positions", "--info", "--advice":
+                if a == "--info" { q.info = true } else if a == "--advice" { q.advice = true } else { q.positions = true }
                 i += 1
                 continue
             default: break
@@ -74,7 +91,10 @@ public enum StatusCommand {
             switch a {
             case "--state": q.statePath = v
             case "--app": q.app = v
-            case "--contact": q.contact = normalise(v)
+            case "--contact":
+                q.contact = normalise(v)
+                q.contactGiven = v
+            case "--pricing-eras": q.eras = try PricingErasFile.load(v)
             case "--window":
                 guard let k = WindowKind.named(v) else {
                     throw UsageError("status: --window must be customer_service, conversation or free_entry_point, not '\(v)'")
@@ -89,6 +109,13 @@ public enum StatusCommand {
             i += 2
         }
         guard !q.statePath.isEmpty else { throw UsageError("status needs --state FILE") }
+        if q.advice {
+            guard !q.positions && !q.info else { throw UsageError("status: --advice, --info and --positions are different questions; ask one") }
+            guard q.app != nil, let c = q.contact, !c.isEmpty else { throw UsageError("status --advice needs --app ID (it may be empty: --app '') and a non-empty --contact C") }
+            guard q.kind == nil, q.category == nil else { throw UsageError("status --advice takes no --window or --category: it answers for every category") }
+        } else if q.eras != nil {
+            throw UsageError("status: --pricing-eras applies to --advice only")
+        }
         if q.positions && q.info {
             throw UsageError("status: --positions and --info are two different questions; ask one")
         }
@@ -98,11 +125,9 @@ public enum StatusCommand {
         return q
     }
 
-    /// The same contact key as the input's (`RecordDecoder.appendContactKey`).
+    /// The same contact key as the input's, through `ContactLookup`.
     static func normalise(_ identity: String) -> String {
-        let key = ByteArena(capacity: identity.utf8.count)
-        Array(identity.utf8).withUnsafeBufferPointer { RecordDecoder.appendContactKey($0, to: key) }
-        return String(decoding: key.array, as: UTF8.self)
+        String(decoding: ContactLookup.key(app: "", identity: identity).contact, as: UTF8.self)
     }
 
     /// Prints the matching open windows; returns the exit status (1: the contact has none).
@@ -117,6 +142,7 @@ public enum StatusCommand {
             FileHandle.standardError.write(Data("windowkeeper status: cannot read \(q.statePath): \(e)\n".utf8))
             return 2
         }
+        if q.advice { return advice(q, file, now: now) }
         let t = q.at ?? now
         var out = ByteBuffer()
         var found = 0
