@@ -12,9 +12,29 @@ public struct ContactLookup: Sendable, Equatable {
     public var phone: [UInt8]?
 
     public static func key(app: String, identity: String) -> ContactLookup {
-        let key = ByteArena(capacity: identity.utf8.count)
-        Array(identity.utf8).withUnsafeBufferPointer { RecordDecoder.appendContactKey($0, to: key) }
-        return ContactLookup(app: Array(app.utf8), contact: key.array, phone: nil)
+        key(app: app, identity: identity, links: nil)
+    }
+
+    /// The key of `identity` as a phone or a user id, resolved through `links` (SPEC section
+    /// 12): a phone linked to a user id, or the user id itself, is asked for the user id and
+    /// answered with its phone. A user id (by its pattern, trimmed of surrounding spaces) is
+    /// kept as written; anything else is normalised as a phone.
+    public static func key(app: String, identity: String,
+                           links: ((_ app: [UInt8], _ id: [UInt8]) -> IdentityLinks.Link?)?) -> ContactLookup {
+        let appBytes = Array(app.utf8)
+        var trimmed = Substring(identity)
+        while trimmed.first == " " { trimmed.removeFirst() }
+        while trimmed.last == " " { trimmed.removeLast() }
+        var key = Array(trimmed.utf8)
+        if !key.withUnsafeBufferPointer(RecordDecoder.isBSUID) {
+            let arena = ByteArena(capacity: identity.utf8.count)
+            Array(identity.utf8).withUnsafeBufferPointer { RecordDecoder.appendContactKey($0, to: arena) }
+            key = arena.array
+        }
+        if let links, !key.isEmpty, let link = links(appBytes, key) {
+            return ContactLookup(app: appBytes, contact: link.user, phone: link.phone)
+        }
+        return ContactLookup(app: appBytes, contact: key, phone: nil)
     }
 }
 
@@ -24,6 +44,7 @@ extension WindowQuery {
         self.init(app: "", identity: "")
         app = lookup.app
         contact = lookup.contact
+        phone = lookup.phone
         self.at = at
     }
 }

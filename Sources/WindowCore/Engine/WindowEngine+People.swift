@@ -19,6 +19,15 @@ extension WindowEngine {
         apply(input, arena, contact: c)
     }
 
+    /// Sets the phone linked to the user id (app, contact), if this shard holds it.
+    public mutating func notePhone(app: UnsafeBufferPointer<UInt8>, contact: UnsafeBufferPointer<UInt8>, _ note: PersonNote) {
+        let hash = RoutingHash.contact(app: app, contact: contact)
+        guard let c = contactIndex.find(hash, { s in
+            text.equals(contacts[Int(s)].contact, contact) && text.equals(apps[Int(contacts[Int(s)].app)], app)
+        }) else { return }
+        if note.phone.isEmpty { phones[c] = nil } else { phones[c] = LinkedPhone(phone: note.phone, until: note.until) }
+    }
+
     /// The phone shown on contact `c`'s events now: linked, and the link not yet forgotten
     /// (it is forgotten once the clock passes `until`, before that pass fires anything).
     @inline(__always)

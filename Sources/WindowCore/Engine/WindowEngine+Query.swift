@@ -10,13 +10,17 @@ public struct WindowQuery: Sendable, Equatable {
     /// The windows open at this time instead of at the clock C (`/v1/advice?at=`): open
     /// windows with `opened_at ≤ at < expires_at`.
     public var at: Int64?
+    /// The phone linked to `contact` when it is a user id (SPEC section 12): in the answer.
+    public var phone: [UInt8]?
 
     /// A query for `identity` as a user writes it (`+46 73 200 11 22` finds `46732001122`),
     /// keyed by `ContactLookup`.
-    public init(app: String, identity: String, kind: WindowKind? = nil, category: String? = nil) {
-        let lookup = ContactLookup.key(app: app, identity: identity)
+    public init(app: String, identity: String, kind: WindowKind? = nil, category: String? = nil,
+                links: ((_ app: [UInt8], _ id: [UInt8]) -> IdentityLinks.Link?)? = nil) {
+        let lookup = ContactLookup.key(app: app, identity: identity, links: links)
         self.app = lookup.app
         self.contact = lookup.contact
+        self.phone = lookup.phone
         self.kind = kind
         self.category = category.map { Array($0.uppercased().utf8) }
     }
@@ -45,6 +49,10 @@ public struct WindowAnswer: Sendable, Equatable {
         q.app.withUnsafeBytes { EventEncoder.appendString($0, &out) }
         out.append(",\"contact\":")
         q.contact.withUnsafeBytes { EventEncoder.appendString($0, &out) }
+        if let phone = q.phone {
+            out.append(",\"phone\":")
+            phone.withUnsafeBytes { EventEncoder.appendString($0, &out) }
+        }
         out.append(",\"as_of\":")
         if clock == .min { out.append("null") } else { EventEncoder.appendTime(clock, &out) }
         out.append(windows.isEmpty ? ",\"open\":false,\"windows\":[" : ",\"open\":true,\"windows\":[")

@@ -61,6 +61,17 @@ public struct IdentityLinks: Sendable {
     private var swept: Int64 = .min
     /// A user id has been seen: from then on every item's ids go through `resolve`.
     public private(set) var active = false
+    /// Keep the links learned and forgotten in `changes` (for a directory that answers
+    /// queries on another thread).
+    public var recordsChanges = false
+    /// Links learned (true) and forgotten or replaced (false) since the last `takeChanges`.
+    public private(set) var changes: [(link: Link, learned: Bool)] = []
+
+    /// The changes so far, emptied.
+    public mutating func takeChanges() -> [(link: Link, learned: Bool)] {
+        defer { changes.removeAll() }
+        return changes
+    }
 
     public init(horizon: Int64) {
         self.horizon = horizon
@@ -161,11 +172,13 @@ public struct IdentityLinks: Sendable {
         }
         byUser[Key(app: link.app, id: link.user, user: true)] = s
         byPhone[Key(app: link.app, id: link.phone, user: false)] = s
+        if recordsChanges { changes.append((link, true)) }
         deadlines.push(TimerEntry(due: link.last &+ horizon, slot: s))
     }
 
     private mutating func remove(_ s: Int32) {
         let link = links[Int(s)]
+        if recordsChanges { changes.append((link, false)) }
         byUser[Key(app: link.app, id: link.user, user: true)] = nil
         byPhone[Key(app: link.app, id: link.phone, user: false)] = nil
         links[Int(s)] = Link(app: [], phone: [], user: [], last: 0)

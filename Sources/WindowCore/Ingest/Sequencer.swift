@@ -13,6 +13,25 @@ public enum SequencerAction {
     case send(shard: Int, ShardBatch)
     /// `--strict`: input line `strictAt` was rejected; nothing after it is taken.
     case stop(strictAt: Int)
+    /// A phone was linked to a user id (SPEC section 12): the phone's shard gives up the
+    /// phone's windows, the user id's shard emits `contact_linked` and joins them. Every
+    /// batch before it has been sent; the linking record follows it.
+    case link(PersonLink)
+    /// Links learned (true) and forgotten (false), for queries (only with `publishesLinks`).
+    case links([(link: IdentityLinks.Link, learned: Bool)])
+}
+
+/// A new link between a phone and a user id, and where each lives.
+public struct PersonLink: Sendable {
+    public var app: [UInt8]
+    public var phone: [UInt8]
+    public var user: [UInt8]
+    /// The clock past which the link is forgotten (L + horizon).
+    public var until: Int64
+    /// The linking item's event time (`contact_linked`'s `due_at`).
+    public var time: Int64
+    public var phoneShard: Int
+    public var userShard: Int
 }
 
 /// The order-dependent half of reading: takes decoded segments in input order and turns them
@@ -32,6 +51,8 @@ public struct Sequencer: Sendable {
         public var positions = false
         /// For the over-long line's detail.
         public var maxLineBytes = 1 << 20
+        /// Emit `.links` actions (a live query directory needs them).
+        public var publishesLinks = false
 
         public init() {}
     }
@@ -42,6 +63,8 @@ public struct Sequencer: Sendable {
     public private(set) var positions = SourcePositions()
     /// `--strict`: the line that stopped the run.
     public private(set) var strictStop: Int?
+    /// The links between phones and user ids (SPEC section 12), learned in line order.
+    public private(set) var links: IdentityLinks
     private var batches: [ShardBatch]
     private var ticks: [Tick] = []
     private var lineInRound: Int32 = 0
@@ -61,11 +84,15 @@ public struct Sequencer: Sendable {
     public init(options: Options) {
         self.options = options
         ingest = Ingest(options: options.ingest)
+        links = IdentityLinks(horizon: options.ingest.horizon)
+        links.recordsChanges = options.publishesLinks
         batches = Array(repeating: ShardBatch(arena: ByteArena(capacity: 0)), count: options.shards)
     }
 
     /// Continues from a saved state: the event clock, the newest event time, the positions.
-    public mutating func restore(clock: Int64, newest: Int64, positions saved: [StateFile.SourcePosition]) {
+    public mutating func restore(clock: Int64, newest: Int64, positions saved: [StateFile.SourcePosition],
+                                 links savedLinks: [IdentityLinks.Link] = []) {
+        for link in savedLinks { links.restore(link) }
         ingest.restore(clock: clock, newest: newest)
         lastTick = ingest.clock
         positions = SourcePositions(saved)
@@ -75,7 +102,15 @@ public struct Sequencer: Sendable {
     /// the clock the shards finish at, nil before any record.
     public mutating func finishInput(until: Int64?) -> Int64? {
         let c = ingest.finish(until: until)
+        if links.active, c != .min { links.forget(before: c) }
         return c == .min ? nil : c
+    }
+
+    /// Links learned and forgotten since the last call, when `publishesLinks` (the end of
+    /// input forgets some after the last segment).
+    public mutating func linkChanges(into actions: inout [SequencerAction]) {
+        guard options.publishesLinks, !links.changes.isEmpty else { return }
+        actions.append(.links(links.takeChanges()))
     }
 
     // MARK: inputs
@@ -99,7 +134,7 @@ public struct Sequencer: Sendable {
                 case .rejected(let d, let detail):
                     rejectLine(d, detail, segment.lines[i], into: &actions)
                 case .record(let input, let badMetadata):
-                    route(input, badMetadata: badMetadata, into: &actions,
+                    route(input, record, bytes, badMetadata: badMetadata, into: &actions,
                           "message_metadata or channel_metadata is not a JSON object; processed with what the other gives")
                 case .webhook(let count):
                     sequenceItems(items, line: segment.lines[i], bytes, into: &actions)
@@ -164,6 +199,11 @@ public struct Sequencer: Sendable {
         var rejected = false
         for item in items {
             guard strictStop == nil else { break }
+            if item.record.kind == .link, case .record = item.outcome {
+                learnLink(item.record, arena, into: &actions)
+                endLine(into: &actions)
+                continue
+            }
             switch ingest.acceptItem(item.outcome, item.record, arena: arena, now: now) {
             case .blank, .skipped, .webhook:
                 break
@@ -172,7 +212,7 @@ public struct Sequencer: Sendable {
                 rejected = true
                 if options.strict { stop(at: lineNumber, into: &actions) }
             case .record(let input, let badMetadata):
-                route(input, badMetadata: badMetadata, into: &actions,
+                route(input, item.record, arena, badMetadata: badMetadata, into: &actions,
                       "\(item.path): pricing or conversation is not a JSON object; processed with what the other gives")
             }
             endLine(into: &actions)
@@ -189,15 +229,75 @@ public struct Sequencer: Sendable {
     }
 
     /// Where every usable record (a Sinch line, an item of a Meta body) goes, in line order:
-    /// a record that can change windows joins its shard's batch. Its strings stay in the
-    /// segment's arena, which the batch holds.
-    private mutating func route(_ input: WindowInput?, badMetadata: Bool, into actions: inout [SequencerAction],
-                                _ detail: @autoclosure () -> String) {
+    /// its ids are resolved to its person's key first (SPEC section 12), then a record that
+    /// can change windows joins its shard's batch. Its strings stay in the segment's arena,
+    /// which the batch holds.
+    private mutating func route(_ input: WindowInput?, _ record: DecodedRecord, _ arena: UnsafeBufferPointer<UInt8>,
+                                badMetadata: Bool, into actions: inout [SequencerAction], _ detail: @autoclosure () -> String) {
         if badMetadata { actions.append(.report(.badMetadata, line: ingest.counters.lines, detail: detail())) }
+        if record.whatsapp, !record.userID.isEmpty || links.active {
+            var input = input
+            let person = resolve(record, &input, arena, into: &actions)
+            guard let input else { return }
+            let shard = RoutingHash.partition(input.contactHash, of: batches.count)
+            if let person { batches[shard].append(input, line: lineInRound, person: person) } else { batches[shard].append(input, line: lineInRound) }
+            if batches[shard].inputs.count >= Self.batchRecords { roundFull = true }
+            return
+        }
         guard let input else { return }
         let shard = RoutingHash.partition(input.contactHash, of: batches.count)
         batches[shard].append(input, line: lineInRound)
         if batches[shard].inputs.count >= Self.batchRecords { roundFull = true }
+    }
+
+    /// Resolves a record's ids through the links (learning the one it makes): the person
+    /// its window record is applied under, routed by that key; nil when it is simply its
+    /// decoded contact without a phone. A link's phone deadline moved by an item that does
+    /// not reach the user id's shard as a record (a group message, a status that opens
+    /// nothing) is sent there as a phone step.
+    private mutating func resolve(_ record: DecodedRecord, _ input: inout WindowInput?, _ arena: UnsafeBufferPointer<UInt8>,
+                                  into actions: inout [SequencerAction]) -> PersonNote? {
+        func slice(_ r: ByteRange) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)]) }
+        let app = slice(record.app), phone = slice(record.phone), user = slice(record.userID)
+        let r = links.resolve(app: app, phone: phone, user: user, at: record.time, linking: !record.system)
+        if r.learned { link(app: app, phone: phone, user: user, until: r.until, at: record.time, into: &actions) }
+        linkChanges(into: &actions)
+        guard !r.phone.isEmpty || r.user != nil || !record.userID.isEmpty else { return nil }
+        let key = r.user ?? Array(user)
+        if input == nil || record.group {
+            if !r.phone.isEmpty {
+                let shard = RoutingHash.partition(key.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }, of: batches.count)
+                batches[shard].phoneSteps.append(PhoneStep(line: lineInRound, app: Array(app), user: key,
+                                                           note: PersonNote(phone: r.phone, until: r.until)))
+            }
+            return nil
+        }
+        guard let user = r.user else { return r.phone.isEmpty ? nil : PersonNote(phone: r.phone, until: r.until) }
+        // A phone linked to a user id: the record goes to the user id's shard, under its key.
+        let hash = user.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }
+        input!.contactHash = hash
+        if input!.operation == .keyedReceipt { input!.keyHash = RoutingHash.conversation(contactHash: hash, id: slice(input!.conversationID)) }
+        return PersonNote(key: user, phone: r.phone, until: r.until)
+    }
+
+    /// A Meta `contacts[]` entry with both ids: the link, dated by its change's first message
+    /// (not when that is too late or too far ahead, as the message itself would be refused).
+    private mutating func learnLink(_ record: DecodedRecord, _ arena: UnsafeBufferPointer<UInt8>, into actions: inout [SequencerAction]) {
+        let c = ingest.currentClock(now: now)
+        guard c == .min || record.time >= c &- options.ingest.horizon else { return }
+        guard options.ingest.mode == .event || record.time <= now &+ options.ingest.maxFuture else { return }
+        var none: WindowInput?
+        _ = resolve(record, &none, arena, into: &actions)
+    }
+
+    /// Sends everything before this line, then the link: the phone's windows go to the user
+    /// id's shard between the records around it, whatever the number of shards.
+    private mutating func link(app: UnsafeBufferPointer<UInt8>, phone: UnsafeBufferPointer<UInt8>, user: UnsafeBufferPointer<UInt8>,
+                               until: Int64, at t: Int64, into actions: inout [SequencerAction]) {
+        endRound(into: &actions)
+        actions.append(.link(PersonLink(app: Array(app), phone: Array(phone), user: Array(user), until: until, time: t,
+                                        phoneShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: phone), of: batches.count),
+                                        userShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: user), of: batches.count))))
     }
 
     /// After each step: a tick when the event clock moved; the round ends when it is full.
@@ -205,6 +305,12 @@ public struct Sequencer: Sendable {
         if options.ingest.mode == .event, ingest.clock > lastTick {
             lastTick = ingest.clock
             ticks.append(Tick(line: lineInRound, clock: lastTick))
+        }
+        if links.active {
+            // SPEC step 4: links whose L + horizon the clock has passed are forgotten.
+            let c = ingest.currentClock(now: now)
+            if c != .min { links.forget(before: c) }
+            linkChanges(into: &actions)
         }
         lineInRound += 1
         if lineInRound >= Self.roundLines || roundFull { endRound(into: &actions) }

@@ -27,6 +27,12 @@ public struct ShardBatch: Sendable {
     /// Line index within the round of each input.
     public var lines: [Int32] = []
     public var ticks: [Tick] = []
+    /// The records applied under another key or with a linked phone (SPEC section 12), by
+    /// input index, in order; empty for input without user ids.
+    public var persons: [PersonStep] = []
+    /// Links whose L grew through an item of another shard (a group message), after their
+    /// line: the phone's deadline for a user id of this shard.
+    public var phoneSteps: [PhoneStep] = []
 
     /// Whether `arena` is this batch's own (`append(_:line:from:)` may write it) rather than a
     /// decoded segment's, which shards read.
@@ -44,12 +50,18 @@ public struct ShardBatch: Sendable {
         ownsArena = true
     }
 
-    public var isEmpty: Bool { inputs.isEmpty && ticks.isEmpty }
+    public var isEmpty: Bool { inputs.isEmpty && ticks.isEmpty && phoneSteps.isEmpty }
 
     /// Adds `input`, whose strings are in this batch's arena already.
     public mutating func append(_ input: WindowInput, line: Int32) {
         inputs.append(input)
         lines.append(line)
+    }
+
+    /// Adds `input` to be applied under the person its ids resolved to.
+    public mutating func append(_ input: WindowInput, line: Int32, person: PersonNote) {
+        persons.append(PersonStep(input: Int32(inputs.count), note: person))
+        append(input, line: line)
     }
 
     /// Copies `input`'s strings from `source` into this batch's own arena (for batches put
@@ -83,5 +95,28 @@ public struct ShardBatch: Sendable {
         }
         inputs.append(copy)
         lines.append(line)
+    }
+}
+
+/// A record of a batch applied under the person its ids resolved to (`ShardBatch.persons`).
+public struct PersonStep: Sendable {
+    /// Index in the batch's `inputs`.
+    public var input: Int32
+    public var note: PersonNote
+}
+
+/// The deadline of the phone linked to a user id, moved by an item that went to another
+/// contact (`ShardBatch.phoneSteps`), after line `line` of the round.
+public struct PhoneStep: Sendable {
+    public var line: Int32
+    public var app: [UInt8]
+    public var user: [UInt8]
+    public var note: PersonNote
+
+    public init(line: Int32, app: [UInt8], user: [UInt8], note: PersonNote) {
+        self.line = line
+        self.app = app
+        self.user = user
+        self.note = note
     }
 }

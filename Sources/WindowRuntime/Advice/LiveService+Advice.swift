@@ -19,7 +19,7 @@ extension LiveService {
             }
             only = c
         }
-        let lookup = ContactLookup.key(app: app, identity: contact)
+        let lookup = ContactLookup.key(app: app, identity: contact, links: directory.link)
         guard !lookup.contact.isEmpty else { return reply(.error(400, "contact is empty")) }
         guard metrics.ready else { return reply(.error(503, "not ready: the state is still loading")) }
         let query = WindowQuery(lookup, at: at)

@@ -142,14 +142,16 @@ private struct CutPoint: Sendable {
     var clock: Int64
     var newest: Int64
     var positions: [StateFile.SourcePosition]
+    var links: [IdentityLinks.Link]
 
     init(_ sequencer: Sequencer, now: Int64, positions: Bool) {
         clock = sequencer.ingest.currentClock(now: now)
         newest = sequencer.ingest.maxEventTime
         self.positions = positions ? sequencer.positions.saved : []
+        links = sequencer.links.all
     }
 
     func write(_ images: [WindowImage], _ keeper: StateKeeper) -> String? {
-        keeper.write(images, clock: clock, newest: newest, positions: positions)
+        keeper.write(images, clock: clock, newest: newest, positions: positions, links: links)
     }
 }

@@ -57,14 +57,14 @@ public struct StateKeeper: Sendable {
 
     /// Writes the shards' windows atomically; returns an error message on failure.
     public func write(_ images: [WindowImage], clock: Int64, newest: Int64,
-                      positions: [StateFile.SourcePosition] = []) -> String? {
-        write(StateFile.encode(semantics: semantics, clock: clock, newest: newest, positions: positions, images: images))
+                      positions: [StateFile.SourcePosition] = [], links: [IdentityLinks.Link] = []) -> String? {
+        write(StateFile.encode(semantics: semantics, clock: clock, newest: newest, positions: positions, links: links, images: images))
     }
 
     /// Writes `file` atomically; returns an error message on failure.
     public func write(_ file: StateFile) -> String? {
         write(StateFile.encode(semantics: file.semantics, clock: file.clock, newest: file.newest,
-                               positions: file.positions, images: [WindowImage(file.windows)]))
+                               positions: file.positions, links: file.links, images: [WindowImage(file.windows)]))
     }
 
     /// Writes an encoded file atomically: small pieces (a bucket's records are a few

@@ -9,6 +9,8 @@ struct LiveService: Sendable {
     let clock: any WallClock
     /// The pricing-era table of `/v1/advice`.
     var eras = try! PricingEras.standard()
+    /// The links between phones and user ids: a contact is asked for as either.
+    var directory = LinkDirectory()
 
     static let allow = [("Allow", "GET, HEAD")]
 
@@ -43,7 +45,7 @@ struct LiveService: Sendable {
             }
             kind = k
         }
-        let query = WindowQuery(app: app, identity: contact, kind: kind, category: request.parameter("category"))
+        let query = WindowQuery(app: app, identity: contact, kind: kind, category: request.parameter("category"), links: directory.link)
         guard !query.contact.isEmpty else { return reply(.error(400, "contact is empty")) }
         guard metrics.ready else { return reply(.error(503, "not ready: the state is still loading")) }
         let k = RoutingHash.partition(query.contactHash, of: shards.count)

@@ -29,9 +29,13 @@ final class InputReader: @unchecked Sendable {
     let checkpointer: Checkpointer?
     /// `--listen`: where the reader's counts and clock are published for /metrics.
     let metrics: LiveMetrics?
+    /// `--listen`: the links between phones and user ids, for queries by either.
+    let directory: LinkDirectory?
 
     init(fd: Int32, signalFD: Int32, options: RunOptions, inboxes: [ShardInbox], log: DiagnosticLog,
-         clock: any WallClock, output: any EventSink, checkpointer: Checkpointer?, metrics: LiveMetrics?) {
+         clock: any WallClock, output: any EventSink, checkpointer: Checkpointer?, metrics: LiveMetrics?,
+         directory: LinkDirectory? = nil) {
+        self.directory = directory
         self.fd = fd
         self.signalFD = signalFD
         self.options = options
@@ -170,6 +174,11 @@ private final class ReadLoop {
             case .reject(let bytes, let end): reader.log.reject(bytes, end: end)
             case .send(let k, let batch): reader.inboxes[k].send(batch)
             case .stop(let line): stoppedAt = line
+            case .link(let link):
+                let handOff = WindowHandOff()
+                reader.inboxes[link.phoneShard].offer(.take(app: link.app, phone: link.phone, handOff))
+                reader.inboxes[link.userShard].offer(.link(link, handOff))
+            case .links(let changes): reader.directory?.apply(changes)
             }
         }
         actions.removeAll(keepingCapacity: true)

@@ -79,6 +79,7 @@ public struct Pipeline: Sendable {
         // The listener answers /healthz at once, and /readyz once the state is loaded.
         var server: HTTPServer?
         var metrics: LiveMetrics?
+        var directory: LinkDirectory?
         if let address = options.listen {
             let live = LiveMetrics(shards: shards.actors.count, mode: options.ingest.mode, lateness: options.ingest.lateness)
             switch address.bind() {
@@ -86,8 +87,10 @@ public struct Pipeline: Sendable {
                 errors.write(Array("windowkeeper: --listen \(address): \(e)\n".utf8))
                 return .ioError
             case .success(let (fd, bound)):
+                let links = LinkDirectory()
+                directory = links
                 let service = LiveService(shards: shards.inboxes.map { inbox in { inbox.offer($0) } }, metrics: live, clock: clock,
-                                          eras: options.eras)
+                                          eras: options.eras, directory: links)
                 server = HTTPServer(listener: fd, token: token) { request, reply in service.handle(request, reply: reply) }
                 var line = ByteBuffer(capacity: 64)
                 line.append("{\"listening\":")
@@ -107,6 +110,7 @@ public struct Pipeline: Sendable {
         var sequencer = Sequencer(options: sequencerOptions)
         do {
             loaded = try await loadState(into: shards.actors, sequencer: &sequencer)
+            directory?.apply(sequencer.links.all.map { ($0, true) })
         } catch {
             errors.write(Array("windowkeeper: \(error.message)\n".utf8))
             if let server { await Self.onThread { server.stop() } }
@@ -118,7 +122,7 @@ public struct Pipeline: Sendable {
             Checkpointer(keeper: $0, options: options, clock: clock, output: output, errors: errors, metrics: metrics)
         }
         let reader = InputReader(fd: input, signalFD: signalFD, options: options, inboxes: shards.inboxes, log: log,
-                                 clock: clock, output: output, checkpointer: checkpointer, metrics: metrics)
+                                 clock: clock, output: output, checkpointer: checkpointer, metrics: metrics, directory: directory)
         let (outcome, ended) = await runStages(shards, reader: reader, from: sequencer, signalFD: signalFD, server: server)
 
         var status = RunStatus.ok
@@ -184,6 +188,7 @@ public struct Pipeline: Sendable {
         o.strict = options.strict
         o.positions = options.positions
         o.maxLineBytes = options.maxLineBytes
+        o.publishesLinks = options.listen != nil
         return o
     }
 
@@ -213,7 +218,9 @@ public struct Pipeline: Sendable {
                         group.addTask { await shard.finishRestore(header, spillTo: k.directory, atLeast: options.spillWindows) }
                     }
                 }
-                sequencer.restore(clock: header.clock, newest: header.newest, positions: header.positions)
+                sequencer.restore(clock: header.clock, newest: header.newest, positions: header.positions, links: header.links)
+                // Each user id's shard shows its linked phone again on its events.
+                for (i, shard) in shards.enumerated() { await shard.restoreLinks(header.links, index: i, count: count, horizon: options.ingest.horizon) }
             }
         } catch {
             throw StartFailure(message: error.description, status: { if case .unusable = error { return .usage } else { return .ioError } }())

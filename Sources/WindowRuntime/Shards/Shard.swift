@@ -49,6 +49,11 @@ public actor Shard {
             let started = System.monotonicNanos()
             let image = image(spillTo: directory, atLeast: threshold)
             reply(image, System.monotonicNanos() - started)
+        case .take(let app, let phone, let handOff):
+            catchUp()
+            handOff.put(app.withUnsafeBufferPointer { a in phone.withUnsafeBufferPointer { engine.takeWindows(app: a, contact: $0) } })
+        case .link:
+            preconditionFailure("a link is delivered with its windows (ShardInbox.deliver)")
         case .query(let query, let reply):
             // Wall mode: the clock is now − lateness, and what is due by then fires first.
             if mode == .wall {
@@ -129,6 +134,10 @@ public actor Shard {
 
     /// Applies a batch: each record sees C as it was after the previous line (SPEC section 4).
     public func process(_ batch: ShardBatch) {
+        guard batch.persons.isEmpty, batch.phoneSteps.isEmpty else {
+            processPeople(batch)
+            return
+        }
         batch.arena.withUnsafeBufferPointer { arena in
             if mode == .wall {
                 engine.advance(to: clock.now() - lateness)
@@ -168,6 +177,78 @@ public actor Shard {
             }
         }
         flush()
+    }
+
+    /// A batch some of whose records belong to people known by a user id (SPEC section 12):
+    /// each record with the person its ids resolved to, and the phones' deadlines moved by
+    /// other shards' items, in line order among the clock ticks.
+    private func processPeople(_ batch: ShardBatch) {
+        batch.arena.withUnsafeBufferPointer { arena in
+            let ticks = mode == .event ? batch.ticks : []
+            let phoneSteps = batch.phoneSteps
+            var t = 0, p = 0, q = 0
+            if mode == .wall { engine.advance(to: clock.now() - lateness) }
+            for k in batch.inputs.indices {
+                stepsBefore(batch.lines[k], ticks, &t, phoneSteps, &p)
+                var person: PersonNote?
+                if q < batch.persons.count, batch.persons[q].input == Int32(k) {
+                    person = batch.persons[q].note
+                    q += 1
+                }
+                engine.apply(batch.inputs[k], in: arena, person: person)
+                stepsBefore(batch.lines[k] + 1, ticks, &t, phoneSteps, &p)
+                engine.advance(to: engine.clock)
+            }
+            stepsBefore(.max, ticks, &t, phoneSteps, &p)
+        }
+        flush()
+    }
+
+    /// The ticks and phone steps of lines before `line`, from `t` and `p` on; a line's phone
+    /// step comes before its tick (the step belongs to the line, the tick follows it).
+    private func stepsBefore(_ line: Int32, _ ticks: [Tick], _ t: inout Int, _ steps: [PhoneStep], _ p: inout Int) {
+        while true {
+            let tickLine = t < ticks.count ? ticks[t].line : .max
+            let stepLine = p < steps.count ? steps[p].line : .max
+            guard min(tickLine, stepLine) < line else { return }
+            if stepLine <= tickLine {
+                let step = steps[p]
+                step.app.withUnsafeBufferPointer { app in step.user.withUnsafeBufferPointer { engine.notePhone(app: app, contact: $0, step.note) } }
+                p += 1
+            } else {
+                engine.advance(to: ticks[t].clock)
+                t += 1
+            }
+        }
+    }
+
+    /// After a restore: the phones linked to this shard's user ids (SPEC section 12).
+    public func restoreLinks(_ links: [IdentityLinks.Link], index: Int, count: Int, horizon: Int64) {
+        for link in links {
+            link.app.withUnsafeBufferPointer { app in
+                link.user.withUnsafeBufferPointer { user in
+                    guard RoutingHash.partition(RoutingHash.contact(app: app, contact: user), of: count) == index else { return }
+                    engine.notePhone(app: app, contact: user, PersonNote(phone: link.phone, until: link.last &+ horizon))
+                }
+            }
+        }
+    }
+
+    /// Links a phone to a user id of this shard: `contact_linked`, and the phone's windows
+    /// joined (SPEC section 12).
+    public func link(_ link: PersonLink, moved: [SavedWindow]) {
+        catchUp()
+        link.app.withUnsafeBufferPointer { app in
+            link.user.withUnsafeBufferPointer { engine.link(app: app, contact: $0, phone: link.phone, until: link.until, at: link.time, moved: moved) }
+        }
+        flush()
+        report?(counters, contactCount)
+    }
+
+    /// Wall mode: what is due by now fires before a link's step (event mode: the batches
+    /// before it brought the clock where it must be).
+    private func catchUp() {
+        if mode == .wall { engine.advance(to: max(engine.clock, clock.now() - lateness)) }
     }
 
     /// Live mode: fires what is due now; returns the wall time of the next due timer.

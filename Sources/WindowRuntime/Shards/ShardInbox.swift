@@ -39,6 +39,10 @@ final class ShardInbox: Sendable {
     /// inbox is finished (one task per shard).
     func deliver(to shard: Shard) async {
         for await message in stream {
+            if case .link(let link, let handOff) = message {
+                await shard.link(link, moved: await handOff.windows())
+                continue
+            }
             await shard.handle(message)
             if case .batch = message { slots.signal() }
         }
