@@ -19,7 +19,8 @@ enum IdentityMix: String {
 /// - `journey`: phone only until t1, phone and BSUID until t2 (the link), BSUID only after;
 /// - `split`: phone only or BSUID only at random until t1 (two contacts with windows), both
 ///   from t1 to t2 (the link merges them), then any of the three;
-/// - `relink`: phone and BSUID until t1, BSUID only until t2, then the BSUID with a new phone.
+/// - `relink`: phone and BSUID until t1, BSUID only until t2, then the BSUID with a new phone;
+/// - `newBsuid`: phone and BSUID until t1, phone only until t2, then the phone with a new BSUID.
 /// The choice per record depends only on the person and the record's time and kind, so a
 /// redelivered record carries the ids of its original. Links are forgotten and learned again
 /// wherever a person is silent for longer than `--horizon` (pass a short one, e.g. `1d`).
@@ -31,6 +32,7 @@ struct IdentityPlanner {
         case journey(t1: Int64, t2: Int64)
         case split(t1: Int64, t2: Int64)
         case relink(t1: Int64, t2: Int64, newPhone: String)
+        case newBsuid(t1: Int64, t2: Int64, newBsuid: String)
     }
 
     struct Person {
@@ -153,7 +155,8 @@ struct IdentityPlanner {
         let t1 = start + rng.int(0...(span / 2))
         let t2 = t1 + rng.int((span / 8)...(span / 2))
         var choices: [Profile] = [.withheld, .steady, .journey(t1: t1, t2: t2), .journey(t1: t1, t2: t2), .split(t1: t1, t2: t2),
-                                  .split(t1: t1, t2: t2), .relink(t1: t1, t2: t2, newPhone: "4672" + r.number.dropFirst(4))]
+                                  .split(t1: t1, t2: t2), .relink(t1: t1, t2: t2, newPhone: "4672" + r.number.dropFirst(4)),
+                                  .newBsuid(t1: t1, t2: t2, newBsuid: "SE." + r.number.dropFirst(4) + "N")]
         if mix == .mixed { choices += [.phone, .phone, .phone] }
         let profile = rng.pick(choices)
         let digits = String(rng.int(1...9)) + (0..<Int(rng.int(8...19))).map { _ in String(rng.int(0...9)) }.joined()
@@ -173,6 +176,7 @@ struct IdentityPlanner {
         case .journey: "journey"
         case .split: "split"
         case .relink: "relink"
+        case .newBsuid: "newBsuid"
         }
     }
 
@@ -193,6 +197,7 @@ struct IdentityPlanner {
             default: return one(p, b)
             }
         case .relink(let t1, let t2, let newPhone): return t < t1 ? one(p, b) : t < t2 ? one(nil, b) : one(newPhone, b)
+        case .newBsuid(let t1, let t2, let newBsuid): return t < t1 ? one(p, b) : t < t2 ? one(p, nil) : one(p, newBsuid)
         }
     }
 }

@@ -39,6 +39,9 @@ struct LinkTable {
     private var phoneOf: [String: String] = [:]  // app ␟ BSUID → phone
     private var bsuidOf: [String: String] = [:]  // app ␟ phone → BSUID
     private var lastSeen: [String: Int64] = [:]  // app ␟ p|b ␟ id → largest event time
+    /// Pairs linked before (for the counts only: a link learned again after it was forgotten).
+    private var everLinked: Set<String> = []
+    private(set) var counts: [String: Int] = [:]
 
     private static func key(_ app: String, _ id: String) -> String { app + "\u{1F}" + id }
 
@@ -63,10 +66,11 @@ struct LinkTable {
     mutating func link(app: String, _ l: SimRecord.Link) -> Bool {
         let b = Self.key(app, l.bsuid), p = Self.key(app, l.phone)
         if phoneOf[b] == l.phone { return false }
-        if let old = phoneOf[b] { bsuidOf[Self.key(app, old)] = nil }
-        if let old = bsuidOf[p] { phoneOf[Self.key(app, old)] = nil }
+        if let old = phoneOf[b] { bsuidOf[Self.key(app, old)] = nil; counts["relinked (BSUID, new phone)", default: 0] += 1 }
+        if let old = bsuidOf[p] { phoneOf[Self.key(app, old)] = nil; counts["relinked (phone, new BSUID)", default: 0] += 1 }
         phoneOf[b] = l.phone
         bsuidOf[p] = l.bsuid
+        if !everLinked.insert(b + "\u{1F}" + l.phone).inserted { counts["links learned again", default: 0] += 1 }
         return true
     }
 
@@ -80,6 +84,7 @@ struct LinkTable {
             if clock > last + horizon {
                 phoneOf[b] = nil
                 bsuidOf[Self.key(app, phone)] = nil
+                counts["links forgotten", default: 0] += 1
             }
         }
     }
@@ -93,13 +98,25 @@ extension Model {
         var links: [SimRecord.Link] = []
         if let l = r.contactsLink { links.append(l) }
         if !r.isSystemMessage, let p = ids.phone, let b = ids.bsuid { links.append(SimRecord.Link(phone: p, bsuid: b)) }
+        if let l = r.contactsLink, !links.dropFirst().contains(l) { count("contacts[] links not also on the item") }
         for l in links where people.link(app: r.app, l) {
             emitLinked(app: r.app, l, at: r.time)
+            count("contact_linked")
             merge(app: r.app, l, at: r.time)
         }
         if let l = r.contactsLink { people.saw(app: r.app, phone: l.phone, bsuid: l.bsuid, at: r.time) }
         people.saw(app: r.app, phone: ids.phone, bsuid: ids.bsuid, at: r.time)
-        if let group = ids.group { return "group:" + group }
+        if !r.writtenAsMeta, ids.bsuid != nil { count("Sinch lines with a BSUID identity") }
+        if r.writtenAsMeta, ids.phone == nil, ids.bsuid != nil, ids.group == nil { count("Meta items with a BSUID and no phone") }
+        if let group = ids.group {
+            if case .receipt = r.kind { count("group statuses") } else { count("group messages") }
+            return "group:" + group
+        }
+        switch r.call {
+        case .userConnect?: count("user calls (contact messages)")
+        case .other?: count("other call items")
+        case nil: break
+        }
         return people.resolve(app: r.app, phone: ids.phone, bsuid: ids.bsuid)
     }
 
@@ -112,10 +129,14 @@ extension Model {
                     bw.expires = pw.expires
                     bw.warned = []
                     emit(.updated, bw, due: t, lead: 0)
+                    count("merges: customer service, BSUID's extended")
+                } else {
+                    count("merges: customer service, phone's dropped")
                 }
             } else {
                 pw.contact = l.bsuid
                 customerService[bk] = pw
+                count("merges: customer service moved")
             }
         }
         for (k, w) in keyed where w.app == app && w.contact == l.phone {
@@ -124,14 +145,26 @@ extension Model {
             if keyed[nk] == nil {
                 w.contact = l.bsuid
                 keyed[nk] = w
+                count(w.open ? "merges: keyed window moved" : "merges: remembered keyed window moved")
+            } else {
+                count("merges: keyed window dropped (same id)")
             }
         }
         if let moving = pmpWindows.removeValue(forKey: pk) {
             let bHasOpen = (pmpWindows[bk] ?? []).contains { $0.open }
-            for w in moving where !(w.open && bHasOpen) {
+            for w in moving {
+                if w.open && bHasOpen { count("merges: PMP free entry point dropped"); continue }
                 w.contact = l.bsuid
                 pmpWindows[bk, default: []].append(w)
+                count("merges: PMP free entry point moved")
             }
         }
     }
+}
+
+extension Model {
+    mutating func count(_ what: String) { counts[what, default: 0] += 1 }
+
+    /// What the run exercised (`generate --stats`): links, merges, groups, calls.
+    var stats: [String: Int] { counts.merging(people.counts) { $0 + $1 } }
 }

@@ -45,6 +45,7 @@ struct Model {
     var keyed: [String: Win] = [:]
     var pmpWindows: [String: [Win]] = [:]
     var people = LinkTable()
+    var counts: [String: Int] = [:]
     private(set) var late = 0
 
     init(options: Options) { self.options = options }

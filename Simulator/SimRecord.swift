@@ -39,6 +39,8 @@ struct SimRecord {
     /// Set by the Meta writer on the first `messages[]` item of a change whose `contacts[]`
     /// entry carries both ids: the link learned before that item (SPEC 12).
     var contactsLink: Link?
+    /// Written as a Meta item (set by the writer, for the model's counts only).
+    var writtenAsMeta = false
 
     struct Ids: Equatable {
         /// Normalised phone, and the BSUID (as written).

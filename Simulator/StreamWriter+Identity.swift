@@ -30,6 +30,7 @@ extension StreamWriter {
         }
         guard let ids = r.ids else { return }
         var m = r
+        m.writtenAsMeta = true
         let isStatus: Bool
         if case .receipt = r.kind { isStatus = true } else { isStatus = false }
         let field = r.call == nil ? "messages" : "calls"

@@ -7,7 +7,7 @@ usage:
   windowkeeper-sim generate [--seed N] [--contacts N] [--days N] [--start TIME] [--era cbp|pmp|mixed]
                             [--faults none|light|heavy] [--lateness D] [--warn LIST] [--csw D]
                             [--conversation D] [--fep D] [--pmp-from TIME] [--until TIME] [--expect FILE]
-                            [--format sinch|meta|mixed] [--identities phone|bsuid|mixed] [--horizon D]
+                            [--format sinch|meta|mixed] [--identities phone|bsuid|mixed] [--horizon D] [--stats]
       Writes a seeded stream of Sinch callbacks to standard output. With --expect, also writes
       the events `windowkeeper --clock event` must produce with the same options (computed by
       the simulator's own model, not the processor's rules). --format meta writes the same
@@ -20,6 +20,8 @@ usage:
       bodies, BSUID identities in Sinch lines; mixed keeps a third of the people phone-only
       (default phone: the stream of before, byte for byte). Links are forgotten after
       --horizon (default 30d; pass the same to windowkeeper, e.g. 1d, to see links relearned).
+      --stats prints what the expected feed exercises (links, merges, groups, calls) on
+      standard error.
   windowkeeper-sim load [--rate N|max] [--duration D] [--contacts N] [--seed N]
       Writes a live stream to standard output at N records/s, event times at the wall clock;
       reports the achieved rate on standard error.
@@ -65,6 +67,7 @@ case "generate":
     var expectPath: String?
     var format = InputFormat.sinch
     var identities = IdentityMix.phone
+    var stats = false
     var i = 0
     func value() -> String {
         i += 1
@@ -92,6 +95,7 @@ case "generate":
         case "--format": format = unwrap(InputFormat(rawValue: value()), "--format is sinch, meta or mixed")
         case "--identities": identities = unwrap(IdentityMix(rawValue: value()), "--identities is phone, bsuid or mixed")
         case "--horizon": m.horizon = duration(value())
+        case "--stats": stats = true; i += 1; continue
         default: fail("unknown option \(args[i])\n\(usage)")
         }
         i += 1
@@ -113,6 +117,15 @@ case "generate":
         var model = Model(options: m)
         var feed: [UInt8] = []
         for e in model.run(records) { feed.append(contentsOf: e.encoded) }
+        if stats {
+            // What the expected feed exercises, one JSON object on standard error.
+            var all = model.stats
+            for e in model.events {
+                if case .window(_, _?) = e { all["events carrying phone", default: 0] += 1 }
+            }
+            let text = all.filter { !$0.key.isEmpty }.sorted { $0.key < $1.key }.map { "\(LineWriter.quote($0.key)):\($0.value)" }
+            FileHandle.standardError.write(Data(("{" + text.joined(separator: ",") + "}\n").utf8))
+        }
         guard FileManager.default.createFile(atPath: expectPath, contents: Data(feed)) else { fail("cannot write \(expectPath)") }
     }
 case "verify":
