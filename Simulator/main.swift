@@ -103,9 +103,11 @@ case "generate":
     var generator = Generator(options: g)
     var writer = StreamWriter(format: format, seed: g.seed)
     var records = generator.generate()
+    var people: [String: Int] = [:]
     if identities != .phone {
         var planner = IdentityPlanner(mix: identities, seed: g.seed, start: g.startTime, days: g.days)
         records = planner.plan(records, isMeta: writer.isMeta)
+        people = planner.profileCounts
     }
     records = records.map(writer.asWritten)
     for r in records { writer.write(r) }
@@ -120,6 +122,7 @@ case "generate":
         if stats {
             // What the expected feed exercises, one JSON object on standard error.
             var all = model.stats
+            for (profile, n) in people { all["people: " + profile] = n }
             for e in model.events {
                 if case .window(_, _?) = e { all["events carrying phone", default: 0] += 1 }
             }
