@@ -11,12 +11,16 @@ enum InputFormat: String {
 /// processor takes the items is the arrival order).
 struct StreamWriter {
     let format: InputFormat
-    private var sinch: LineWriter
-    private var rng: SimRandom
-    private var body = MetaBody()
+    // Internal, not private: `StreamWriter+Identity.swift` writes into the same body.
+    var sinch: LineWriter
+    var rng: SimRandom
+    var body = MetaBody()
     /// Items the open body may still take.
-    private var room = 0
-    private(set) var out: [UInt8] = []
+    var room = 0
+    var out: [UInt8] = []
+    /// Every record as the model must see it, in line order: with `--identities bsuid|mixed`
+    /// the ids narrowed to what each line carries, and the `contacts[]` links.
+    var forModel: [SimRecord] = []
 
     init(format: InputFormat, seed: UInt64) {
         self.format = format
@@ -53,8 +57,14 @@ struct StreamWriter {
             flush()
             out += sinch.line(r)
             out.append(0x0A)
+            forModel.append(r)
             return
         }
+        if r.ids != nil {
+            writeIdentity(r)
+            return
+        }
+        forModel.append(r)
         if case .other = r.kind {
             flush()
             // A change of another field: skipped, like Sinch's other callbacks.
@@ -93,7 +103,7 @@ struct StreamWriter {
         room = 0
     }
 
-    private mutating func add(_ r: SimRecord) {
+    mutating func add(_ r: SimRecord) {
         let isStatus: Bool
         if case .receipt = r.kind { isStatus = true } else { isStatus = false }
         if room == 0 {
@@ -102,7 +112,7 @@ struct StreamWriter {
         }
         let item = itemText(r, status: isStatus)
         // A message after a status of the same change would be taken before it: new change.
-        if let last = body.changes.last, last.app == r.app, isStatus || last.statuses.isEmpty {
+        if let last = body.changes.last, !last.identity, last.app == r.app, isStatus || last.statuses.isEmpty {
             body.append(item, status: isStatus)
         } else {
             body.changes.append(MetaBody.Change(app: r.app, newEntry: body.changes.isEmpty || rng.chance(0.5)))
@@ -111,12 +121,12 @@ struct StreamWriter {
         room -= 1
     }
 
-    private mutating func timestamp(_ ms: Int64) -> String {
+    mutating func timestamp(_ ms: Int64) -> String {
         let s = String(ms / 1_000)
         return rng.chance(0.2) ? s : "\"\(s)\""
     }
 
-    private mutating func itemText(_ r: SimRecord, status isStatus: Bool) -> String {
+    mutating func itemText(_ r: SimRecord, status isStatus: Bool) -> String {
         let q = LineWriter.quote
         var fields: [String] = []
         let contact = rng.chance(0.1) ? "+" + r.number : r.number
@@ -146,6 +156,19 @@ struct StreamWriter {
                     "\"status\":\(q(status == "QUEUED_ON_CHANNEL" ? "sent" : status.lowercased()))"]
         head += fields
         if withContact { head.append("\"recipient_id\":\(q(contact))") }
+        head += pricingFields(r)
+        if status == "FAILED" {
+            head.append("\"errors\":[{\"code\":131026,\"title\":\"Message undeliverable\",\"message\":\"Message undeliverable\",\"error_data\":{\"details\":\"Message Undeliverable.\"}}]")
+        }
+        return "{" + head.joined(separator: ",") + "}"
+    }
+}
+
+extension StreamWriter {
+    /// A status's `conversation` and `pricing` fields (or the malformed ones of bad metadata).
+    mutating func pricingFields(_ r: SimRecord) -> [String] {
+        let q = LineWriter.quote
+        var head: [String] = []
         if r.badMetadata {
             head.append("\"conversation\":\"CONVERSATION_ID\"")
             head.append("\"pricing\":42")
@@ -164,10 +187,7 @@ struct StreamWriter {
             }
             head.append("\"pricing\":{" + pricing.joined(separator: ",") + "}")
         }
-        if status == "FAILED" {
-            head.append("\"errors\":[{\"code\":131026,\"title\":\"Message undeliverable\",\"message\":\"Message undeliverable\",\"error_data\":{\"details\":\"Message Undeliverable.\"}}]")
-        }
-        return "{" + head.joined(separator: ",") + "}"
+        return head
     }
 }
 
@@ -178,9 +198,21 @@ struct MetaBody {
         var newEntry: Bool
         var messages: [String] = []
         var statuses: [String] = []
+        /// `--identities bsuid|mixed`: the change's own `contacts[]` (JSON array text or nil for
+        /// none), its field, its `calls[]`, and what later items must share to join it.
+        var identity = false
+        var contacts: String?
+        var field = "messages"
+        var calls: [String] = []
+        var joinKey = ""
+        var contactsEntry: StreamWriter.Contact?
     }
 
     var changes: [Change] = []
+
+    mutating func append(_ item: String, call: Bool) {
+        changes[changes.count - 1].calls.append(item)
+    }
 
     mutating func append(_ item: String, status: Bool) {
         if status { changes[changes.count - 1].statuses.append(item) } else { changes[changes.count - 1].messages.append(item) }
@@ -189,6 +221,11 @@ struct MetaBody {
     func text(padding: Int = 0) -> String {
         var entries: [[String]] = []
         for c in changes {
+            if c.identity {
+                let change = c.identityText
+                if c.newEntry || entries.isEmpty { entries.append([change]) } else { entries[entries.count - 1].append(change) }
+                continue
+            }
             var value = "\"messaging_product\":\"whatsapp\",\"metadata\":{\"display_phone_number\":\"15550783881\",\"phone_number_id\":\(LineWriter.quote(c.app))}"
             if !c.messages.isEmpty {
                 value += ",\"contacts\":[{\"profile\":{\"name\":\"Sheena Nelson\"},\"wa_id\":\"16505551234\"}],\"messages\":[" + c.messages.joined(separator: ",") + "]"
@@ -200,5 +237,17 @@ struct MetaBody {
         let pad = padding > 0 ? ",\"padding\":\"" + String(repeating: "a", count: padding) + "\"" : ""
         let list = entries.map { "{\"id\":\"102290129340398\",\"changes\":[" + $0.joined(separator: ",") + "]}" }
         return "{\"object\":\"whatsapp_business_account\",\"entry\":[" + list.joined(separator: ",") + "]" + pad + "}"
+    }
+}
+
+extension MetaBody.Change {
+    /// A change of the identity stream: contacts first (as Meta writes them), then its items.
+    var identityText: String {
+        var value = "\"messaging_product\":\"whatsapp\",\"metadata\":{\"display_phone_number\":\"15550783881\",\"phone_number_id\":\(LineWriter.quote(app))}"
+        if let contacts { value += ",\"contacts\":" + contacts }
+        if !messages.isEmpty { value += ",\"messages\":[" + messages.joined(separator: ",") + "]" }
+        if !statuses.isEmpty { value += ",\"statuses\":[" + statuses.joined(separator: ",") + "]" }
+        if !calls.isEmpty { value += ",\"calls\":[" + calls.joined(separator: ",") + "]" }
+        return "{\"value\":{" + value + "},\"field\":\"" + field + "\"}"
     }
 }

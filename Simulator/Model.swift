@@ -3,7 +3,8 @@ import WindowCore  // time formatting and the event value/encoder only; never th
 /// The simulator's own reading of SPEC sections 3 and 4, written independently of the
 /// processor's `WindowEngine`: plain dictionaries, a full scan of every window per firing
 /// pass, warnings as sets of leads. Slow and obvious on purpose, so a disagreement points at
-/// a bug in one of the two.
+/// a bug in one of the two. The people of SPEC 12 (links between phones and BSUIDs, merges,
+/// groups, calls) are in `Model+People.swift`, with the readings chosen where SPEC 12 is silent.
 struct Model {
     struct Options {
         var csw: Int64 = 86_400_000
@@ -19,7 +20,8 @@ struct Model {
     final class Win {
         let kind: WindowKind
         let pmp: Bool
-        let app: String, contact: String
+        let app: String
+        var contact: String
         var contactID: String
         let category: String, conversationID: String
         var opened: Int64, expires: Int64, last: Int64
@@ -35,12 +37,15 @@ struct Model {
     }
 
     let options: Options
-    private(set) var events: [WindowEvent] = []
-    private var clock: Int64?
+    private(set) var events: [SimEvent] = []
+    // Internal, not private: `Model+People.swift` links and merges them.
+    var clock: Int64?
     private var newest: Int64?
-    private var customerService: [String: Win] = [:]
-    private var keyed: [String: Win] = [:]
-    private var pmpWindows: [String: [Win]] = [:]
+    var customerService: [String: Win] = [:]
+    var keyed: [String: Win] = [:]
+    var pmpWindows: [String: [Win]] = [:]
+    var people = LinkTable()
+    var counts: [String: Int] = [:]
     private(set) var late = 0
 
     init(options: Options) { self.options = options }
@@ -53,10 +58,11 @@ struct Model {
         }
     }
 
-    mutating func run(_ records: [SimRecord]) -> [WindowEvent] {
+    mutating func run(_ records: [SimRecord]) -> [SimEvent] {
         for r in records { line(r) }
         if let target = options.until ?? newest {
             clock = max(clock ?? target, target)
+            people.forget(clock: clock!, horizon: options.horizon)
             pass()
         }
         return events
@@ -66,18 +72,20 @@ struct Model {
         if r.malformed != nil { return }
         if case .other = r.kind { return }
         if let c = clock, r.time < c - options.horizon { return }  // too_late
-        apply(r)
+        guard let contact = person(r) else { return }  // missing_contact
+        apply(r, contact)
         newest = max(newest ?? r.time, r.time)
         clock = max(clock ?? (r.time - options.lateness), r.time - options.lateness)
+        people.forget(clock: clock!, horizon: options.horizon)  // step 4, before the timers fire
         pass()
     }
 
-    private mutating func apply(_ r: SimRecord) {
+    private mutating func apply(_ r: SimRecord, _ contact: String) {
         guard r.channel == "WHATSAPP" else { return }
-        let key = r.app + "\u{1F}" + r.number
+        let key = r.app + "\u{1F}" + contact
         switch r.kind {
         case .inbound(let injected):
-            if !injected { contactMessage(r, key) }
+            if !injected { contactMessage(r, key, contact) }
         case .receipt(let status):
             guard status == "DELIVERED" || status == "READ" else { return }
             let p = r.badMetadata ? nil : r.pricing
@@ -87,9 +95,9 @@ struct Model {
             let written = p?.model?.uppercased()
             let pmp = written == "PMP" || (written != "CBP" && r.time >= options.pmpFrom)
             if pmp {
-                if fep { pmpEntry(r, key, category: category, id: p?.conversationID ?? "") }
+                if fep { pmpEntry(r, key, contact, category: category, id: p?.conversationID ?? "") }
             } else if let id = p?.conversationID, !id.isEmpty {
-                conversationReceipt(r, key, id: id, category: category, fep: fep)
+                conversationReceipt(r, key, contact, id: id, category: category, fep: fep)
             }
         case .other:
             return
@@ -98,7 +106,7 @@ struct Model {
 
     private func isLate(_ expires: Int64) -> Bool { clock.map { expires <= $0 } ?? false }
 
-    private mutating func contactMessage(_ r: SimRecord, _ key: String) {
+    private mutating func contactMessage(_ r: SimRecord, _ key: String, _ contact: String) {
         if let w = customerService[key], r.time >= w.expires {
             emit(.expired, w, due: w.expires, lead: 0)
             customerService[key] = nil
@@ -113,14 +121,14 @@ struct Model {
             }
             return
         }
-        let w = Win(kind: .customerService, pmp: false, app: r.app, contact: r.number, contactID: r.contactID,
+        let w = Win(kind: .customerService, pmp: false, app: r.app, contact: contact, contactID: r.contactID,
                     category: "", conversationID: "", opened: r.time, length: options.csw)
         if isLate(w.expires) { late += 1; return }
         customerService[key] = w
         emit(.opened, w, due: r.time, lead: 0)
     }
 
-    private mutating func conversationReceipt(_ r: SimRecord, _ key: String, id: String, category: String, fep: Bool) {
+    private mutating func conversationReceipt(_ r: SimRecord, _ key: String, _ contact: String, id: String, category: String, fep: Bool) {
         let k = key + "\u{1F}" + id
         if let w = keyed[k] {
             if w.open, r.time < w.opened {
@@ -137,7 +145,7 @@ struct Model {
             w.last = max(w.last, r.time)
             return
         }
-        let w = Win(kind: fep ? .freeEntryPoint : .conversation, pmp: false, app: r.app, contact: r.number,
+        let w = Win(kind: fep ? .freeEntryPoint : .conversation, pmp: false, app: r.app, contact: contact,
                     contactID: r.contactID, category: category, conversationID: id, opened: r.time,
                     length: fep ? options.fep : options.conversation)
         keyed[k] = w
@@ -149,16 +157,16 @@ struct Model {
         }
     }
 
-    private mutating func pmpEntry(_ r: SimRecord, _ key: String, category: String, id: String) {
+    private mutating func pmpEntry(_ r: SimRecord, _ key: String, _ contact: String, category: String, id: String) {
         let own = pmpWindows[key] ?? []
         for w in own where w.open && r.time >= w.expires {
             emit(.expired, w, due: w.expires, lead: 0)
             w.open = false
         }
-        let all = own + keyed.values.filter { $0.kind == .freeEntryPoint && $0.app == r.app && $0.contact == r.number }
+        let all = own + keyed.values.filter { $0.kind == .freeEntryPoint && $0.app == r.app && $0.contact == contact }
         if all.contains(where: { $0.opened <= r.time && r.time < $0.expires }) { return }
         guard all.allSatisfy({ r.time >= $0.expires }) else { late += 1; return }
-        let w = Win(kind: .freeEntryPoint, pmp: true, app: r.app, contact: r.number, contactID: r.contactID,
+        let w = Win(kind: .freeEntryPoint, pmp: true, app: r.app, contact: contact, contactID: r.contactID,
                     category: category, conversationID: id, opened: r.time, length: options.fep)
         pmpWindows[key, default: []].append(w)
         if isLate(w.expires) {
@@ -202,7 +210,7 @@ struct Model {
             if a.pmp != b.pmp { return !a.pmp }
             return Array(a.conversationID.utf8).lexicographicallyPrecedes(Array(b.conversationID.utf8))
         }
-        events.append(contentsOf: fired)
+        events += fired.map { .window($0, phone: people.phone(app: $0.app, contact: $0.contact)) }
     }
 
     private func event(_ kind: EventKind, _ w: Win, due: Int64, lead: Int64) -> WindowEvent {
@@ -211,7 +219,11 @@ struct Model {
                     lead: lead, dueAt: due)
     }
 
-    private mutating func emit(_ kind: EventKind, _ w: Win, due: Int64, lead: Int64) {
-        events.append(event(kind, w, due: due, lead: lead))
+    mutating func emitLinked(app: String, _ l: SimRecord.Link, at t: Int64) {
+        events.append(.linked(app: app, contact: l.bsuid, phone: l.phone, dueAt: t))
+    }
+
+    mutating func emit(_ kind: EventKind, _ w: Win, due: Int64, lead: Int64) {
+        events.append(.window(event(kind, w, due: due, lead: lead), phone: people.phone(app: w.app, contact: w.contact)))
     }
 }

@@ -29,4 +29,40 @@ struct SimRecord {
     var malformed: String?
     /// A receipt whose `message_metadata` is not an object (processed without pricing).
     var badMetadata = false
+
+    /// The ids of an `--identities bsuid|mixed` record (nil: the phone-only stream, keyed by
+    /// `number`). Set by `IdentityPlanner`; the writers narrow them to what the line carries.
+    var ids: Ids?
+    /// A Meta `calls[]` item instead of a message (`kind` is `.inbound(injected: false)` for a
+    /// user's connect, which is a contact message, else `.inbound(injected: true)`).
+    var call: Call?
+    /// Set by the Meta writer on the first `messages[]` item of a change whose `contacts[]`
+    /// entry carries both ids: the link learned before that item (SPEC 12).
+    var contactsLink: Link?
+    /// Written as a Meta item (set by the writer, for the model's counts only).
+    var writtenAsMeta = false
+
+    struct Ids: Equatable {
+        /// Normalised phone, and the BSUID (as written).
+        var phone: String?
+        var bsuid: String?
+        /// A group message (`group_id`) or a group status (`recipient_type` "group").
+        var group: String?
+    }
+
+    struct Link: Equatable {
+        var phone: String
+        var bsuid: String
+    }
+
+    enum Call: Equatable {
+        case userConnect
+        case other(event: String, direction: String)
+    }
+
+    /// A Meta system message: counted, moves the clock, links nothing.
+    var isSystemMessage: Bool {
+        if call == nil, case .inbound(true) = kind { return true }
+        return false
+    }
 }

@@ -7,13 +7,21 @@ usage:
   windowkeeper-sim generate [--seed N] [--contacts N] [--days N] [--start TIME] [--era cbp|pmp|mixed]
                             [--faults none|light|heavy] [--lateness D] [--warn LIST] [--csw D]
                             [--conversation D] [--fep D] [--pmp-from TIME] [--until TIME] [--expect FILE]
-                            [--format sinch|meta|mixed]
+                            [--format sinch|meta|mixed] [--identities phone|bsuid|mixed] [--horizon D] [--stats]
       Writes a seeded stream of Sinch callbacks to standard output. With --expect, also writes
       the events `windowkeeper --clock event` must produce with the same options (computed by
       the simulator's own model, not the processor's rules). --format meta writes the same
       conversations as Meta WhatsApp Cloud API webhook bodies (several items per body; whole
       Unix seconds, no contact_id; other channels stay Sinch lines); mixed writes every other
       contact's records as Meta bodies and the rest as Sinch callbacks (default sinch).
+      --identities bsuid gives every person a business-scoped user id (SPEC 12): people who
+      withhold their phone, people seen by phone, then phone and BSUID (a link), then BSUID
+      only, two contacts merged by a later link, new phones, group chats and user calls in Meta
+      bodies, BSUID identities in Sinch lines; mixed keeps a third of the people phone-only
+      (default phone: the stream of before, byte for byte). Links are forgotten after
+      --horizon (default 30d; pass the same to windowkeeper, e.g. 1d, to see links relearned).
+      --stats prints what the expected feed exercises (links, merges, groups, calls) on
+      standard error.
   windowkeeper-sim load [--rate N|max] [--duration D] [--contacts N] [--seed N]
       Writes a live stream to standard output at N records/s, event times at the wall clock;
       reports the achieved rate on standard error.
@@ -21,7 +29,8 @@ usage:
       Timer accuracy: starts windowkeeper --clock wall, makes N windows expire at known moments
       with standard input open, and reports missing, duplicated, early and lateness p50/p99/max.
   windowkeeper-sim verify EXPECTED ACTUAL
-      Compares per-contact event sequences (ids and order across contacts ignored); exit 1 on
+      Compares per-contact event sequences, contact_linked and the phone key included (ids and
+      order across contacts ignored); exit 1 on
       any difference. ACTUAL may be - for standard input.
   windowkeeper-sim help | -h | --help
       This text (also after any command).
@@ -57,6 +66,8 @@ case "generate":
     var m = Model.Options()
     var expectPath: String?
     var format = InputFormat.sinch
+    var identities = IdentityMix.phone
+    var stats = false
     var i = 0
     func value() -> String {
         i += 1
@@ -82,20 +93,42 @@ case "generate":
         case "--until": m.until = time(value())
         case "--expect": expectPath = value()
         case "--format": format = unwrap(InputFormat(rawValue: value()), "--format is sinch, meta or mixed")
+        case "--identities": identities = unwrap(IdentityMix(rawValue: value()), "--identities is phone, bsuid or mixed")
+        case "--horizon": m.horizon = duration(value())
+        case "--stats": stats = true; i += 1; continue
         default: fail("unknown option \(args[i])\n\(usage)")
         }
         i += 1
     }
     var generator = Generator(options: g)
     var writer = StreamWriter(format: format, seed: g.seed)
-    let records = generator.generate().map(writer.asWritten)
+    var records = generator.generate()
+    var people: [String: Int] = [:]
+    if identities != .phone {
+        var planner = IdentityPlanner(mix: identities, seed: g.seed, start: g.startTime, days: g.days)
+        records = planner.plan(records, isMeta: writer.isMeta)
+        people = planner.profileCounts
+    }
+    records = records.map(writer.asWritten)
     for r in records { writer.write(r) }
     writer.flush()
     FileHandle.standardOutput.write(Data(writer.out))
+    // The model reads what the lines carry: with identities, the ids each Meta item writes.
+    if identities != .phone { records = writer.forModel }
     if let expectPath {
         var model = Model(options: m)
         var feed: [UInt8] = []
         for e in model.run(records) { feed.append(contentsOf: e.encoded) }
+        if stats {
+            // What the expected feed exercises, one JSON object on standard error.
+            var all = model.stats
+            for (profile, n) in people { all["people: " + profile] = n }
+            for e in model.events {
+                if case .window(_, _?) = e { all["events carrying phone", default: 0] += 1 }
+            }
+            let text = all.filter { !$0.key.isEmpty }.sorted { $0.key < $1.key }.map { "\(LineWriter.quote($0.key)):\($0.value)" }
+            FileHandle.standardError.write(Data(("{" + text.joined(separator: ",") + "}\n").utf8))
+        }
         guard FileManager.default.createFile(atPath: expectPath, contents: Data(feed)) else { fail("cannot write \(expectPath)") }
     }
 case "verify":
