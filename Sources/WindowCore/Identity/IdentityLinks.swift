@@ -45,6 +45,8 @@ public struct IdentityLinks: Sendable {
         /// This item linked its phone and user id anew: `contact_linked`, and the phone's
         /// windows join the user id's.
         public var learned = false
+        /// The user id the item's phone was linked to before (it has no phone any more).
+        public var unlinkedUser: [UInt8]?
     }
 
     public let horizon: Int64
@@ -100,7 +102,10 @@ public struct IdentityLinks: Sendable {
                 // already linked to each other
             } else {
                 if let s = byUser[userKey] { remove(s) }
-                if let s = byPhone[phoneKey] { remove(s) }
+                if let s = byPhone[phoneKey] {
+                    r.unlinkedUser = links[Int(s)].user
+                    remove(s)
+                }
                 add(Link(app: appBytes, phone: phoneKey.id, user: userKey.id, last: max(seen[phoneKey]!, seen[userKey]!)))
                 r.learned = true
             }

@@ -71,6 +71,8 @@ public struct Sequencer: Sendable {
     /// A batch reached `batchRecords`: the round ends after this line.
     private var roundFull = false
     private var lastTick: Int64 = .min
+    /// This line linked a phone to a user id: it ends with a tick.
+    private var firesAfterLine = false
     private var now: Int64 = 0
     /// `--positions`: the prefix of the over-long line being rejected, read from its first part.
     private var longLine: (source: [UInt8], position: [UInt8])?
@@ -261,6 +263,11 @@ public struct Sequencer: Sendable {
         let app = slice(record.app), phone = slice(record.phone), user = slice(record.userID)
         let r = links.resolve(app: app, phone: phone, user: user, at: record.time, linking: !record.system)
         if r.learned { link(app: app, phone: phone, user: user, until: r.until, at: record.time, into: &actions) }
+        if let old = r.unlinkedUser {
+            // The user id the phone leaves shows no phone from this line on.
+            let shard = RoutingHash.partition(old.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }, of: batches.count)
+            batches[shard].phoneSteps.append(PhoneStep(line: lineInRound, app: Array(app), user: old, note: PersonNote(phone: [], until: .min)))
+        }
         linkChanges(into: &actions)
         guard !r.phone.isEmpty || r.user != nil || !record.userID.isEmpty else { return nil }
         let key = r.user ?? Array(user)
@@ -295,6 +302,7 @@ public struct Sequencer: Sendable {
     private mutating func link(app: UnsafeBufferPointer<UInt8>, phone: UnsafeBufferPointer<UInt8>, user: UnsafeBufferPointer<UInt8>,
                                until: Int64, at t: Int64, into actions: inout [SequencerAction]) {
         endRound(into: &actions)
+        firesAfterLine = true
         actions.append(.link(PersonLink(app: Array(app), phone: Array(phone), user: Array(user), until: until, time: t,
                                         phoneShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: phone), of: batches.count),
                                         userShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: user), of: batches.count))))
@@ -302,10 +310,13 @@ public struct Sequencer: Sendable {
 
     /// After each step: a tick when the event clock moved; the round ends when it is full.
     private mutating func endLine(into actions: inout [SequencerAction]) {
-        if options.ingest.mode == .event, ingest.clock > lastTick {
+        if options.ingest.mode == .event, ingest.clock > lastTick || firesAfterLine {
+            // A line that linked fires even when C stays: the windows joined may be due
+            // (SPEC step 5 runs after every line).
             lastTick = ingest.clock
             ticks.append(Tick(line: lineInRound, clock: lastTick))
         }
+        firesAfterLine = false
         if links.active {
             // SPEC step 4: links whose L + horizon the clock has passed are forgotten.
             let c = ingest.currentClock(now: now)

@@ -241,6 +241,8 @@ public actor Shard {
         link.app.withUnsafeBufferPointer { app in
             link.user.withUnsafeBufferPointer { engine.link(app: app, contact: $0, phone: link.phone, until: link.until, at: link.time, moved: moved) }
         }
+        // Event mode: the linking line's tick fires what the join made due (after its record).
+        if mode == .wall { engine.advance(to: engine.clock) }
         flush()
         report?(counters, contactCount)
     }
