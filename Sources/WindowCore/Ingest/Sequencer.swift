@@ -202,8 +202,8 @@ public struct Sequencer: Sendable {
         for item in items {
             guard strictStop == nil else { break }
             if item.record.kind == .link, case .record = item.outcome {
+                // Part of the step of the change's first item, which follows: no step of its own.
                 learnLink(item.record, arena, into: &actions)
-                endLine(into: &actions)
                 continue
             }
             switch ingest.acceptItem(item.outcome, item.record, arena: arena, now: now) {
