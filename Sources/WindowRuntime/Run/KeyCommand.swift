@@ -213,17 +213,15 @@ struct LineKeyer {
                 case .webhook(let count):
                     let items = segment.items[nextItem..<(nextItem + count)]
                     nextItem += count
-                    if let split = MetaBodySplit(items, arena) {
-                        var bytes: [UInt8] = []
-                        for p in split.people.indices {
+                    let common = Self.commonContact(items, arena)
+                    if case .none = common, let split = MetaBodySplit(items, arena) {
+                        for (p, bytes) in split.lines(segment.line(i)).enumerated() {
                             putKey(split.people[p], arena, &out)
-                            bytes.removeAll(keepingCapacity: true)
-                            split.write(p, segment.line(i), &bytes)
                             bytes.withUnsafeBufferPointer { put($0, &out) }
                         }
                         continue
                     }
-                    putKey(Self.commonContact(items, arena), arena, &out)
+                    putKey(common ?? nil, arena, &out)
                 default:
                     putKey(nil, arena, &out)
                 }
@@ -239,10 +237,10 @@ struct LineKeyer {
     }
 
     /// A Meta webhook body's key: the contact of its usable WhatsApp items when they all
-    /// have the same one (a body usually speaks of one person; `MetaBodySplit` writes one
-    /// that names several); nil when there is none, so the line gets no key. Link items
-    /// (`contacts[]` entries) are no one's items.
-    static func commonContact(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
+    /// have the same one (a body usually speaks of one person), `.some(nil)` when there is
+    /// none (the line gets no key), nil when they name several (`MetaBodySplit` writes it).
+    /// Link items (`contacts[]` entries) are no one's items.
+    static func commonContact(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) -> DecodedRecord?? {
         func bytes(_ r: ByteRange) -> UnsafeBufferPointer<UInt8> {
             UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)])
         }
@@ -257,7 +255,7 @@ struct LineKeyer {
                 first = r
             }
         }
-        return first
+        return .some(first)
     }
 
     /// The key of a decoded record (nil: the line was not one), strings in `arena`.
