@@ -191,7 +191,11 @@ struct MetaBody {
         for c in changes {
             var value = "\"messaging_product\":\"whatsapp\",\"metadata\":{\"display_phone_number\":\"15550783881\",\"phone_number_id\":\(LineWriter.quote(c.app))}"
             if !c.messages.isEmpty {
-                value += ",\"contacts\":[{\"profile\":{\"name\":\"Sheena Nelson\"},\"wa_id\":\"16505551234\"}],\"messages\":[" + c.messages.joined(separator: ",") + "]"
+                // A message without `from` takes the ids of a change's only contacts[] entry
+                // (SPEC section 12): where one lacks it (a missing_contact fault), the entry
+                // names no id, as in Meta's bodies without a sender.
+                let waID = c.messages.allSatisfy { $0.contains("\"from\":") } ? ",\"wa_id\":\"16505551234\"" : ""
+                value += ",\"contacts\":[{\"profile\":{\"name\":\"Sheena Nelson\"}" + waID + "}],\"messages\":[" + c.messages.joined(separator: ",") + "]"
             }
             if !c.statuses.isEmpty { value += ",\"statuses\":[" + c.statuses.joined(separator: ",") + "]" }
             let change = "{\"value\":{" + value + "},\"field\":\"messages\"}"
