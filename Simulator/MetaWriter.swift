@@ -118,7 +118,6 @@ struct StreamWriter {
             body.changes.append(MetaBody.Change(app: r.app, newEntry: body.changes.isEmpty || rng.chance(0.5)))
             body.append(item, status: isStatus)
         }
-        if r.malformed == "missing_contact", !isStatus { body.changes[body.changes.count - 1].withoutContacts = true }
         room -= 1
     }
 
@@ -207,9 +206,6 @@ struct MetaBody {
         var calls: [String] = []
         var joinKey = ""
         var contactsEntry: StreamWriter.Contact?
-        /// A message without `from` is in it: no `contacts[]`, whose only entry's ids it would
-        /// take (SPEC section 12), so that it stays a `missing_contact` item.
-        var withoutContacts = false
     }
 
     var changes: [Change] = []
@@ -231,10 +227,12 @@ struct MetaBody {
                 continue
             }
             var value = "\"messaging_product\":\"whatsapp\",\"metadata\":{\"display_phone_number\":\"15550783881\",\"phone_number_id\":\(LineWriter.quote(c.app))}"
-            if !c.messages.isEmpty, c.withoutContacts {
-                value += ",\"messages\":[" + c.messages.joined(separator: ",") + "]"
-            } else if !c.messages.isEmpty {
-                value += ",\"contacts\":[{\"profile\":{\"name\":\"Sheena Nelson\"},\"wa_id\":\"16505551234\"}],\"messages\":[" + c.messages.joined(separator: ",") + "]"
+            if !c.messages.isEmpty {
+                // A message without `from` takes the ids of a change's only contacts[] entry
+                // (SPEC section 12): where one lacks it (a missing_contact fault), the entry
+                // names no id, as in Meta's bodies without a sender.
+                let waID = c.messages.allSatisfy { $0.contains("\"from\":") } ? ",\"wa_id\":\"16505551234\"" : ""
+                value += ",\"contacts\":[{\"profile\":{\"name\":\"Sheena Nelson\"}" + waID + "}],\"messages\":[" + c.messages.joined(separator: ",") + "]"
             }
             if !c.statuses.isEmpty { value += ",\"statuses\":[" + c.statuses.joined(separator: ",") + "]" }
             let change = "{\"value\":{" + value + "},\"field\":\"messages\"}"

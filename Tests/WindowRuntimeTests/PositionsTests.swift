@@ -263,6 +263,13 @@ import WindowCore
         }
     }
 
+    @Test func aBodyOfManyStatusesForManyPeople_isOneLinePerStatus() throws {
+        let statuses = (0..<3_000).map { #"{"status":"sent","timestamp":"1","recipient_id":"\#(46_700_000 + $0)"}"# }
+        let out = try key([Self.body(#""statuses":["# + statuses.joined(separator: ",") + "]")], partitions: nil, maxLineBytes: 1 << 20)
+        #expect(out.count == 3_000)
+        #expect(out.last == "P1/46702999\t" + Self.body(#""statuses":["# + statuses[2_999] + "]"))
+    }
+
     @Test func keyContact_printsTheKeyOrPartitionOfOneId() throws {
         func line(_ args: [String]) throws -> String { KeyCommand.contactLine(try #require(try KeyCommand.parse(args))) }
         #expect(try line(["--contact", "+46 73 200 11 22", "--app", "APP"]) == "APP/46732001122\n")

@@ -208,17 +208,15 @@ struct LineKeyer {
                 switch outcome {
                 case .record: putKey(record, arena, &out)
                 case .webhook:
-                    if let split = MetaBodySplit(items, arena) {
-                        var bytes: [UInt8] = []
-                        for p in split.people.indices {
+                    let common = Self.commonContact(items, arena)
+                    if case .none = common, let split = MetaBodySplit(items, arena) {
+                        for (p, bytes) in split.lines(segment.lines[i]).enumerated() {
                             putKey(split.people[p], arena, &out)
-                            bytes.removeAll(keepingCapacity: true)
-                            split.write(p, segment.lines[i], &bytes)
                             bytes.withUnsafeBufferPointer { put($0, &out) }
                         }
                         return true
                     }
-                    putKey(Self.commonContact(items, arena), arena, &out)
+                    putKey(common ?? nil, arena, &out)
                 default: putKey(nil, arena, &out)
                 }
                 put(segment.lines[i], &out)
@@ -234,10 +232,10 @@ struct LineKeyer {
     }
 
     /// A Meta webhook body's key: the contact of its usable WhatsApp items when they all
-    /// have the same one (a body usually speaks of one person; `MetaBodySplit` writes one
-    /// that names several); nil when there is none, so the line gets no key. Link items
-    /// (`contacts[]` entries) are no one's items.
-    static func commonContact(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
+    /// have the same one (a body usually speaks of one person), `.some(nil)` when there is
+    /// none (the line gets no key), nil when they name several (`MetaBodySplit` writes it).
+    /// Link items (`contacts[]` entries) are no one's items.
+    static func commonContact(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) -> DecodedRecord?? {
         func bytes(_ r: ByteRange) -> UnsafeBufferPointer<UInt8> {
             UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)])
         }
@@ -252,7 +250,7 @@ struct LineKeyer {
                 first = r
             }
         }
-        return first
+        return .some(first)
     }
 
     /// The key of a decoded record (nil: the line was not one), strings in `arena`.
