@@ -62,7 +62,13 @@ struct SequencerHarness {
         case .stop(let line): return "stop @\(line)"
         case .send(let k, let batch):
             let ticks = batch.ticks.map { "\($0.line)@\(time($0.clock))" }
-            return "send \(k): \(batch.lines) ticks \(ticks)"
+            let persons = batch.persons.map { "\($0.input)=\(String(decoding: $0.note.key, as: UTF8.self))/\(String(decoding: $0.note.phone, as: UTF8.self))" }
+            let steps = batch.phoneSteps.map { "\($0.line):\(String(decoding: $0.user, as: UTF8.self))/\(String(decoding: $0.note.phone, as: UTF8.self))" }
+            return "send \(k): \(batch.lines) ticks \(ticks)" + (persons.isEmpty ? "" : " persons \(persons)") + (steps.isEmpty ? "" : " phones \(steps)")
+        case .link(let l):
+            return "link \(String(decoding: l.phone, as: UTF8.self))->\(String(decoding: l.user, as: UTF8.self)) shards \(l.phoneShard)->\(l.userShard) @\(time(l.time))"
+        case .links(let changes):
+            return "links " + changes.map { ($0.learned ? "+" : "-") + String(decoding: $0.link.phone, as: UTF8.self) }.joined(separator: ",")
         }
     }
 
