@@ -105,6 +105,16 @@ public enum KeyCommand {
             }
             if n == 0 { break }
             framer.feed(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n), sink)
+            // Like the main run's reader: once no more input is waiting (a live pipe paused),
+            // everything read so far is keyed and written now, not when 1 MiB has gathered.
+            // A file or a busy pipe is always ready, so bulk keying still writes 1 MiB at a time.
+            if !inputReady(input) {
+                pool.submit(drain: true)
+                if out.count > 0 {
+                    output.write(out.bytes)
+                    out.removeAll()
+                }
+            }
             if output.error != nil { break }
         }
         framer.finish(sink)
@@ -115,6 +125,12 @@ public enum KeyCommand {
             return 1
         }
         return 0
+    }
+
+    /// True when `fd` has more bytes (or its end) ready right now.
+    private static func inputReady(_ fd: Int32) -> Bool {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        return poll(&fds, 1, 0) > 0
     }
 }
 
