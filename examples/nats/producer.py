@@ -70,7 +70,8 @@ async def ensure_stream(js, args, subjects) -> None:
                 info = await js.stream_info(args.stream)
             except nats.js.errors.NotFoundError:
                 config = StreamConfig(name=args.stream, subjects=[f"{args.prefix}.>"], storage=StorageType.FILE,
-                                      num_replicas=args.replicas, duplicate_window=args.duplicate_window)
+                                      num_replicas=args.replicas, duplicate_window=args.duplicate_window,
+                                      allow_direct=True)  # any replica serves reads while a leader is elected
                 try:
                     await js.add_stream(config)
                     say(stream=args.stream, created=True, replicas=args.replicas,
@@ -91,7 +92,8 @@ async def ensure_stream(js, args, subjects) -> None:
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.js.errors.ServiceUnavailableError,
                 nats.js.errors.ServerError, nats.errors.ConnectionClosedError) as e:
             if time.monotonic() > deadline:
-                raise SystemExit(f"producer: stream {args.stream} unavailable for {args.retry_for:g} s: {e!r}")
+                raise SystemExit(f"producer: stream {args.stream} unavailable for {args.retry_for:g} s ({e!r}): "
+                                 f"no line could be stored")
             await asyncio.sleep(0.5)
 
 
@@ -119,8 +121,11 @@ async def main() -> int:
     args = ap.parse_args()
     servers = [s.strip() for s in args.server.split(",") if s.strip()]
 
+    closing = False
+
     async def disconnected():
-        say(event="disconnected")
+        if not closing:
+            say(event="disconnected")
 
     async def reconnected():
         say(event="reconnected", server=str(nc.connected_url.netloc) if nc.connected_url else None)
@@ -169,12 +174,16 @@ async def main() -> int:
         headers = {"Nats-Msg-Id": rec.msg_id}
         if chained and rec.prev_id is not None:
             headers["Nats-Expected-Last-Msg-Id"] = rec.prev_id
-        rec.deadline = time.monotonic() + args.ack_wait
+        # A line sent alone after a failure is a probe: while a leader is elected it is sent
+        # again every half second, so storing resumes as soon as one is there.
+        rec.deadline = time.monotonic() + (args.ack_wait if chained else min(args.ack_wait, 0.5))
         try:
             rec.future = await js.publish_async(rec.subject, rec.payload, headers=headers)
         except Exception as e:  # buffer full while reconnecting, connection closed…
             rec.future = asyncio.get_running_loop().create_future()
             rec.future.set_exception(e)
+        # An answer that comes after the line was given up on (and sent again) is not an error.
+        rec.future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     inflight = collections.deque()
     failing_since = None  # when the oldest unacknowledged line first failed
@@ -200,7 +209,9 @@ async def main() -> int:
                 duplicates += 1
             else:
                 stored += 1
-            failing_since = None
+            if failing_since is not None:
+                say(event="stored again", line=rec.line, after_s=round(time.monotonic() - failing_since, 3))
+                failing_since = None
             if alone:  # the oldest is stored: the rest again, pipelined and chained
                 alone = False
                 for r in inflight:
@@ -218,7 +229,9 @@ async def main() -> int:
         # Not stored, or not known to be: everything from the oldest on is sent again, the
         # oldest by itself first, so that nothing lands out of order; ids make repeats harmless.
         now = time.monotonic()
-        failing_since = failing_since or now
+        if failing_since is None:
+            failing_since = now
+            say(event="retrying", line=rec.line, error=last_error)
         if now - failing_since > args.retry_for:
             print(f"producer: line {rec.line} of the input (subject {rec.subject}) could not be stored for "
                   f"{args.retry_for:g} s: {last_error}. The {stored + duplicates} lines before it are stored; "
@@ -232,7 +245,7 @@ async def main() -> int:
         for r in inflight:
             if r.future and not r.future.done():
                 r.future.cancel()
-        await asyncio.sleep(min(1.0, 0.1 * (1 + retries % 5)))
+        await asyncio.sleep(0.1)
         alone = True
         await send(rec, chained=False)
 
@@ -253,6 +266,7 @@ async def main() -> int:
                       "lines": line_no, "seconds": round(seconds, 3),
                       "stream_messages": info.state.messages if info else None,
                       "last_seq": info.state.last_seq if info else None}), file=sys.stderr, flush=True)
+    closing = True
     await nc.close()
     return 0
 
