@@ -33,6 +33,9 @@ import nats.js.errors
 from nats.js.api import StorageType, StreamConfig
 
 WRONG_LAST_MSG_ID = 10070
+# Keyed lines are read ahead into a buffer of about this size (twice it at most), so a slow
+# broker holds the input back instead of the producer's memory taking it all in.
+LINE_BUFFER = 4 << 20
 STREAM_NOT_FOUND = 10059
 
 
@@ -142,26 +145,49 @@ async def main() -> int:
 
     key = await asyncio.create_subprocess_exec(args.windowkeeper, "key", "--partitions", str(args.partitions),
                                                stdin=sys.stdin.buffer, stdout=asyncio.subprocess.PIPE,
-                                               limit=1 << 26)
+                                               limit=LINE_BUFFER)
     stored = duplicates = rejected = retries = 0
     line_no = 0
     prev_id = None
     rejects = None
     eof = False
 
+    def reject(piece: bytes):
+        nonlocal rejects
+        rejects = rejects or open(args.rejects, "ab")
+        rejects.write(piece)
+
     async def next_record():
-        nonlocal line_no, prev_id, rejected, rejects, eof
+        nonlocal line_no, prev_id, rejected, eof
         while True:
-            line = await key.stdout.readline()
-            if not line:
-                eof = True
-                return None
+            try:
+                line = await key.stdout.readuntil(b"\n")
+            except asyncio.IncompleteReadError as e:  # the end (key ends every line with a newline)
+                if not e.partial:
+                    eof = True
+                    return None
+                line = e.partial
+            except asyncio.LimitOverrunError as e:
+                # Longer than the buffer, so longer than any server takes: to the rejects, in pieces.
+                line_no += 1
+                rejected += 1
+                piece = await key.stdout.readexactly(e.consumed)
+                reject(piece.partition(b"\t")[2])
+                while True:
+                    try:
+                        reject(await key.stdout.readuntil(b"\n"))
+                        break
+                    except asyncio.LimitOverrunError as more:
+                        reject(await key.stdout.readexactly(more.consumed))
+                    except asyncio.IncompleteReadError as more:
+                        reject(more.partial + b"\n")
+                        break
+                continue
             line_no += 1
             partition, _, payload = line.rstrip(b"\n").partition(b"\t")
             if len(payload) > nc.max_payload - 512:  # room for the headers
                 # windowkeeper would reject it as line_too_long anyway; keep it, do not stop.
-                rejects = rejects or open(args.rejects, "ab")
-                rejects.write(payload + b"\n")
+                reject(payload + b"\n")
                 rejected += 1
                 continue
             digest = hashlib.blake2b(payload, digest_size=10).hexdigest()
