@@ -107,8 +107,9 @@ public enum KeyCommand {
             framer.feed(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n), sink)
             // Like the main run's reader: once no more input is waiting (a live pipe paused),
             // everything read so far is keyed and written now, not when 1 MiB has gathered.
-            // A file or a busy pipe is always ready, so bulk keying still writes 1 MiB at a time.
-            if !inputReady(input) {
+            // A file is always ready; a pipe gets 2 ms to refill, so that a fast writer (cat,
+            // a replay) does not make every read a pause that stops the decoders' overlap.
+            if !inputReady(input, waitingMs: 2) {
                 pool.submit(drain: true)
                 if out.count > 0 {
                     output.write(out.bytes)
@@ -127,10 +128,14 @@ public enum KeyCommand {
         return 0
     }
 
-    /// True when `fd` has more bytes (or its end) ready right now.
-    private static func inputReady(_ fd: Int32) -> Bool {
+    /// True when `fd` has more bytes (or its end) ready, now or within `waitingMs`.
+    private static func inputReady(_ fd: Int32, waitingMs: Int32) -> Bool {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-        return poll(&fds, 1, 0) > 0
+        while true {
+            let r = poll(&fds, 1, waitingMs)
+            if r < 0, errno == EINTR { continue }
+            return r != 0
+        }
     }
 }
 
