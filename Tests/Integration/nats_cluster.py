@@ -206,7 +206,7 @@ class Pipeline:
             while True:
                 if self.wk.poll() is not None:  # windowkeeper died: its input is closed
                     break
-                if self.close_at_seq is not None and self.max_seq >= self.close_at_seq:
+                if self.close_at_seq is not None and self.reached(self.close_at_seq):
                     break
                 if not select.select([fd], [], [], 0.05)[0]:
                     continue
@@ -249,6 +249,10 @@ class Pipeline:
                     return json.loads(line)["resume_after"]
         return None
 
+    def reached(self, seq: int) -> bool:
+        """Fed everything up to `seq`, or resumed after it (the run before fed it all)."""
+        return self.max_seq >= seq or (self.resume_after() or 0) >= seq
+
     def kill_consumer(self):
         self.consumer.kill()
         self.consumer.wait()
@@ -271,6 +275,7 @@ class Instance:
         self.finished = threading.Event()
         self.lock = threading.Lock()
         self.final_code = None
+        self.stopped = False
         threading.Thread(target=self._supervise, daemon=True).start()
 
     def current(self) -> Pipeline:
@@ -280,12 +285,14 @@ class Instance:
     def _supervise(self):
         while True:
             with self.lock:
+                if self.stopped:
+                    return
                 run = Pipeline(self.tmp, self.bin_dir, self.urls, self.i, len(self.runs))
                 self.runs.append(run)
             while not run.done.wait(0.1):
                 if self.target is not None:
                     run.close_at_seq = self.target
-            if run.close_at_seq is not None and run.max_seq >= run.close_at_seq:
+            if run.close_at_seq is not None and run.reached(run.close_at_seq):
                 # Everything fed: windowkeeper ends on the end of its input, the consumer is stopped.
                 self.final_code = run.wk.wait(60)
                 run.stop()
@@ -538,6 +545,7 @@ def main() -> int:
     finally:
         for inst in instances:
             with inst.lock:
+                inst.stopped = True
                 for r in inst.runs:
                     r.stop()
         if producer and producer.proc and producer.proc.poll() is None:

@@ -136,9 +136,15 @@ async def main() -> int:
     async def error(e):
         pass  # the publish that suffers from it is retried; nothing else to do
 
-    nc = await nats.connect(servers=servers, max_reconnect_attempts=-1, reconnect_time_wait=0.2, connect_timeout=2,
-                            ping_interval=2, max_outstanding_pings=2, disconnected_cb=disconnected,
-                            reconnected_cb=reconnected, error_cb=error)
+    try:
+        nc = await asyncio.wait_for(nats.connect(
+            servers=servers, max_reconnect_attempts=-1, reconnect_time_wait=0.2, connect_timeout=2, ping_interval=2,
+            max_outstanding_pings=2, disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error),
+            args.retry_for)
+    except asyncio.TimeoutError:
+        print(f"producer: no server of {args.server} answered for {args.retry_for:g} s: no line could be stored",
+              file=sys.stderr)
+        return 1
     js = nc.jetstream(timeout=args.ack_wait, publish_async_max_pending=args.in_flight + 16)
     subjects = [f"{args.prefix}.{p % args.instances}.{p}" for p in range(args.partitions)]
     await ensure_stream(js, args, subjects)
