@@ -269,7 +269,8 @@ async def main() -> int:
                   f"{args.retry_for:g} s: {last_error}. The {stored + duplicates} lines before it are stored; "
                   f"run the producer again on the same input to go on (stored lines are not stored twice).",
                   file=sys.stderr, flush=True)
-            key.kill()
+            if key.returncode is None:
+                key.kill()
             await key.wait()
             await nc.close()
             return 1
