@@ -539,7 +539,7 @@ def main() -> int:
         lost = subprocess.run([sys.executable, os.path.join(EXAMPLES, "producer.py"), "--server", urls, "--replicas",
                                "3", "--windowkeeper", wk, "--retry-for", "2", "--ack-wait", "0.5"],
                               input=b"\n".join(lines[:10]) + b"\n", capture_output=True, timeout=60)
-        message = lost.stderr.decode().strip().splitlines()[-1] if lost.stderr.strip() else ""
+        message = next((l for l in lost.stderr.decode().splitlines() if l.startswith("producer:")), "")
         check(lost.returncode == 1 and message.startswith("producer:")
               and ("could be stored" in message or "could not be stored" in message),
               f"without a quorum the producer exits {lost.returncode} after {time.monotonic() - started:.1f} s: "

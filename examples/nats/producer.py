@@ -272,6 +272,7 @@ async def main() -> int:
             if key.returncode is None:
                 key.kill()
             await key.wait()
+            closing = True
             await nc.close()
             return 1
         retries += 1
