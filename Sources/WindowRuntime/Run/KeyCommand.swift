@@ -160,6 +160,17 @@ public enum KeyCommand {
             }
             if n == 0 { break }
             framer.feed(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n), sink)
+            // Like the main run's reader: once no more input is waiting (a live pipe paused),
+            // everything read so far is keyed and written now, not when 1 MiB has gathered.
+            // A file is always ready; a pipe gets 2 ms to refill, so that a fast writer (cat,
+            // a replay) does not make every read a pause that stops the decoders' overlap.
+            if !inputReady(input, waitingMs: 2) {
+                pool.submit(drain: true)
+                if out.count > 0 {
+                    output.write(out.bytes)
+                    out.removeAll()
+                }
+            }
             if output.error != nil { break }
         }
         framer.finish(sink)
@@ -170,6 +181,16 @@ public enum KeyCommand {
             return 1
         }
         return 0
+    }
+
+    /// True when `fd` has more bytes (or its end) ready, now or within `waitingMs`.
+    private static func inputReady(_ fd: Int32, waitingMs: Int32) -> Bool {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let r = poll(&fds, 1, waitingMs)
+            if r < 0, errno == EINTR { continue }
+            return r != 0
+        }
     }
 }
 
