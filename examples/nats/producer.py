@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Publish callbacks (NDJSON on standard input) to NATS JetStream, one subject per partition.
 
-Each line is keyed with `windowkeeper key --partitions N`, so every record of a contact
-lands in one partition, in input order. Partition p goes to subject
+Each line is keyed with `windowkeeper key --partitions N`, so every record of a person
+lands in one partition, in input order: by the business-scoped user id a line carries, else
+its phone. A Meta body naming several people comes out of `key` as one line per person (the
+same envelope with that person's items), each published to its own partition; lines are
+numbered as `key` writes them, so a producer restarted on the same input makes the same ids. Partition p goes to subject
 `callbacks.<p % instances>.<p>`: one windowkeeper instance reads `callbacks.<i>.*`.
 
     windowkeeper-sim generate --seed 1 | python3 producer.py --partitions 4 --instances 2
