@@ -8,11 +8,16 @@ extension StatusCommand {
     /// the index and the contact's bucket are read.
     static func advice(_ q: Query, _ file: MappedFile, now: Int64) -> Int32 {
         let t = q.at ?? now
-        let lookup = ContactLookup.key(app: q.app ?? "", identity: q.contactGiven ?? "")
+        var lookup = ContactLookup.key(app: q.app ?? "", identity: q.contactGiven ?? "")
         var windows: [SavedWindow] = []
         let eras: PricingEras
         do {
             let header = try StateFile.openHeader(file.bytes)
+            if !header.links.isEmpty {
+                var links = IdentityLinks(horizon: .max)
+                for link in header.links { links.restore(link) }
+                lookup = ContactLookup.key(app: q.app ?? "", identity: q.contactGiven ?? "", links: links.link)
+            }
             if let given = q.eras {
                 eras = given
             } else {

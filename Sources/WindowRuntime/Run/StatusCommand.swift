@@ -160,18 +160,30 @@ public enum StatusCommand {
                 return 0
             }
             let apps = header.apps
+            // A phone or user id linked in an app is asked for as the person's key there
+            // (SPEC section 12); the person's windows carry the linked phone.
+            let persons = wantContact.map { Self.people(asked: $0, app: q.app, header.links) } ?? []
+            var phones: [String: String] = [:]
+            for link in header.links { phones[String(decoding: link.app, as: UTF8.self) + "\u{1F}" + String(decoding: link.user, as: UTF8.self)] = String(decoding: link.phone, as: UTF8.self) }
             func visit(_ v: StateFile.WindowView) {
                 guard v.open, v.opened <= t, t < v.expires else { return }
                 if let kind = q.kind, v.kind != kind { return }
                 if let category = q.category, !category.utf8.elementsEqual(v.category) { return }
-                if let c = wantContact, !c.elementsEqual(v.contact) { return }
                 if let app = q.app, apps[v.app] != app { return }
+                if let c = wantContact {
+                    let app = Array(apps[v.app].utf8)
+                    let linked = persons.first { $0.app == app }
+                    guard (linked?.user ?? c).elementsEqual(v.contact) else { return }
+                }
                 found += 1
-                line(SavedWindow(v, app: apps[v.app]), at: t, &out)
+                let w = SavedWindow(v, app: apps[v.app])
+                line(w, at: t, phone: phones.isEmpty ? nil : phones[w.app + "\u{1F}" + w.contact], &out)
             }
             if let c = wantContact {
-                try c.withUnsafeBufferPointer { (c: UnsafeBufferPointer<UInt8>) throws(StateFile.LoadError) in
-                    try StateFile.forEachWindow(file.bytes, header, contact: c, visit)
+                for key in Set([c] + persons.map { $0.user }) {
+                    try key.withUnsafeBufferPointer { (k: UnsafeBufferPointer<UInt8>) throws(StateFile.LoadError) in
+                        try StateFile.forEachWindow(file.bytes, header, contact: k, visit)
+                    }
                 }
             } else {
                 StateFile.forEachWindow(file.bytes, header, visit)
@@ -240,11 +252,17 @@ public enum StatusCommand {
         out.append("}\n")
     }
 
-    static func line(_ w: SavedWindow, at t: Int64, _ out: inout ByteBuffer) {
+    /// The links whose phone or user id is `asked` (in `app`, or in any app): the person's key
+    /// in each of those apps.
+    static func people(asked: [UInt8], app: String?, _ links: [IdentityLinks.Link]) -> [IdentityLinks.Link] {
+        links.filter { ($0.phone == asked || $0.user == asked) && (app == nil || $0.app.elementsEqual(app!.utf8)) }
+    }
+
+    static func line(_ w: SavedWindow, at t: Int64, phone: String? = nil, _ out: inout ByteBuffer) {
         out.append("{\"window\":\"")
         out.append(w.kind.jsonName)
         out.append("\"")
-        for (key, value) in [("app_id", w.app), ("contact", w.contact), ("contact_id", w.contactID),
+        for (key, value) in [("app_id", w.app), ("contact", w.contact), ("phone", phone ?? ""), ("contact_id", w.contactID),
                              ("category", w.category), ("conversation_id", w.conversationID)] where !value.isEmpty {
             var k = ",\"\(key)\":"
             k.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
