@@ -64,9 +64,9 @@ struct SequencerHarness {
             let ticks = batch.ticks.map { "\($0.line)@\(time($0.clock))" }
             let persons = batch.persons.map { "\($0.input)=\(String(decoding: $0.note.key, as: UTF8.self))/\(String(decoding: $0.note.phone, as: UTF8.self))" }
             let steps = batch.phoneSteps.map { "\($0.line):\(String(decoding: $0.user, as: UTF8.self))/\(String(decoding: $0.note.phone, as: UTF8.self))" }
+            let links = batch.linkSteps.map { "\($0.line):\($0.take ? "take" : "join") \(String(decoding: $0.link.phone, as: UTF8.self))->\(String(decoding: $0.link.user, as: UTF8.self))" }
             return "send \(k): \(batch.lines) ticks \(ticks)" + (persons.isEmpty ? "" : " persons \(persons)") + (steps.isEmpty ? "" : " phones \(steps)")
-        case .link(let l):
-            return "link \(String(decoding: l.phone, as: UTF8.self))->\(String(decoding: l.user, as: UTF8.self)) shards \(l.phoneShard)->\(l.userShard) @\(time(l.time))"
+                + (links.isEmpty ? "" : " links \(links)")
         case .links(let changes):
             return "links " + changes.map { ($0.learned ? "+" : "-") + String(decoding: $0.link.phone, as: UTF8.self) }.joined(separator: ",")
         }

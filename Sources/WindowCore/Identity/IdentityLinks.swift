@@ -11,10 +11,27 @@
 public struct IdentityLinks: Sendable {
     /// One id of a person, per app.
     struct Key: Hashable, Sendable {
-        var app: [UInt8]
+        /// Index in `apps`.
+        var app: UInt32
         var id: [UInt8]
         /// A user id, else a phone.
         var user: Bool
+        /// A hash of the three, computed once (hashing the bytes one by one is what made
+        /// dictionaries of byte arrays slow).
+        var hash: UInt64
+
+        init(app: UInt32, id: [UInt8], user: Bool) {
+            self.app = app
+            self.id = id
+            self.user = user
+            var h = WordHash()
+            id.withUnsafeBytes { h.add($0) }
+            h.add(UInt64(app) << 1 | (user ? 1 : 0))
+            hash = h.mixed
+        }
+
+        static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.app == b.app && a.user == b.user && a.id == b.id }
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     }
 
     /// One link, at a slot of `links`; a free slot has an empty `user`.
@@ -61,6 +78,19 @@ public struct IdentityLinks: Sendable {
     private var seen: [Key: Int64] = [:]
     /// The clock when `seen` was last swept of times a horizon behind it.
     private var swept: Int64 = .min
+    /// The app ids, interned (a link's `app` shares the stored bytes).
+    private var apps: [[UInt8]] = []
+    private var appIndex: [[UInt8]: UInt32] = [:]
+
+    private mutating func intern(_ app: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        if let last = apps.last, last.elementsEqual(app) { return UInt32(apps.count - 1) }
+        let bytes = Array(app)
+        if let i = appIndex[bytes] { return i }
+        apps.append(bytes)
+        appIndex[bytes] = UInt32(apps.count - 1)
+        return UInt32(apps.count - 1)
+    }
+
     /// A user id has been seen: from then on every item's ids go through `resolve`.
     public private(set) var active = false
     /// Keep the links learned and forgotten in `changes` (for a directory that answers
@@ -92,9 +122,9 @@ public struct IdentityLinks: Sendable {
         var r = Resolution(user: nil)
         if !user.isEmpty { active = true }
         guard active else { return r }
-        let appBytes = Array(app)
-        let phoneKey = phone.isEmpty ? nil : Key(app: appBytes, id: Array(phone), user: false)
-        let userKey = user.isEmpty ? nil : Key(app: appBytes, id: Array(user), user: true)
+        let a = intern(app)
+        let phoneKey = phone.isEmpty ? nil : Key(app: a, id: Array(phone), user: false)
+        let userKey = user.isEmpty ? nil : Key(app: a, id: Array(user), user: true)
         if let phoneKey { seen[phoneKey] = max(seen[phoneKey] ?? .min, t) }
         if let userKey { seen[userKey] = max(seen[userKey] ?? .min, t) }
         if let phoneKey, let userKey, linking {
@@ -106,7 +136,7 @@ public struct IdentityLinks: Sendable {
                     r.unlinkedUser = links[Int(s)].user
                     remove(s)
                 }
-                add(Link(app: appBytes, phone: phoneKey.id, user: userKey.id, last: max(seen[phoneKey]!, seen[userKey]!)))
+                add(Link(app: apps[Int(a)], phone: phoneKey.id, user: userKey.id, last: max(seen[phoneKey]!, seen[userKey]!)))
                 r.learned = true
             }
         }
@@ -148,7 +178,8 @@ public struct IdentityLinks: Sendable {
 
     /// The link an id belongs to, as a phone or as a user id (queries).
     public func link(app: [UInt8], id: [UInt8]) -> Link? {
-        guard let s = byUser[Key(app: app, id: id, user: true)] ?? byPhone[Key(app: app, id: id, user: false)] else { return nil }
+        guard let a = appIndex[app],
+              let s = byUser[Key(app: a, id: id, user: true)] ?? byPhone[Key(app: a, id: id, user: false)] else { return nil }
         return links[Int(s)]
     }
 
@@ -157,7 +188,10 @@ public struct IdentityLinks: Sendable {
 
     /// Puts a saved link back.
     public mutating func restore(_ link: Link) {
-        let userKey = Key(app: link.app, id: link.user, user: true), phoneKey = Key(app: link.app, id: link.phone, user: false)
+        var link = link
+        let a = link.app.withUnsafeBufferPointer { intern($0) }
+        link.app = apps[Int(a)]
+        let userKey = Key(app: a, id: link.user, user: true), phoneKey = Key(app: a, id: link.phone, user: false)
         if let s = byUser[userKey] { remove(s) }
         if let s = byPhone[phoneKey] { remove(s) }
         add(link)
@@ -175,8 +209,9 @@ public struct IdentityLinks: Sendable {
             s = Int32(links.count)
             links.append(link)
         }
-        byUser[Key(app: link.app, id: link.user, user: true)] = s
-        byPhone[Key(app: link.app, id: link.phone, user: false)] = s
+        let a = appIndex[link.app]!
+        byUser[Key(app: a, id: link.user, user: true)] = s
+        byPhone[Key(app: a, id: link.phone, user: false)] = s
         if recordsChanges { changes.append((link, true)) }
         deadlines.push(TimerEntry(due: link.last &+ horizon, slot: s))
     }
@@ -184,8 +219,9 @@ public struct IdentityLinks: Sendable {
     private mutating func remove(_ s: Int32) {
         let link = links[Int(s)]
         if recordsChanges { changes.append((link, false)) }
-        byUser[Key(app: link.app, id: link.user, user: true)] = nil
-        byPhone[Key(app: link.app, id: link.phone, user: false)] = nil
+        let a = appIndex[link.app]!
+        byUser[Key(app: a, id: link.user, user: true)] = nil
+        byPhone[Key(app: a, id: link.phone, user: false)] = nil
         links[Int(s)] = Link(app: [], phone: [], user: [], last: 0)
         free.append(s)
     }

@@ -13,10 +13,6 @@ public enum SequencerAction {
     case send(shard: Int, ShardBatch)
     /// `--strict`: input line `strictAt` was rejected; nothing after it is taken.
     case stop(strictAt: Int)
-    /// A phone was linked to a user id (SPEC section 12): the phone's shard gives up the
-    /// phone's windows, the user id's shard emits `contact_linked` and joins them. Every
-    /// batch before it has been sent; the linking record follows it.
-    case link(PersonLink)
     /// Links learned (true) and forgotten (false), for queries (only with `publishesLinks`).
     case links([(link: IdentityLinks.Link, learned: Bool)])
 }
@@ -297,15 +293,18 @@ public struct Sequencer: Sendable {
         _ = resolve(record, &none, arena, into: &actions)
     }
 
-    /// Sends everything before this line, then the link: the phone's windows go to the user
-    /// id's shard between the records around it, whatever the number of shards.
+    /// The link at this line, before its record: the phone's shard gives up the phone's
+    /// windows, the user id's shard joins them, each at this line of its batch, so the
+    /// windows move between the records around the link whatever the number of shards.
     private mutating func link(app: UnsafeBufferPointer<UInt8>, phone: UnsafeBufferPointer<UInt8>, user: UnsafeBufferPointer<UInt8>,
                                until: Int64, at t: Int64, into actions: inout [SequencerAction]) {
-        endRound(into: &actions)
         firesAfterLine = true
-        actions.append(.link(PersonLink(app: Array(app), phone: Array(phone), user: Array(user), until: until, time: t,
-                                        phoneShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: phone), of: batches.count),
-                                        userShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: user), of: batches.count))))
+        let link = PersonLink(app: Array(app), phone: Array(phone), user: Array(user), until: until, time: t,
+                              phoneShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: phone), of: batches.count),
+                              userShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: user), of: batches.count))
+        let handOff = WindowHandOff()
+        batches[link.phoneShard].linkSteps.append(LinkStep(line: lineInRound, take: true, link: link, handOff: handOff))
+        batches[link.userShard].linkSteps.append(LinkStep(line: lineInRound, take: false, link: link, handOff: handOff))
     }
 
     /// After each step: a tick when the event clock moved; the round ends when it is full.

@@ -33,6 +33,9 @@ public struct ShardBatch: Sendable {
     /// Links whose L grew through an item of another shard (a group message), after their
     /// line: the phone's deadline for a user id of this shard.
     public var phoneSteps: [PhoneStep] = []
+    /// Links of a phone to a user id (SPEC section 12) at their line, before its record: the
+    /// phone's shard takes its windows, the user id's shard joins them.
+    public var linkSteps: [LinkStep] = []
 
     /// Whether `arena` is this batch's own (`append(_:line:from:)` may write it) rather than a
     /// decoded segment's, which shards read.
@@ -50,7 +53,10 @@ public struct ShardBatch: Sendable {
         ownsArena = true
     }
 
-    public var isEmpty: Bool { inputs.isEmpty && ticks.isEmpty && phoneSteps.isEmpty }
+    public var isEmpty: Bool { inputs.isEmpty && ticks.isEmpty && phoneSteps.isEmpty && linkSteps.isEmpty }
+
+    /// Whether some step concerns people known by a user id (else the plain path applies).
+    public var hasPeople: Bool { !persons.isEmpty || !phoneSteps.isEmpty || !linkSteps.isEmpty }
 
     /// Adds `input`, whose strings are in this batch's arena already.
     public mutating func append(_ input: WindowInput, line: Int32) {
@@ -119,4 +125,14 @@ public struct PhoneStep: Sendable {
         self.user = user
         self.note = note
     }
+}
+
+/// One side of a link at line `line` of a round (`ShardBatch.linkSteps`): the phone's shard
+/// takes the phone's windows into the hand-off (`take`); the user id's shard emits
+/// `contact_linked` and joins them.
+public struct LinkStep: Sendable {
+    public var line: Int32
+    public var take: Bool
+    public var link: PersonLink
+    public var handOff: WindowHandOff
 }

@@ -174,10 +174,6 @@ private final class ReadLoop {
             case .reject(let bytes, let end): reader.log.reject(bytes, end: end)
             case .send(let k, let batch): reader.inboxes[k].send(batch)
             case .stop(let line): stoppedAt = line
-            case .link(let link):
-                let handOff = WindowHandOff()
-                reader.inboxes[link.phoneShard].offer(.take(app: link.app, phone: link.phone, handOff))
-                reader.inboxes[link.userShard].offer(.link(link, handOff))
             case .links(let changes): reader.directory?.apply(changes)
             }
         }

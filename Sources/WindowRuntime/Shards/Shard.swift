@@ -49,11 +49,6 @@ public actor Shard {
             let started = System.monotonicNanos()
             let image = image(spillTo: directory, atLeast: threshold)
             reply(image, System.monotonicNanos() - started)
-        case .take(let app, let phone, let handOff):
-            catchUp()
-            handOff.put(app.withUnsafeBufferPointer { a in phone.withUnsafeBufferPointer { engine.takeWindows(app: a, contact: $0) } })
-        case .link:
-            preconditionFailure("a link is delivered with its windows (ShardInbox.deliver)")
         case .query(let query, let reply):
             // Wall mode: the clock is now − lateness, and what is due by then fires first.
             if mode == .wall {
@@ -134,8 +129,12 @@ public actor Shard {
 
     /// Applies a batch: each record sees C as it was after the previous line (SPEC section 4).
     public func process(_ batch: ShardBatch) {
-        guard batch.persons.isEmpty, batch.phoneSteps.isEmpty else {
-            processPeople(batch)
+        guard !batch.hasPeople else {
+            if let handOff = processPeople(batch) {
+                // Only an inbox can wait (`ShardInbox.deliver`); a caller that cannot has
+                // sent the take before, in this batch or an earlier one.
+                preconditionFailure("a join whose windows are not there yet: \(handOff)")
+            }
             return
         }
         batch.arena.withUnsafeBufferPointer { arena in
@@ -179,47 +178,90 @@ public actor Shard {
         flush()
     }
 
-    /// A batch some of whose records belong to people known by a user id (SPEC section 12):
-    /// each record with the person its ids resolved to, and the phones' deadlines moved by
-    /// other shards' items, in line order among the clock ticks.
-    private func processPeople(_ batch: ShardBatch) {
-        batch.arena.withUnsafeBufferPointer { arena in
-            let ticks = mode == .event ? batch.ticks : []
-            let phoneSteps = batch.phoneSteps
-            var t = 0, p = 0, q = 0
-            if mode == .wall { engine.advance(to: clock.now() - lateness) }
-            for k in batch.inputs.indices {
-                stepsBefore(batch.lines[k], ticks, &t, phoneSteps, &p)
-                var person: PersonNote?
-                if q < batch.persons.count, batch.persons[q].input == Int32(k) {
-                    person = batch.persons[q].note
-                    q += 1
-                }
-                engine.apply(batch.inputs[k], in: arena, person: person)
-                stepsBefore(batch.lines[k] + 1, ticks, &t, phoneSteps, &p)
-                engine.advance(to: engine.clock)
-            }
-            stepsBefore(.max, ticks, &t, phoneSteps, &p)
-        }
-        flush()
+    /// Where a batch with people in it stopped, waiting for a phone's windows from another
+    /// shard: the next link step, record, phone step and tick.
+    private struct PeopleWalk {
+        var batch: ShardBatch
+        var link = 0, input = 0, phone = 0, tick = 0, person = 0
     }
 
-    /// The ticks and phone steps of lines before `line`, from `t` and `p` on; a line's phone
-    /// step comes before its tick (the step belongs to the line, the tick follows it).
-    private func stepsBefore(_ line: Int32, _ ticks: [Tick], _ t: inout Int, _ steps: [PhoneStep], _ p: inout Int) {
-        while true {
-            let tickLine = t < ticks.count ? ticks[t].line : .max
-            let stepLine = p < steps.count ? steps[p].line : .max
-            guard min(tickLine, stepLine) < line else { return }
-            if stepLine <= tickLine {
-                let step = steps[p]
-                step.app.withUnsafeBufferPointer { app in step.user.withUnsafeBufferPointer { engine.notePhone(app: app, contact: $0, step.note) } }
-                p += 1
-            } else {
-                engine.advance(to: ticks[t].clock)
-                t += 1
+    private var paused: PeopleWalk?
+
+    /// A batch some of whose steps concern people known by a user id (SPEC section 12):
+    /// at each line, in this order, its links (the phone's windows taken, or joined to the
+    /// user id's), its record with the person its ids resolved to, phone deadlines moved by
+    /// other shards' items, then the clock tick. Returns the hand-off to wait for when a
+    /// join's windows are not there yet; `resume(moved:)` goes on with them.
+    public func processPeople(_ batch: ShardBatch) -> WindowHandOff? {
+        if mode == .wall { engine.advance(to: clock.now() - lateness) }
+        return walk(PeopleWalk(batch: batch), moved: nil)
+    }
+
+    /// Goes on with the paused batch once the windows it waited for are there.
+    public func resume(moved: [SavedWindow]) -> WindowHandOff? {
+        guard let w = paused else { preconditionFailure("nothing paused") }
+        paused = nil
+        return walk(w, moved: moved)
+    }
+
+    private func walk(_ start: PeopleWalk, moved: [SavedWindow]?) -> WindowHandOff? {
+        var w = start
+        var moved = moved
+        let batch = w.batch
+        let ticks = mode == .event ? batch.ticks : []
+        // Steps in order of (line, phase): links 0, the record 1, phone steps 2, the tick 3.
+        func key(_ line: Int32, _ phase: Int64) -> Int64 { Int64(line) << 2 | phase }
+        let done = Int64.max
+        let waiting: WindowHandOff? = batch.arena.withUnsafeBufferPointer { arena in
+            while true {
+                let l = w.link < batch.linkSteps.count ? key(batch.linkSteps[w.link].line, 0) : done
+                let i = w.input < batch.inputs.count ? key(batch.lines[w.input], 1) : done
+                let p = w.phone < batch.phoneSteps.count ? key(batch.phoneSteps[w.phone].line, 2) : done
+                let t = w.tick < ticks.count ? key(ticks[w.tick].line, 3) : done
+                let next = min(l, i, p, t)
+                if next == done { return nil }
+                if next == l {
+                    let step = batch.linkSteps[w.link]
+                    if step.take {
+                        step.handOff.put(step.link.app.withUnsafeBufferPointer { a in
+                            step.link.phone.withUnsafeBufferPointer { engine.takeWindows(app: a, contact: $0) }
+                        })
+                    } else {
+                        guard let windows = moved ?? step.handOff.ready() else {
+                            paused = w
+                            return step.handOff
+                        }
+                        moved = nil
+                        step.link.app.withUnsafeBufferPointer { app in
+                            step.link.user.withUnsafeBufferPointer {
+                                engine.link(app: app, contact: $0, phone: step.link.phone, until: step.link.until, at: step.link.time, moved: windows)
+                            }
+                        }
+                        // Event mode: the line's tick fires what the join made due, after its record.
+                        if mode == .wall { engine.advance(to: engine.clock) }
+                    }
+                    w.link += 1
+                } else if next == i {
+                    var person: PersonNote?
+                    if w.person < batch.persons.count, batch.persons[w.person].input == Int32(w.input) {
+                        person = batch.persons[w.person].note
+                        w.person += 1
+                    }
+                    engine.apply(batch.inputs[w.input], in: arena, person: person)
+                    engine.advance(to: engine.clock)
+                    w.input += 1
+                } else if next == p {
+                    let step = batch.phoneSteps[w.phone]
+                    step.app.withUnsafeBufferPointer { app in step.user.withUnsafeBufferPointer { engine.notePhone(app: app, contact: $0, step.note) } }
+                    w.phone += 1
+                } else {
+                    engine.advance(to: ticks[w.tick].clock)
+                    w.tick += 1
+                }
             }
         }
+        flush()
+        return waiting
     }
 
     /// After a restore: the phones linked to this shard's user ids (SPEC section 12).
@@ -232,25 +274,6 @@ public actor Shard {
                 }
             }
         }
-    }
-
-    /// Links a phone to a user id of this shard: `contact_linked`, and the phone's windows
-    /// joined (SPEC section 12).
-    public func link(_ link: PersonLink, moved: [SavedWindow]) {
-        catchUp()
-        link.app.withUnsafeBufferPointer { app in
-            link.user.withUnsafeBufferPointer { engine.link(app: app, contact: $0, phone: link.phone, until: link.until, at: link.time, moved: moved) }
-        }
-        // Event mode: the linking line's tick fires what the join made due (after its record).
-        if mode == .wall { engine.advance(to: engine.clock) }
-        flush()
-        report?(counters, contactCount)
-    }
-
-    /// Wall mode: what is due by now fires before a link's step (event mode: the batches
-    /// before it brought the clock where it must be).
-    private func catchUp() {
-        if mode == .wall { engine.advance(to: max(engine.clock, clock.now() - lateness)) }
     }
 
     /// Live mode: fires what is due now; returns the wall time of the next due timer.

@@ -39,8 +39,12 @@ final class ShardInbox: Sendable {
     /// inbox is finished (one task per shard).
     func deliver(to shard: Shard) async {
         for await message in stream {
-            if case .link(let link, let handOff) = message {
-                await shard.link(link, moved: await handOff.windows())
+            if case .batch(let batch) = message, batch.hasPeople {
+                // A batch whose user ids join a phone's windows from another shard waits for
+                // them where they are due (the task suspends; the shard serves others).
+                var waiting = await shard.processPeople(batch)
+                while let handOff = waiting { waiting = await shard.resume(moved: await handOff.windows()) }
+                slots.signal()
                 continue
             }
             await shard.handle(message)

@@ -13,10 +13,4 @@ public enum ShardMessage: Sendable {
     /// A live query (`--listen`), answered after everything sent before it: the answer and
     /// the time `remaining_s` counts from (now in wall mode, C in event mode).
     case query(WindowQuery, @Sendable (WindowAnswer, Int64) -> Void)
-    /// A phone was linked to a user id (SPEC section 12), on the phone's shard: its windows
-    /// are taken out and put in the hand-off.
-    case take(app: [UInt8], phone: [UInt8], WindowHandOff)
-    /// The same link on the user id's shard: `contact_linked`, then the phone's windows from
-    /// the hand-off joined to the user id's (the inbox waits for them).
-    case link(PersonLink, WindowHandOff)
 }

@@ -1,13 +1,16 @@
 import Synchronization
-import WindowCore
 
 /// The windows of a phone on their way from the shard that held them to the shard of the
-/// user id it was linked to (SPEC section 12). The phone's shard puts them in when its inbox
-/// reaches the link; the user id's inbox waits for them (suspending its task, never a thread)
-/// before it hands the shard anything sent after the link. Every wait is for a link of an
-/// earlier or the same line, which the other inbox reaches without waiting on this one, so
-/// no cycle of waits can form.
+/// user id it was linked to (SPEC section 12). The phone's shard puts them in when its batch
+/// reaches the link's line; the user id's shard takes them at the same line of its batch,
+/// and when they are not there yet its inbox waits for them (suspending its task, never a
+/// thread) before the shard goes on. Every wait is for a link of an earlier or the same
+/// line, which the other shard reaches without waiting on this one (a shard's steps are in
+/// line order, and a phone's take comes before a join at its line), so no cycle of waits
+/// can form.
 public final class WindowHandOff: Sendable {
+    public init() {}
+
     private enum State {
         case empty
         case waiting(CheckedContinuation<[SavedWindow], Never>)
@@ -16,7 +19,7 @@ public final class WindowHandOff: Sendable {
 
     private let state = Mutex(State.empty)
 
-    func put(_ windows: [SavedWindow]) {
+    public func put(_ windows: [SavedWindow]) {
         let waiter: CheckedContinuation<[SavedWindow], Never>? = state.withLock { s in
             switch s {
             case .empty:
@@ -32,7 +35,16 @@ public final class WindowHandOff: Sendable {
         waiter?.resume(returning: windows)
     }
 
-    func windows() async -> [SavedWindow] {
+    /// The windows if they are there already (they can be taken once).
+    public func ready() -> [SavedWindow]? {
+        state.withLock { s in
+            guard case .filled(let w) = s else { return nil }
+            s = .filled([])
+            return w
+        }
+    }
+
+    public func windows() async -> [SavedWindow] {
         await withCheckedContinuation { c in
             let ready: [SavedWindow]? = state.withLock { s in
                 switch s {
