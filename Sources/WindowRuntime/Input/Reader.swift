@@ -85,7 +85,7 @@ final class Reader: @unchecked Sendable {
     }
 
     func run() -> ReaderOutcome {
-        let quiet: (timeout: () -> Int32, passed: () -> Void)? = checkpoint != nil && options.checkpointEvery > 0
+        let quiet: (timeout: () -> Int32, passed: () -> Void)? = checkpoint != nil
             ? (timeout: { self.pollTimeout }, passed: { if self.checkpointDue { self.writeCheckpoint() } }) : nil
         let source = InputSource(fd: fd, signalFD: signalFD)
         return source.run(InputSource.Handlers(chunk: { bytes, stable, idle in
@@ -113,17 +113,21 @@ final class Reader: @unchecked Sendable {
 
     private func publishMetrics() {
         guard let metrics else { return }
-        metrics.publish { [counters = ingest.counters, c = ingest.clock, checkpointsTaken, longestCheckpointPause] r in
+        metrics.publish { [counters = ingest.counters, c = ingest.clock, newest = ingest.maxEventTime, checkpointsTaken, longestCheckpointPause] r in
             r.ingest = counters
             r.clock = c
+            r.newest = newest
             r.checkpoints = checkpointsTaken
             r.longestPause = longestCheckpointPause
         }
     }
 
-    /// Due when the period has passed and the previous checkpoint file is written.
+    /// Due when the period has passed (or SIGUSR1 asked for one) and the previous
+    /// checkpoint file is written.
     private var checkpointDue: Bool {
-        guard checkpoint != nil, options.checkpointEvery > 0 else { return false }
+        guard checkpoint != nil else { return false }
+        if Signals.checkpointPending, !checkpointWriting { return Signals.takeCheckpointRequest() }
+        guard options.checkpointEvery > 0 else { return false }
         return System.monotonicNanos() - lastCheckpoint >= UInt64(options.checkpointEvery) * 1_000_000 && !checkpointWriting
     }
 
@@ -159,6 +163,7 @@ final class Reader: @unchecked Sendable {
     /// How long input may stay quiet before a due checkpoint is written anyway (ms); while a
     /// checkpoint file is still being written, look again in 50 ms.
     private var pollTimeout: Int32 {
+        if checkpoint != nil, Signals.checkpointPending { return 50 }
         guard checkpoint != nil, options.checkpointEvery > 0 else { return -1 }
         let left = Int64(options.checkpointEvery) - Int64((System.monotonicNanos() - lastCheckpoint) / 1_000_000)
         return Int32(max(checkpointWriting ? 50 : 0, min(left, 60_000)))

@@ -69,18 +69,25 @@ public struct Pipeline: Sendable {
         var nanos: UInt64 = 0
     }
 
+    /// Standard error's runtime messages, one timed JSON object a line.
+    var runLog: RunLog { RunLog(errors: errors, clock: clock) }
+
     public func run() async -> RunStatus {
         let started = System.monotonicNanos()
         let rejects: FDWriter?
         let token: String?
+        let stateLock: StateLock?
         do {
+            stateLock = try claimState()
             rejects = try openRejects()
             token = try readToken()
         } catch {
-            errors.write(Array("windowkeeper: \(error.message)\n".utf8))
+            runLog.error(error.message)
             return error.status
         }
+        defer { stateLock?.release() }
         defer { if let rejects { close(rejects.fd) } }
+        let health = CheckpointHealth()
         let shards = makeShards()
         let signalFD = Signals.install()
         let log = DiagnosticLog(stderr: errors, rejects: rejects)
@@ -93,19 +100,15 @@ public struct Pipeline: Sendable {
         var server: HTTPServer?
         var metrics: LiveMetrics?
         if let address = options.listen {
-            let live = LiveMetrics(shards: shards.actors.count, mode: options.ingest.mode, lateness: options.ingest.lateness)
+            let live = LiveMetrics(shards: shards.actors.count, mode: options.ingest.mode, lateness: options.ingest.lateness, health: health)
             switch address.bind() {
             case .failure(let e):
-                errors.write(Array("windowkeeper: --listen \(address): \(e)\n".utf8))
+                runLog.error("--listen \(address): \(e)")
                 return .ioError
             case .success(let (fd, bound)):
                 let service = LiveService(shards: shards.actors.indices.map(shards.send), metrics: live, clock: clock)
                 server = HTTPServer(listener: fd, token: token) { request, reply in service.handle(request, reply: reply) }
-                var line = ByteBuffer(capacity: 64)
-                line.append("{\"listening\":")
-                EventEncoder.appendString(bound, &line)
-                line.append("}\n")
-                errors.write(line.bytes)
+                runLog.say("listening", .string(bound))
                 onListening?(bound)
             }
             for (k, shard) in shards.actors.enumerated() {
@@ -118,15 +121,18 @@ public struct Pipeline: Sendable {
 
         let loaded: Loaded
         do {
-            loaded = try await loadState(into: shards.actors, reader: reader)
+            loaded = try await loadState(into: shards.actors, reader: reader, health: health)
         } catch {
-            errors.write(Array("windowkeeper: \(error.message)\n".utf8))
+            runLog.error(error.message)
             if let server { await Self.onThread { server.stop() } }
             return error.status
         }
         metrics?.ready = true
+        var startFields: [(String, RunLog.Value)] = [("version", .string(Version.text)), ("pid", .int(Int(getpid())))]
+        if let keeper = loaded.keeper { startFields += [("state", .string(keeper.path)), ("loaded_windows", .int(loaded.windows))] }
+        runLog.say("start", .string("reading"), startFields)
 
-        let (outcome, finalClock) = await runStages(shards, reader: reader, keeper: loaded.keeper, signalFD: signalFD, server: server)
+        let (outcome, finalClock) = await runStages(shards, reader: reader, keeper: loaded.keeper, signalFD: signalFD, server: server, health: health)
 
         var status = RunStatus.ok
         var finalWriteNanos: UInt64 = 0
@@ -142,16 +148,28 @@ public struct Pipeline: Sendable {
             contacts += await s.contactCount
         }
         let elapsed = Double(System.monotonicNanos() - started) / 1e9
+        let written = health.reading
         let summary = Summary(ingest: reader.ingest.counters, engine: engine, contacts: contacts,
                               elapsedSeconds: elapsed, suppressedDiagnostics: log.suppressed,
-                              checkpoints: loaded.keeper == nil ? nil : (reader.checkpointsTaken, Double(reader.longestCheckpointPause) / 1e9),
+                              checkpoints: loaded.keeper == nil ? nil : (written.written, written.failed, Double(reader.longestCheckpointPause) / 1e9),
                               state: loaded.keeper == nil ? nil : (loaded.windows, Double(loaded.nanos) / 1e9, Double(finalWriteNanos) / 1e9))
         if let s = report(outcome) { status = s }
+        runLog.say("stop", .string(Self.stopReason(outcome)), [("exit_status", .int(Int(status.rawValue)))])
         errors.write(Array((summary.json() + "\n").utf8))
         return status
     }
 
     // MARK: the parts of a run
+
+    /// `--state`: its directory checked and the file locked for the run (exit 2 otherwise).
+    private func claimState() throws(StartFailure) -> StateLock? {
+        guard let path = options.statePath else { return nil }
+        do {
+            return try StateLock.claim(path)
+        } catch {
+            throw StartFailure(message: error.description, status: .usage)
+        }
+    }
 
     private func openRejects() throws(StartFailure) -> FDWriter? {
         guard let path = options.rejectsPath else { return nil }
@@ -183,7 +201,7 @@ public struct Pipeline: Sendable {
     }
 
     /// Loads `--state` into the shards and the reader, and sets up checkpoints.
-    private func loadState(into shards: [Shard], reader: Reader) async throws(StartFailure) -> Loaded {
+    private func loadState(into shards: [Shard], reader: Reader, health: CheckpointHealth) async throws(StartFailure) -> Loaded {
         guard let path = options.statePath else { return Loaded() }
         let k = StateKeeper(path: path, semantics: options.semantics)
         let loadStarted = System.monotonicNanos()
@@ -213,7 +231,19 @@ public struct Pipeline: Sendable {
         } catch {
             throw StartFailure(message: error.description, status: { if case .unusable = error { return .usage } else { return .ioError } }())
         }
-        reader.checkpoint = { images, c, newest, positions in k.write(images, clock: c, newest: newest, positions: positions) }
+        // A failed checkpoint is said, counted and tried again at the next one; it does not
+        // stop the run (the state at exit is the one whose failure does).
+        reader.checkpoint = { [runLog, clock] images, c, newest, positions in
+            let e = k.write(images, clock: c, newest: newest, positions: positions)
+            let wasFailing = health.reading.failing
+            let r = health.record(e, now: clock.now())
+            if let e {
+                runLog.say("checkpoint_failed", .string(e), [("failures", .int(r.failed))])
+            } else if wasFailing {
+                runLog.say("checkpoint_recovered", .string(k.path), [("failures", .int(r.failed))])
+            }
+            return nil
+        }
         reader.spillDirectory = k.directory
         loaded.nanos = System.monotonicNanos() - loadStarted
         return loaded
@@ -224,7 +254,7 @@ public struct Pipeline: Sendable {
     /// until a stop signal. Returns how reading ended and (event mode, end of input) the
     /// clock C moved to at the end.
     private func runStages(_ shards: Shards, reader: Reader, keeper: StateKeeper?, signalFD: Int32,
-                           server: HTTPServer?) async -> (ReaderOutcome, Int64?) {
+                           server: HTTPServer?, health: CheckpointHealth) async -> (ReaderOutcome, Int64?) {
         let mode = options.ingest.mode
         let until = options.until
         return await withTaskGroup(of: Child.self) { group in
@@ -261,10 +291,16 @@ public struct Pipeline: Sendable {
                 if let final { reader.metrics?.publish { $0.clock = final } }
                 if let keeper {
                     let clockAtEnd = final
-                    await Self.onThread { writeServingState(keeper, shards, reader: reader, finalClock: clockAtEnd) }
+                    await Self.onThread { writeServingState(keeper, shards, reader: reader, finalClock: clockAtEnd, health: health) }
                 }
-                errors.write(Array("{\"end_of_input\":\"answering until SIGTERM or SIGINT\"}\n".utf8))
-                await Self.onThread { Self.waitForSignal(signalFD) }
+                runLog.say("end_of_input", .string("answering until SIGTERM, SIGINT or SIGHUP"))
+                // SIGUSR1 meanwhile writes the state again.
+                while await Self.onThread({ Self.waitForSignal(signalFD) }) == .checkpoint {
+                    if let keeper {
+                        let clockAtEnd = final
+                        await Self.onThread { writeServingState(keeper, shards, reader: reader, finalClock: clockAtEnd, health: health) }
+                    }
+                }
             }
             // In-flight queries are answered before the shards finish.
             if let server { await Self.onThread { server.stop() } }
@@ -283,7 +319,8 @@ public struct Pipeline: Sendable {
 
     /// `--serve-after-eof`: the state at the end of input, written while the shards keep
     /// their tables for the queries still to come (the state is written again at exit).
-    private func writeServingState(_ keeper: StateKeeper, _ shards: Shards, reader: Reader, finalClock: Int64?) {
+    private func writeServingState(_ keeper: StateKeeper, _ shards: Shards, reader: Reader, finalClock: Int64?,
+                                   health: CheckpointHealth) {
         guard reader.finishCheckpoints() == nil else { return }
         let collected = SnapshotCollector(count: shards.actors.count)
         for (k, s) in shards.streams.enumerated() {
@@ -292,9 +329,9 @@ public struct Pipeline: Sendable {
         let (images, _) = collected.wait()
         guard output.error == nil else { return }
         let c = options.ingest.mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
-        if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime, positions: options.positions ? reader.positions.saved : []) {
-            errors.write(Array("windowkeeper: \(e)\n".utf8))
-        }
+        let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime, positions: options.positions ? reader.positions.saved : [])
+        let r = health.record(e, now: clock.now())
+        if let e { runLog.say("checkpoint_failed", .string(e), [("failures", .int(r.failed))]) }
     }
 
     /// The state at exit; false when it could not be written.
@@ -306,14 +343,14 @@ public struct Pipeline: Sendable {
         // last chunk is reported here.
         if let e = await Self.onThread({ reader.finishCheckpoints() }) {
             if case .ioError(.writingState) = outcome {} else {
-                errors.write(Array("windowkeeper: \(e)\n".utf8))
+                runLog.error(e)
                 ok = false
             }
         }
         // Events were lost after a failed write: the last checkpoint stays, so that a
         // restart emits them again.
         if output.error != nil {
-            errors.write(Array("windowkeeper: state not written (events since the last checkpoint were not delivered); \(keeper.path) keeps the last checkpoint\n".utf8))
+            runLog.error("state not written (events since the last checkpoint were not delivered); \(keeper.path) keeps the last checkpoint")
             return ok
         }
         // In shard order, so that the same state always makes the same file; one shard after
@@ -323,7 +360,7 @@ public struct Pipeline: Sendable {
         let c = options.ingest.mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
         let positions = options.positions ? reader.positions.saved : []
         if let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime, positions: positions) {
-            errors.write(Array("windowkeeper: \(e)\n".utf8))
+            runLog.error(e)
             ok = false
         }
         return ok
@@ -335,16 +372,16 @@ public struct Pipeline: Sendable {
         switch outcome {
         case .endOfInput, .stopped: break
         case .strict(let line):
-            errors.write(Array("windowkeeper: --strict: stopped at rejected line \(line)\n".utf8))
+            runLog.error("--strict: stopped at rejected line \(line)")
             status = .strict
         case .ioError(let message):
-            errors.write(Array("windowkeeper: \(message)\n".utf8))
+            runLog.error("\(message)")
             status = .ioError
         }
         if let e = output.error {
             // Said already when it stopped the reader.
             if case .ioError(.writingEvents) = outcome {} else {
-                errors.write(Array("windowkeeper: \(RunFailure.writingEvents(errno: e))\n".utf8))
+                runLog.error("\(RunFailure.writingEvents(errno: e))")
             }
             status = .ioError
         }
@@ -363,10 +400,25 @@ public struct Pipeline: Sendable {
         }
     }
 
-    /// Waits until SIGTERM or SIGINT has been received (the signal pipe is readable).
-    static func waitForSignal(_ fd: Int32) {
-        guard fd >= 0 else { return }
+    enum Signalled { case stop, checkpoint }
+
+    /// Waits until a stop signal (SIGTERM, SIGINT, SIGHUP) or SIGUSR1 has been received.
+    static func waitForSignal(_ fd: Int32) -> Signalled {
+        guard fd >= 0, !Signals.stopping else { return .stop }
+        if Signals.takeCheckpointRequest() { return .checkpoint }
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
         while poll(&fds, 1, -1) < 0, errno == EINTR {}
+        if Signals.takeStop(fd) { return .stop }
+        return Signals.takeCheckpointRequest() ? .checkpoint : waitForSignal(fd)
+    }
+
+    /// How the run ended, for the stop line.
+    static func stopReason(_ outcome: ReaderOutcome) -> String {
+        switch outcome {
+        case .endOfInput: Signals.stopping ? "signal" : "end_of_input"
+        case .stopped: "signal"
+        case .strict: "strict"
+        case .ioError: "io_error"
+        }
     }
 }
