@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,6 +46,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
     wk = os.path.join(a.bin, "windowkeeper")
+    # Checked before anything starts: without wrk no windowkeeper is left listening.
+    if shutil.which("wrk") is None:
+        raise SystemExit("live_bench.py needs wrk (apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="wk-live-bench-") as tmp:
         path = a.file
         if not path:
@@ -69,11 +73,13 @@ def main():
         state = os.path.join(tmp, "s.bin")
         with open(path, "rb") as f:
             p, port = start(wk, ["--clock", "event", "--serve-after-eof", "--state", state, "--shards", "2"], f)
-        wait_ready_after_eof(port, state)
-        out = subprocess.run(["wrk", "-t2", "-c32", "-d5s", "--latency", f"http://127.0.0.1:{port}{url_path}"],
-                             capture_output=True, text=True).stdout
-        p.send_signal(15)
-        p.wait()
+        try:
+            wait_ready_after_eof(port, state)
+            out = subprocess.run(["wrk", "-t2", "-c32", "-d5s", "--latency", f"http://127.0.0.1:{port}{url_path}"],
+                                 capture_output=True, text=True).stdout
+        finally:
+            p.send_signal(15)
+            p.wait()
         lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
         maxl = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)
         qps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
@@ -96,13 +102,18 @@ def main():
             lua = os.path.join(tmp, "pace.lua")
             with open(lua, "w") as f:
                 f.write("function delay()\n  return 30\nend\n")
-            load = subprocess.Popen(["wrk", "-t1", "-c40", "-d600s", "-s", lua, f"http://127.0.0.1:{port}/v1/windows?app_id=&contact=46700000001"],
-                                    stdout=subprocess.PIPE, text=True)
-            time.sleep(0.5)
-            t = time.time()
-            p.stdin.write(data)
-            p.stdin.close()
-            p.wait()
+            try:
+                load = subprocess.Popen(["wrk", "-t1", "-c40", "-d600s", "-s", lua, f"http://127.0.0.1:{port}/v1/windows?app_id=&contact=46700000001"],
+                                        stdout=subprocess.PIPE, text=True)
+                time.sleep(0.5)
+                t = time.time()
+                p.stdin.write(data)
+                p.stdin.close()
+                p.wait()
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
             busy = time.time() - t
             load.send_signal(2)
             report = load.communicate()[0]
