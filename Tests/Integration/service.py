@@ -146,6 +146,26 @@ def main():
                 check(out.returncode == 0 and re.fullmatch(rf"{name} \d+\.\d+\.\d+\n", out.stdout) is not None,
                       f"{name} --version: {out.stdout.strip()!r}")
 
+        # The README's live example, with the bundled data: two windows open for 46732001122.
+        with open(os.path.join(ROOT, "examples", "sample.ndjson"), "rb") as f:
+            first5 = b"".join(f.readlines()[:5])
+        r = subprocess.Popen([WK, "--clock", "event", "--serve-after-eof", "--listen", "127.0.0.1:0"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            r.stdin.write(first5)
+            r.stdin.close()
+            listen = json.loads(r.stderr.readline())
+            rport = int(listen["listening"].rsplit(":", 1)[1])
+            app = "01EB37HMH1M6SV18BSNS3G135H"
+            code, body = curl(rport, f"/v1/windows?app_id={app}&contact=%2B46%2073%20200%2011%2022")
+            ok = code == 200 and json.loads(body)["open"] and len(json.loads(body)["windows"]) == 2
+            code, body = curl(rport, f"/v1/windows?app_id={app}&contact=46732001122&window=conversation&category=SERVICE")
+            ok = ok and code == 200 and json.loads(body)["windows"][0]["category"] == "SERVICE"
+            check(ok, "the README's live example answers with the bundled data")
+        finally:
+            r.send_signal(signal.SIGTERM)
+            check(r.wait(60) == 0, "the README's live example stops with exit 0 on SIGTERM")
+
         # The state's directory is checked at start.
         missing = quick(["--state", os.path.join(tmp, "nowhere", "s.state")])
         check(missing.returncode == 2 and "does not exist" in missing.stderr, f"--state in a missing directory: exit 2 ({missing.returncode})")
