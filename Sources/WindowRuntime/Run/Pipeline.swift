@@ -233,15 +233,8 @@ public struct Pipeline: Sendable {
         }
         // A failed checkpoint is said, counted and tried again at the next one; it does not
         // stop the run (the state at exit is the one whose failure does).
-        reader.checkpoint = { [runLog, clock] images, c, newest, positions in
-            let e = k.write(images, clock: c, newest: newest, positions: positions)
-            let wasFailing = health.reading.failing
-            let r = health.record(e, now: clock.now())
-            if let e {
-                runLog.say("checkpoint_failed", .string(e), [("failures", .int(r.failed))])
-            } else if wasFailing {
-                runLog.say("checkpoint_recovered", .string(k.path), [("failures", .int(r.failed))])
-            }
+        reader.checkpoint = { [runLog] images, c, newest, positions in
+            Self.note(k.write(images, clock: c, newest: newest, positions: positions), of: k, health, runLog)
             return nil
         }
         reader.spillDirectory = k.directory
@@ -329,9 +322,20 @@ public struct Pipeline: Sendable {
         let (images, _) = collected.wait()
         guard output.error == nil else { return }
         let c = options.ingest.mode == .event ? (finalClock ?? reader.ingest.clock) : clock.now() - options.ingest.lateness
-        let e = keeper.write(images, clock: c, newest: reader.ingest.maxEventTime, positions: options.positions ? reader.positions.saved : [])
-        let r = health.record(e, now: clock.now())
-        if let e { runLog.say("checkpoint_failed", .string(e), [("failures", .int(r.failed))]) }
+        Self.note(keeper.write(images, clock: c, newest: reader.ingest.maxEventTime, positions: options.positions ? reader.positions.saved : []),
+                  of: keeper, health, runLog)
+    }
+
+    /// A checkpoint's outcome (`error` nil on success): counted, and said when it failed or
+    /// when it succeeded after failures.
+    static func note(_ error: String?, of keeper: StateKeeper, _ health: CheckpointHealth, _ log: RunLog) {
+        let wasFailing = health.reading.failing
+        let r = health.record(error, now: log.clock.now())
+        if let error {
+            log.say("checkpoint_failed", .string(error), [("failures", .int(r.failed))])
+        } else if wasFailing {
+            log.say("checkpoint_recovered", .string(keeper.path), [("failures", .int(r.failed))])
+        }
     }
 
     /// The state at exit; false when it could not be written.
