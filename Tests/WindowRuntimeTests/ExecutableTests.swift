@@ -128,7 +128,8 @@ import WindowCore
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for (path, words) in [(dir.appendingPathComponent("missing/s.state").path, "does not exist"), (dir.path, "is a directory")] {
-            let run = try Self.run(["--clock", "event", "--state", path], input: try Fixtures.text("sample.ndjson"))
+            // No input: the run ends before reading, and a write into its closed pipe would fail.
+            let run = try Self.run(["--clock", "event", "--state", path], input: "")
             #expect(run.status == 2, "\(path)")
             #expect(run.stderr.contains(words) && run.stderr.hasPrefix("{\"error\":"), "\(run.stderr)")
             #expect(run.stdout.isEmpty)

@@ -105,7 +105,8 @@ import WindowCore
         defer { try? FileManager.default.removeItem(atPath: path) }
         let garbage = Data("WKSTATE\0 this is not a state file".utf8)
         #expect(FileManager.default.createFile(atPath: path, contents: garbage))
-        let run = try ExecutableTests.run(["--clock", "event", "--state", path], input: try Fixtures.text("sample.ndjson"))
+        // No input: the run is refused before reading, and a write into its closed pipe would fail.
+        let run = try ExecutableTests.run(["--clock", "event", "--state", path], input: "")
         #expect(run.status == 2)
         #expect(run.stderr.contains("refusing"))
         #expect(FileManager.default.contents(atPath: path) == garbage)
