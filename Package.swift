@@ -28,7 +28,8 @@ let package = Package(
         // It uses WindowCore only for time formatting and the event encoder, never the rules.
         .executableTarget(name: "windowkeeper-sim", dependencies: ["WindowCore", "ChildProcess"], path: "Simulator"),
         // Dependency-free benchmark harness (release build): `.build/release/windowkeeper-bench all`.
-        .executableTarget(name: "windowkeeper-bench", dependencies: ["WindowCore", "WindowRuntime", "ChildProcess"], path: "Benchmarks"),
+        .executableTarget(name: "windowkeeper-bench", dependencies: ["WindowCore", "WindowRuntime", "ChildProcess"], path: "Benchmarks",
+                          exclude: ["live_bench.py"]),
         // Spawning windowkeeper (and cat) with pipes or files, for the simulator and the harness.
         .target(name: "ChildProcess", dependencies: ["WindowCore"]),
         .testTarget(name: "WindowCoreTests", dependencies: ["WindowCore"]),

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,6 +65,9 @@ def main():
     ap.add_argument("--advice-only", action="store_true", help="skip the busy-pipeline pairs")
     a = ap.parse_args()
     wk = os.path.join(a.bin, "windowkeeper")
+    # Checked before anything starts: without wrk no windowkeeper is left listening.
+    if shutil.which("wrk") is None:
+        raise SystemExit("live_bench.py needs wrk (apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="wk-live-bench-") as tmp:
         path = a.file
         if not path:
@@ -88,31 +92,33 @@ def main():
         state = os.path.join(tmp, "s.bin")
         with open(path, "rb") as f:
             p, port = start(wk, ["--clock", "event", "--serve-after-eof", "--state", state, "--shards", "2"], f)
-        wait_ready_after_eof(port, state)
-        out = subprocess.run(["wrk", "-t2", "-c32", "-d5s", "--latency", f"http://127.0.0.1:{port}{url_path}"],
-                             capture_output=True, text=True).stdout
-        # /v1/advice beside /v1/windows on the same process and contact, at the same time:
-        # two wrk clients of 16 connections each run together, so both endpoints meet the
-        # same machine (the 2 cores are shared with whatever else runs); repeated `--pairs`
-        # times. CPU per query: the process's CPU time over a run of each endpoint alone.
-        advice_path = f"/v1/advice?app_id={app}&contact={contact}"
-        p99, p50, rate, cpu = ({url_path: [], advice_path: []} for _ in range(4))
-        for _ in range(a.pairs):
-            runs = {t: subprocess.Popen(["wrk", "-t1", "-c16", "-d3s", "--latency", f"http://127.0.0.1:{port}{t}"],
-                                        stdout=subprocess.PIPE, text=True) for t in (url_path, advice_path)}
-            for target, run in runs.items():
-                o = run.communicate()[0]
-                q = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", o, re.M))
-                p99[target].append(millis(q["99"]))
-                p50[target].append(millis(q["50"]))
-                rate[target].append(float(re.search(r"Requests/sec:\s+(\S+)", o).group(1)))
-            for target in (url_path, advice_path):
-                before = cpu_seconds(p.pid)
-                o = subprocess.run(["wrk", "-t1", "-c16", "-d2s", f"http://127.0.0.1:{port}{target}"], capture_output=True, text=True).stdout
-                requests = int(re.search(r"(\d+) requests in", o).group(1))
-                cpu[target].append((cpu_seconds(p.pid) - before) / max(requests, 1) * 1e6)
-        p.send_signal(15)
-        p.wait()
+        try:
+            wait_ready_after_eof(port, state)
+            out = subprocess.run(["wrk", "-t2", "-c32", "-d5s", "--latency", f"http://127.0.0.1:{port}{url_path}"],
+                                 capture_output=True, text=True).stdout
+            # /v1/advice beside /v1/windows on the same process and contact, at the same time:
+            # two wrk clients of 16 connections each run together, so both endpoints meet the
+            # same machine (the 2 cores are shared with whatever else runs); repeated `--pairs`
+            # times. CPU per query: the process's CPU time over a run of each endpoint alone.
+            advice_path = f"/v1/advice?app_id={app}&contact={contact}"
+            p99, p50, rate, cpu = ({url_path: [], advice_path: []} for _ in range(4))
+            for _ in range(a.pairs):
+                runs = {t: subprocess.Popen(["wrk", "-t1", "-c16", "-d3s", "--latency", f"http://127.0.0.1:{port}{t}"],
+                                            stdout=subprocess.PIPE, text=True) for t in (url_path, advice_path)}
+                for target, run in runs.items():
+                    o = run.communicate()[0]
+                    q = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", o, re.M))
+                    p99[target].append(millis(q["99"]))
+                    p50[target].append(millis(q["50"]))
+                    rate[target].append(float(re.search(r"Requests/sec:\s+(\S+)", o).group(1)))
+                for target in (url_path, advice_path):
+                    before = cpu_seconds(p.pid)
+                    o = subprocess.run(["wrk", "-t1", "-c16", "-d2s", f"http://127.0.0.1:{port}{target}"], capture_output=True, text=True).stdout
+                    requests = int(re.search(r"(\d+) requests in", o).group(1))
+                    cpu[target].append((cpu_seconds(p.pid) - before) / max(requests, 1) * 1e6)
+        finally:
+            p.send_signal(15)
+            p.wait()
         lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
         maxl = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)
         qps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
@@ -147,13 +153,18 @@ def main():
             lua = os.path.join(tmp, "pace.lua")
             with open(lua, "w") as f:
                 f.write("function delay()\n  return 30\nend\n")
-            load = subprocess.Popen(["wrk", "-t1", "-c40", "-d600s", "-s", lua, f"http://127.0.0.1:{port}/v1/windows?app_id=&contact=46700000001"],
-                                    stdout=subprocess.PIPE, text=True)
-            time.sleep(0.5)
-            t = time.time()
-            p.stdin.write(data)
-            p.stdin.close()
-            p.wait()
+            try:
+                load = subprocess.Popen(["wrk", "-t1", "-c40", "-d600s", "-s", lua, f"http://127.0.0.1:{port}/v1/windows?app_id=&contact=46700000001"],
+                                        stdout=subprocess.PIPE, text=True)
+                time.sleep(0.5)
+                t = time.time()
+                p.stdin.write(data)
+                p.stdin.close()
+                p.wait()
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
             busy = time.time() - t
             load.send_signal(2)
             report = load.communicate()[0]

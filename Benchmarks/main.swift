@@ -32,6 +32,10 @@ usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e 
 // A child that dies mid-run must end the run with its status, not kill the harness.
 signal(SIGPIPE, SIG_IGN)
 let args = CommandLine.arguments.dropFirst()
+if Array(args) == ["--version"] {
+    print(Version.line("windowkeeper-bench"))
+    exit(0)
+}
 var givenFile: String?
 var suites: [String] = []
 var runs = 5

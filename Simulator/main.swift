@@ -49,6 +49,10 @@ func fail(_ message: String) -> Never {
 }
 
 var args = Array(CommandLine.arguments.dropFirst())
+if args == ["--version"] {
+    print(Version.line("windowkeeper-sim"))
+    exit(0)
+}
 guard let command = args.first else {
     FileHandle.standardError.write(Data(usage.utf8))
     exit(2)

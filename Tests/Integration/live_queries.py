@@ -50,7 +50,7 @@ def start(wk, args, rss=None, **kw):
     timed = ["/usr/bin/time", "-f", "%M", "-o", rss] if rss else []
     p = subprocess.Popen([*timed, wk, *args, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
     line = p.stderr.readline().decode()
-    m = re.match(r'\{"listening":"127\.0\.0\.1:(\d+)"\}', line)
+    m = re.match(r'\{"listening":"127\.0\.0\.1:(\d+)","time":"[0-9T:.Z-]+"\}$', line)
     if not m:
         raise SystemExit(f"no listening line: {line!r}")
     errors = []

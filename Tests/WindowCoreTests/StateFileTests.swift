@@ -173,10 +173,21 @@ import Testing
         let saved = Self.sample().semantics
         #expect(StateFile.incompatibility(saved: saved, current: saved) == nil)
         var other = saved
-        other.engine.csw = 3_600_000
+        other.engine.pmpFrom = 0
         other.mode = .wall
+        other.lateness += 1
         let why = StateFile.incompatibility(saved: saved, current: other) ?? ""
-        #expect(why.contains("--csw") && why.contains("--clock"))
+        #expect(why.contains("--pmp-from") && why.contains("--clock") && why.contains("--lateness"))
+    }
+
+    @Test func windowLengthsAndWarningLeads_mayChangeAcrossARestart() {
+        let saved = Self.sample().semantics
+        var other = saved
+        other.engine.csw = 3_600_000
+        other.engine.conversation = 7_200_000
+        other.engine.fep = 10_800_000
+        other.engine.setWarnLeads([1_800_000, 60_000])
+        #expect(StateFile.incompatibility(saved: saved, current: other) == nil)
     }
 }
 

@@ -128,10 +128,11 @@ import WindowCore
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: UsageError("--pricing-eras \(path): not valid JSON")) { try RunOptions.parse(["--pricing-eras", path]) }
         #expect(throws: UsageError("--pricing-eras /nonexistent/eras.json: cannot read the file")) { try RunOptions.parse(["--pricing-eras", "/nonexistent/eras.json"]) }
-        // The executable: exit 2, one line and the hint.
+        // The executable: exit 2, one JSON line (standard error is no terminal here) with the hint.
         let run = try ExecutableTests.run(["--pricing-eras", path], input: "")
         #expect(run.status == 2)
-        #expect(run.stderr == "windowkeeper: --pricing-eras \(path): not valid JSON\nTry 'windowkeeper --help' for more information.\n")
+        #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        #expect(run.stderr.hasPrefix("{\"error\":\"--pricing-eras \(path): not valid JSON\",\"help\":\"windowkeeper --help\",\"time\":"), "\(run.stderr)")
         let late = try ExecutableTests.run(["--pmp-from", "2026-11-01T00:00:00Z"], input: "")
         #expect(late.status == 2 && late.stderr.contains("where the default table's pmp-2026-10 begins"))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WindowCore
 
 /// Runs the built `windowkeeper` as a user would: real pipes, real signals, exit codes.
 @Suite struct ExecutableTests {
@@ -108,7 +109,30 @@ import Testing
             let run = try Self.run(args, input: "")
             #expect(run.status == 2, "\(args)")
             #expect(run.stderr.contains("--help"), "\(args)")
-            #expect(run.stderr.split(separator: "\n").count == 2, "\(args): \(run.stderr)")
+            // Not at a terminal (a service's log): one JSON line with the time.
+            #expect(run.stderr.split(separator: "\n").count == 1, "\(args): \(run.stderr)")
+            #expect(run.stderr.hasPrefix("{\"error\":") && run.stderr.contains("\"time\":"), "\(args): \(run.stderr)")
+        }
+    }
+
+    @Test func version_isOneLine() throws {
+        let run = try Self.run(["--version"], input: "")
+        #expect(run.status == 0)
+        #expect(run.stdout == "windowkeeper \(Version.number)\n")
+    }
+
+    /// --state is claimed at start: a missing directory or a directory given as the file
+    /// exits 2 with one JSON line, before anything is read.
+    @Test func unusableStatePaths_exitTwoAtStart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-claim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (path, words) in [(dir.appendingPathComponent("missing/s.state").path, "does not exist"), (dir.path, "is a directory")] {
+            // No input: the run ends before reading, and a write into its closed pipe would fail.
+            let run = try Self.run(["--clock", "event", "--state", path], input: "")
+            #expect(run.status == 2, "\(path)")
+            #expect(run.stderr.contains(words) && run.stderr.hasPrefix("{\"error\":"), "\(run.stderr)")
+            #expect(run.stdout.isEmpty)
         }
     }
 

@@ -102,7 +102,7 @@ import WindowCore
             $0.spillWindows = spillWindows
         }
         #expect(failed.status == .ioError)
-        #expect(failed.stderr.contains("windowkeeper: writing events: Broken pipe"))
+        #expect(failed.stderr.contains("{\"error\":\"writing events: Broken pipe\",\"time\":"))
         #expect(failed.stderr.contains("state not written"))
         let delivered = failing.lines
         #expect(!delivered.isEmpty && delivered.count < reference.events.count)

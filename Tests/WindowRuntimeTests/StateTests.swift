@@ -105,10 +105,27 @@ import WindowCore
         defer { try? FileManager.default.removeItem(atPath: path) }
         let garbage = Data("WKSTATE\0 this is not a state file".utf8)
         #expect(FileManager.default.createFile(atPath: path, contents: garbage))
-        let run = try ExecutableTests.run(["--clock", "event", "--state", path], input: try Fixtures.text("sample.ndjson"))
+        // No input: the run is refused before reading, and a write into its closed pipe would fail.
+        let run = try ExecutableTests.run(["--clock", "event", "--state", path], input: "")
         #expect(run.status == 2)
         #expect(run.stderr.contains("refusing"))
         #expect(FileManager.default.contents(atPath: path) == garbage)
+    }
+
+    /// --warn and the window lengths may change across a restart; --clock and --lateness may not.
+    @Test func changedLeadsAndLengths_areTaken_changedClockOrLateness_refused() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wk-change-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".lock") }
+        let sample = try Fixtures.text("sample.ndjson")
+        #expect(try ExecutableTests.run(["--clock", "event", "--state", path], input: sample).status == 0)
+        let changed = try ExecutableTests.run(["--clock", "event", "--state", path, "--warn", "2h,30m", "--csw", "36h", "--fep", "4d"], input: "")
+        #expect(changed.status == 0, "\(changed.stderr)")
+        for refused in [["--clock", "wall"], ["--clock", "event", "--lateness", "1m"]] {
+            let before = FileManager.default.contents(atPath: path)
+            let run = try ExecutableTests.run(refused + ["--state", path], input: "")
+            #expect(run.status == 2 && run.stderr.contains("refusing"), "\(refused): \(run.stderr)")
+            #expect(FileManager.default.contents(atPath: path) == before)
+        }
     }
 
     @Test func status_answersForOneContact() throws {

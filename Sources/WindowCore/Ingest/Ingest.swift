@@ -72,7 +72,7 @@ public struct Ingest: Sendable {
     public private(set) var decoder = RecordDecoder()
     /// Event mode: C after the last line (`Int64.min` before any record).
     public private(set) var clock: Int64 = .min
-    /// Event mode: the largest event time of a record so far.
+    /// The largest event time of a record so far (either mode; saved in the state).
     public private(set) var maxEventTime: Int64 = .min
     public private(set) var counters = IngestCounters()
 
@@ -158,8 +158,8 @@ public struct Ingest: Sendable {
         }
         if r.badMetadata { counters.diagnostics[Diagnostic.badMetadata.rawValue] += 1 }
         let input = count(r, arena)
+        maxEventTime = max(maxEventTime, t)
         if options.mode == .event {
-            maxEventTime = max(maxEventTime, t)
             clock = max(clock, t &- options.lateness)
         }
         return .record(input: input, badMetadata: r.badMetadata)
@@ -221,8 +221,9 @@ public struct Ingest: Sendable {
                            category: r.category, conversationID: r.conversationID, keyHash: r.keyHash)
     }
 
-    /// Continues from a saved clock (event mode: the clock and the newest event time).
+    /// Continues from a saved clock: the newest event time, and (event mode) the clock.
     public mutating func restore(clock: Int64, newest: Int64) {
+        maxEventTime = max(maxEventTime, newest)
         guard options.mode == .event else { return }
         self.clock = clock
         maxEventTime = newest

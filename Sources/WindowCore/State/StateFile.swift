@@ -383,13 +383,10 @@ public struct StateFile: Sendable, Equatable {
     public static func incompatibility(saved: Semantics, current: Semantics) -> String? {
         var diffs: [String] = []
         let a = saved.engine, b = current.engine
-        if a.csw != b.csw { diffs.append("--csw \(DurationText.format(a.csw)) (now \(DurationText.format(b.csw)))") }
-        if a.conversation != b.conversation { diffs.append("--conversation \(DurationText.format(a.conversation)) (now \(DurationText.format(b.conversation)))") }
-        if a.fep != b.fep { diffs.append("--fep \(DurationText.format(a.fep)) (now \(DurationText.format(b.fep)))") }
+        // The window lengths and the warning leads may change across a restart (docs/contract.md,
+        // "Changing options across a restart"): saved windows keep their times, warnings
+        // re-arm by the new leads (`WindowEngine.warningsDone`), new windows get the new lengths.
         if a.pmpFrom != b.pmpFrom { diffs.append("--pmp-from \(Timestamp.format(a.pmpFrom)) (now \(Timestamp.format(b.pmpFrom)))") }
-        if a.warnLeads != b.warnLeads {
-            diffs.append("--warn \(a.warnLeads.map(DurationText.format).joined(separator: ",")) (now \(b.warnLeads.map(DurationText.format).joined(separator: ",")))")
-        }
         if saved.mode != current.mode { diffs.append("--clock \(saved.mode.rawValue) (now \(current.mode.rawValue))") }
         if saved.lateness != current.lateness { diffs.append("--lateness \(DurationText.format(saved.lateness)) (now \(DurationText.format(current.lateness)))") }
         if saved.positions != current.positions {

@@ -40,12 +40,30 @@ extension WindowEngine {
     public mutating func restore(file: UnsafeBufferPointer<UInt8>, _ header: StateFile.Header, records: Range<Int>,
                                  shard index: Int, of count: Int) {
         let apps = header.apps.map { Array($0.utf8) }
+        // Saved with other warning leads: each window's warnings re-arm by the current ones.
+        let rearm = header.semantics.engine.warnLeads != options.warnLeads ? header.clock : nil
         StateFile.forEachWindow(file, in: records) { v in
             apps[v.app].withUnsafeBufferPointer { app in
                 let hash = RoutingHash.contact(app: app, contact: v.contact)
-                if RoutingHash.partition(hash, of: count) == index { restore(v, app: app, contactHash: hash) }
+                guard RoutingHash.partition(hash, of: count) == index else { return }
+                var v = v
+                if let rearm { v.warnDone = Self.warningsDone(expires: v.expires, leads: options.warnLeads, clock: rearm) }
+                restore(v, app: app, contactHash: hash)
             }
         }
+    }
+
+    /// The warnings of a window expiring at `expires` that count as done, under `leads`
+    /// (largest first), for a state saved at clock C with other leads: those due at or
+    /// before C (every warning due by C was fired before the state was saved, under the old
+    /// leads; one of the new leads due by then is not sent late), not those due after C.
+    /// Window lengths need no such step: a saved window keeps its `opened_at` and
+    /// `expires_at`; only windows opened or extended after the restart get the new lengths.
+    public static func warningsDone(expires: Int64, leads: [Int64], clock c: Int64) -> UInt8 {
+        guard c != .min else { return 0 }
+        var done: UInt8 = 0
+        for lead in leads where expires &- lead <= c { done += 1 }
+        return done
     }
 
     /// Puts a saved window back straight from a state file's bytes (between `beginRestore`

@@ -71,6 +71,12 @@ public struct HTTPRequest: Sendable, Equatable {
         guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
             return .failure(status: version.hasPrefix("HTTP/") ? 505 : 400, message: "unsupported protocol version")
         }
+        // A body is never read: refused with 405 for a method that is not allowed anyway (SPEC
+        // section 10), else with 400; either way the connection closes after the answer.
+        let method = String(decoding: parts[0], as: UTF8.self)
+        let bodyRefused: Parse = method == "GET" || method == "HEAD"
+            ? .failure(status: 400, message: "a request body is not accepted")
+            : .failure(status: 405, message: "method \(method) is not allowed")
         var host = 0
         var keepAlive = version == "HTTP/1.1"
         var authorization: String?
@@ -96,8 +102,8 @@ public struct HTTPRequest: Sendable, Equatable {
                 guard value.allSatisfy(\.isASCII), value.allSatisfy(\.isNumber), !value.isEmpty else {
                     return .failure(status: 400, message: "malformed Content-Length")
                 }
-                if value.contains(where: { $0 != "0" }) { return .failure(status: 400, message: "a request body is not accepted") }
-            case "transfer-encoding": return .failure(status: 400, message: "a request body is not accepted")
+                if value.contains(where: { $0 != "0" }) { return bodyRefused }
+            case "transfer-encoding": return bodyRefused
             default: break
             }
         }
@@ -123,7 +129,6 @@ public struct HTTPRequest: Sendable, Equatable {
                 query.append((name, value))
             }
         }
-        let method = String(decoding: parts[0], as: UTF8.self)
         return .request(HTTPRequest(method: method, path: path, query: query, keepAlive: keepAlive, authorization: authorization),
                         consumed: end)
     }

@@ -252,7 +252,7 @@ public final class HTTPServer: @unchecked Sendable {
                 return
             case .failure(let status, let message):
                 c.input.removeAll()
-                c.queue.append((false, false, .error(status, message)))
+                c.queue.append((false, false, .error(status, message, headers: status == 405 ? LiveService.allow : [])))
                 c.nextRequest += 1
                 c.closeAfterOutput = true
                 return

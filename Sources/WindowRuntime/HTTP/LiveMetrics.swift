@@ -10,6 +10,8 @@ public final class LiveMetrics: Sendable {
         var ingest = IngestCounters()
         /// Event mode: the clock C after the last line read (`Int64.min` before any).
         var clock: Int64 = .min
+        /// The largest event time of a record so far, either mode (`Int64.min` before any).
+        var newest: Int64 = .min
         var checkpoints = 0
         /// Wall time of the newest checkpoint's cut, ms (nil before the first).
         var lastCheckpoint: Int64?
@@ -21,11 +23,20 @@ public final class LiveMetrics: Sendable {
     private let readyFlag = Atomic<Bool>(false)
     let mode: ClockMode
     let lateness: Int64
+    /// How the checkpoints went (with --state).
+    let health: CheckpointHealth
 
-    init(shards: Int, mode: ClockMode, lateness: Int64) {
+    init(shards: Int, mode: ClockMode, lateness: Int64, health: CheckpointHealth = CheckpointHealth()) {
         self.shards = Mutex(Array(repeating: (EngineCounters(), 0), count: shards))
         self.mode = mode
         self.lateness = lateness
+        self.health = health
+    }
+
+    /// What `/readyz` says: loaded and reading, and the newest checkpoint did not fail.
+    var readiness: (ready: Bool, status: String) {
+        guard ready else { return (false, "starting") }
+        return health.reading.failing ? (false, "checkpoint_failing") : (true, "ready")
     }
 
     /// The state is loaded and reading has begun.
@@ -45,6 +56,7 @@ public final class LiveMetrics: Sendable {
     /// The Prometheus text exposition (format 0.0.4) as of wall time `now` (ms).
     func render(now: Int64) -> [UInt8] {
         let r = reading.withLock { $0 }
+        let h = health.reading
         var engine = EngineCounters()
         var contacts = 0
         shards.withLock { all in
@@ -80,7 +92,8 @@ public final class LiveMetrics: Sendable {
         family("events_total", "counter", "Window events written.",
                EventKind.allCases.map { ("event=\"\($0.name)\"", "\(engine.events[Int($0.rawValue)])") })
         family("late_total", "counter", "Windows not opened because they were already over.", [("", "\(engine.late)")])
-        family("checkpoints_total", "counter", "Periodic checkpoints taken.", [("", "\(r.checkpoints)")])
+        family("checkpoints_total", "counter", "Checkpoints written (periodic and SIGUSR1).", [("", "\(h.written)")])
+        family("checkpoint_failures_total", "counter", "Checkpoints that could not be written.", [("", "\(h.failed)")])
         family("open_windows", "gauge", "Open windows by kind.",
                [WindowKind.customerService, .conversation, .freeEntryPoint].map { ("window=\"\($0.name)\"", "\(engine.open[Int($0.rawValue)])") })
         family("remembered_windows", "gauge", "Expired windows still remembered.", [("", "\(engine.remembered)")])
@@ -88,8 +101,14 @@ public final class LiveMetrics: Sendable {
         family("clock_seconds", "gauge", "The clock C as Unix time (0 before the first record in event mode).",
                [("", c == .min ? "0" : seconds(c))])
         family("clock_lag_seconds", "gauge", "Wall time minus the clock C.", [("", c == .min ? "0" : seconds(now - c))])
-        family("last_checkpoint_timestamp_seconds", "gauge", "Unix time of the newest periodic checkpoint (0 before the first).",
+        family("newest_event_timestamp_seconds", "gauge", "The largest event time of a record so far as Unix time (0 before the first).",
+               [("", r.newest == .min ? "0" : seconds(r.newest))])
+        family("event_lag_seconds", "gauge", "Wall time minus the newest event time: how far behind the input is (0 before the first record).",
+               [("", r.newest == .min ? "0" : seconds(now - r.newest))])
+        family("last_checkpoint_timestamp_seconds", "gauge", "Unix time the newest checkpoint was started (0 before the first); see ..._success_....",
                [("", r.lastCheckpoint.map(seconds) ?? "0")])
+        family("last_checkpoint_success_timestamp_seconds", "gauge", "Unix time the newest checkpoint was written whole (0 before the first).",
+               [("", h.lastSuccess.map(seconds) ?? "0")])
         family("checkpoint_pause_seconds", "gauge", "The longest time a shard stood still for a checkpoint.",
                [("", String(format: "%.6f", Double(r.longestPause) / 1e9))])
         return Array(out.utf8)

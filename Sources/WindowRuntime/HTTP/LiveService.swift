@@ -24,8 +24,8 @@ struct LiveService: Sendable {
         case "/healthz":
             reply(HTTPResponse(status: 200, body: Array("{\"status\":\"ok\"}\n".utf8)))
         case "/readyz":
-            reply(metrics.ready ? HTTPResponse(status: 200, body: Array("{\"status\":\"ready\"}\n".utf8))
-                                : HTTPResponse(status: 503, body: Array("{\"status\":\"starting\"}\n".utf8)))
+            let (ready, status) = metrics.readiness
+            reply(HTTPResponse(status: ready ? 200 : 503, body: Array("{\"status\":\"\(status)\"}\n".utf8)))
         case "/metrics":
             reply(HTTPResponse(status: 200, body: metrics.render(now: clock.now()), contentType: "text/plain; version=0.0.4; charset=utf-8"))
         case "/v1/advice":

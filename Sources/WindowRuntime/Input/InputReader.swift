@@ -11,7 +11,7 @@ enum ReaderOutcome: Sendable {
 /// The input loop: standard input (`InputSource`) → `LineFramer` → `DecodePool` → `Sequencer`,
 /// then carries out what the sequencer asks: diagnostics and `--rejects` lines to the log,
 /// batches to the shards' inboxes, a `--strict` stop. Between chunks it stops on a failed
-/// write and takes the periodic checkpoints (`Checkpointer`).
+/// write and takes the periodic checkpoints and those SIGUSR1 asks for (`Checkpointer`).
 ///
 /// Threads: `run` is called once, on a thread of its own (`read` blocks, and a full inbox
 /// blocks `send`); it returns when reading ended. Everything it does happens on that thread,
@@ -76,7 +76,9 @@ private final class ReadLoop {
 
     func run() -> ReaderOutcome {
         var quiet: (timeout: () -> Int32, passed: () -> Void)?
-        if let checkpointer = reader.checkpointer, checkpointer.isPeriodic {
+        // With a state file, quiet input is polled: a period may pass, or SIGUSR1 ask for a
+        // checkpoint, while nothing is read.
+        if let checkpointer = reader.checkpointer {
             quiet = (timeout: { checkpointer.pollTimeout }, passed: { if checkpointer.isDue { self.checkpoint(checkpointer) } })
         }
         let source = InputSource(fd: reader.fd, signalFD: reader.signalFD)
@@ -127,9 +129,10 @@ private final class ReadLoop {
     private func publishMetrics() {
         guard let metrics = reader.metrics else { return }
         let taken = reader.checkpointer?.taken ?? (count: 0, longestPause: 0)
-        metrics.publish { [counters = sequencer.ingest.counters, c = sequencer.ingest.clock] r in
+        metrics.publish { [counters = sequencer.ingest.counters, c = sequencer.ingest.clock, newest = sequencer.ingest.maxEventTime] r in
             r.ingest = counters
             r.clock = c
+            r.newest = newest
             r.checkpoints = taken.count
             r.longestPause = taken.longestPause
         }

@@ -7,7 +7,7 @@ import Darwin
 /// Standard input as a sequence of chunks: a regular file is mapped (lines reach the
 /// decoders without copies, and its pages are released behind the reader), anything else
 /// is read 1 MiB at a time, waiting on the input and the signal pipe together so that
-/// SIGTERM/SIGINT stops reading between chunks.
+/// a stop signal ends reading between chunks (and SIGUSR1 gets its checkpoint).
 struct InputSource {
     let fd: Int32
     /// The signal pipe (`Signals.install`), or -1.
@@ -74,7 +74,7 @@ struct InputSource {
         var start = 0
         var released = 0
         while start < bytes.count {
-            if signalFD >= 0, Self.readable(signalFD) { return .stopped }
+            if signalFD >= 0, Self.readable(signalFD), Signals.takeStop(signalFD) { return .stopped }
             let end = min(bytes.count, start + chunk)
             // Fault the next chunks in ahead of the framer, in one call instead of page by page.
             let ahead = min(bytes.count, end + 2 * chunk) - end
@@ -114,7 +114,12 @@ struct InputSource {
         while true {
             let r = poll(&fds, 2, handlers.quiet?.timeout() ?? -1)
             if r < 0, errno == EINTR { continue }
-            if fds[1].revents != 0 { return false }
+            if fds[1].revents != 0 {
+                // SIGUSR1 only asks for a checkpoint: taken now, and reading goes on.
+                if Signals.takeStop(signalFD) { return false }
+                handlers.quiet?.passed()
+                continue
+            }
             if r == 0 {
                 handlers.quiet?.passed()
                 continue

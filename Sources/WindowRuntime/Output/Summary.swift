@@ -7,9 +7,10 @@ struct Summary {
     var contacts: Int
     var elapsedSeconds: Double
     var suppressedDiagnostics: Int
-    /// With --state: periodic checkpoints taken, and the longest time a shard stood still
-    /// (emitting nothing) to take its snapshot; the file itself is written in the background.
-    var checkpoints: (taken: Int, longestPauseSeconds: Double)?
+    /// With --state: checkpoints written (periodic and SIGUSR1), checkpoints that failed, and
+    /// the longest time a shard stood still (emitting nothing) to take its snapshot; the file
+    /// itself is written in the background.
+    var checkpoints: (taken: Int, failed: Int, longestPauseSeconds: Double)?
     /// With --state: windows loaded at start, how long loading took (map, check, restore),
     /// and how long the final write took (images, merge, write, fsync, rename).
     var state: (loadedWindows: Int, loadSeconds: Double, finalWriteSeconds: Double)?
@@ -55,7 +56,7 @@ struct Summary {
             ("records_per_s", .int(Int(rate))),
         ]
         if let checkpoints {
-            fields.append(("checkpoints", .object([("taken", .int(checkpoints.taken)),
+            fields.append(("checkpoints", .object([("taken", .int(checkpoints.taken)), ("failed", .int(checkpoints.failed)),
                                                     ("longest_pause_s", .seconds(checkpoints.longestPauseSeconds))])))
         }
         if let state {

@@ -155,7 +155,8 @@ public enum KeyCommand {
             let n = read(input, buffer.baseAddress, capacity)
             if n < 0 {
                 if errno == EINTR { continue }
-                errors.write(Array("windowkeeper key: reading standard input: \(String(cString: strerror(errno)))\n".utf8))
+                let e = errno
+                RunLog(errors: errors, clock: SystemWallClock()).error("key: reading standard input: \(String(cString: strerror(e)))")
                 return 1
             }
             if n == 0 { break }
@@ -177,7 +178,7 @@ public enum KeyCommand {
         pool.submit(drain: true)
         output.write(out.bytes)
         if let e = output.error {
-            errors.write(Array("windowkeeper key: writing standard output: \(String(cString: strerror(e)))\n".utf8))
+            RunLog(errors: errors, clock: SystemWallClock()).error("key: writing standard output: \(String(cString: strerror(e)))")
             return 1
         }
         return 0

@@ -60,18 +60,25 @@ public struct Pipeline: Sendable {
         var nanos: UInt64 = 0
     }
 
+    /// Standard error's runtime messages, one timed JSON object a line.
+    var runLog: RunLog { RunLog(errors: errors, clock: clock) }
+
     public func run() async -> RunStatus {
         let started = System.monotonicNanos()
         let rejects: FDWriter?
         let token: String?
+        let stateLock: StateLock?
         do {
+            stateLock = try claimState()
             rejects = try openRejects()
             token = try readToken()
         } catch {
-            errors.write(Array("windowkeeper: \(error.message)\n".utf8))
+            runLog.error(error.message)
             return error.status
         }
+        defer { stateLock?.release() }
         defer { if let rejects { close(rejects.fd) } }
+        let health = CheckpointHealth()
         let shards = makeShards()
         let signalFD = Signals.install()
         let log = DiagnosticLog(stderr: errors, rejects: rejects)
@@ -81,10 +88,10 @@ public struct Pipeline: Sendable {
         var metrics: LiveMetrics?
         var directory: LinkDirectory?
         if let address = options.listen {
-            let live = LiveMetrics(shards: shards.actors.count, mode: options.ingest.mode, lateness: options.ingest.lateness)
+            let live = LiveMetrics(shards: shards.actors.count, mode: options.ingest.mode, lateness: options.ingest.lateness, health: health)
             switch address.bind() {
             case .failure(let e):
-                errors.write(Array("windowkeeper: --listen \(address): \(e)\n".utf8))
+                runLog.error("--listen \(address): \(e)")
                 return .ioError
             case .success(let (fd, bound)):
                 let links = LinkDirectory()
@@ -92,11 +99,7 @@ public struct Pipeline: Sendable {
                 let service = LiveService(shards: shards.inboxes.map { inbox in { inbox.offer($0) } }, metrics: live, clock: clock,
                                           eras: options.eras, directory: links)
                 server = HTTPServer(listener: fd, token: token) { request, reply in service.handle(request, reply: reply) }
-                var line = ByteBuffer(capacity: 64)
-                line.append("{\"listening\":")
-                EventEncoder.appendString(bound, &line)
-                line.append("}\n")
-                errors.write(line.bytes)
+                runLog.say("listening", .string(bound))
                 onListening?(bound)
             }
             for (k, shard) in shards.actors.enumerated() {
@@ -112,14 +115,17 @@ public struct Pipeline: Sendable {
             loaded = try await loadState(into: shards.actors, sequencer: &sequencer)
             directory?.apply(sequencer.links.all.map { ($0, true) })
         } catch {
-            errors.write(Array("windowkeeper: \(error.message)\n".utf8))
+            runLog.error(error.message)
             if let server { await Self.onThread { server.stop() } }
             return error.status
         }
         metrics?.ready = true
+        var startFields: [(String, RunLog.Value)] = [("version", .string(Version.text)), ("pid", .int(Int(getpid())))]
+        if let keeper = loaded.keeper { startFields += [("state", .string(keeper.path)), ("loaded_windows", .int(loaded.windows))] }
+        runLog.say("start", .string("reading"), startFields)
 
         let checkpointer = loaded.keeper.map {
-            Checkpointer(keeper: $0, options: options, clock: clock, output: output, errors: errors, metrics: metrics)
+            Checkpointer(keeper: $0, options: options, clock: clock, output: output, log: runLog, health: health, metrics: metrics)
         }
         let reader = InputReader(fd: input, signalFD: signalFD, options: options, inboxes: shards.inboxes, log: log,
                                  clock: clock, output: output, checkpointer: checkpointer, metrics: metrics, directory: directory)
@@ -142,16 +148,28 @@ public struct Pipeline: Sendable {
         }
         let elapsed = Double(System.monotonicNanos() - started) / 1e9
         let taken = checkpointer?.taken
+        let written = health.reading
         let summary = Summary(ingest: ended.ingest.counters, engine: engine, contacts: contacts,
                               elapsedSeconds: elapsed, suppressedDiagnostics: log.suppressed,
-                              checkpoints: taken.map { ($0.count, Double($0.longestPause) / 1e9) },
+                              checkpoints: taken.map { (written.written, written.failed, Double($0.longestPause) / 1e9) },
                               state: loaded.keeper == nil ? nil : (loaded.windows, Double(loaded.nanos) / 1e9, Double(finalWriteNanos) / 1e9))
         if let s = report(outcome) { status = s }
+        runLog.say("stop", .string(Self.stopReason(outcome)), [("exit_status", .int(Int(status.rawValue)))])
         errors.write(Array((summary.json() + "\n").utf8))
         return status
     }
 
     // MARK: the parts of a run
+
+    /// `--state`: its directory checked and the file locked for the run (exit 2 otherwise).
+    private func claimState() throws(StartFailure) -> StateLock? {
+        guard let path = options.statePath else { return nil }
+        do {
+            return try StateLock.claim(path)
+        } catch {
+            throw StartFailure(message: error.description, status: .usage)
+        }
+    }
 
     private func openRejects() throws(StartFailure) -> FDWriter? {
         guard let path = options.rejectsPath else { return nil }
@@ -263,12 +281,17 @@ public struct Pipeline: Sendable {
             if options.serveAfterEOF, case .endOfInput = outcome {
                 for inbox in shards.inboxes { inbox.offer(.finish(clock: final)) }
                 if let final { reader.metrics?.publish { $0.clock = final } }
+                let atEnd = sequencer
                 if let checkpointer = reader.checkpointer {
-                    let atEnd = sequencer
                     await Self.onThread { checkpointer.writeAtEndOfInput(shards.inboxes, atEnd) }
                 }
-                errors.write(Array("{\"end_of_input\":\"answering until SIGTERM or SIGINT\"}\n".utf8))
-                await Self.onThread { Self.waitForSignal(signalFD) }
+                runLog.say("end_of_input", .string("answering until SIGTERM, SIGINT or SIGHUP"))
+                // SIGUSR1 meanwhile writes the state again.
+                while await Self.onThread({ Self.waitForSignal(signalFD) }) == .checkpoint {
+                    if let checkpointer = reader.checkpointer {
+                        await Self.onThread { checkpointer.writeAtEndOfInput(shards.inboxes, atEnd) }
+                    }
+                }
             }
             // In-flight queries are answered before the shards finish.
             if let server { await Self.onThread { server.stop() } }
@@ -288,16 +311,16 @@ public struct Pipeline: Sendable {
         switch outcome {
         case .endOfInput, .stopped: break
         case .strict(let line):
-            errors.write(Array("windowkeeper: --strict: stopped at rejected line \(line)\n".utf8))
+            runLog.error("--strict: stopped at rejected line \(line)")
             status = .strict
         case .ioError(let message):
-            errors.write(Array("windowkeeper: \(message)\n".utf8))
+            runLog.error("\(message)")
             status = .ioError
         }
         if let e = output.error {
             // Said already when it stopped the reader.
             if case .ioError(.writingEvents) = outcome {} else {
-                errors.write(Array("windowkeeper: \(RunFailure.writingEvents(errno: e))\n".utf8))
+                runLog.error("\(RunFailure.writingEvents(errno: e))")
             }
             status = .ioError
         }
@@ -316,10 +339,25 @@ public struct Pipeline: Sendable {
         }
     }
 
-    /// Waits until SIGTERM or SIGINT has been received (the signal pipe is readable).
-    static func waitForSignal(_ fd: Int32) {
-        guard fd >= 0 else { return }
+    enum Signalled { case stop, checkpoint }
+
+    /// Waits until a stop signal (SIGTERM, SIGINT, SIGHUP) or SIGUSR1 has been received.
+    static func waitForSignal(_ fd: Int32) -> Signalled {
+        guard fd >= 0, !Signals.stopping else { return .stop }
+        if Signals.takeCheckpointRequest() { return .checkpoint }
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
         while poll(&fds, 1, -1) < 0, errno == EINTR {}
+        if Signals.takeStop(fd) { return .stop }
+        return Signals.takeCheckpointRequest() ? .checkpoint : waitForSignal(fd)
+    }
+
+    /// How the run ended, for the stop line.
+    static func stopReason(_ outcome: ReaderOutcome) -> String {
+        switch outcome {
+        case .endOfInput: Signals.stopping ? "signal" : "end_of_input"
+        case .stopped: "signal"
+        case .strict: "strict"
+        case .ioError: "io_error"
+        }
     }
 }

@@ -94,7 +94,8 @@ extension RunOptions {
 
     STATE
       --state FILE            load window state from FILE at start (if present); write it
-                              atomically at exit, on SIGTERM/SIGINT and every --checkpoint-every.
+                              atomically at exit, on SIGTERM/SIGINT/SIGHUP, on SIGUSR1 and every
+                              --checkpoint-every. FILE.lock beside it is locked for the run.
                               From 1 M windows per shard, unnamed files in FILE's directory
                               hold the shards' images (about FILE's size while running)
       --checkpoint-every DUR  periodic checkpoint interval (default 60s; 0: only at exit)
@@ -117,7 +118,7 @@ extension RunOptions {
       --listen-token FILE     every request must carry Authorization: Bearer <FILE's first
                               line> (required for a non-loopback HOST)
       --serve-after-eof       at end of input keep answering (event mode: after firing what
-                              is due and writing --state) until SIGTERM or SIGINT
+                              is due and writing --state) until SIGTERM, SIGINT or SIGHUP
 
     PARTITIONING
       windowkeeper key [--partitions N] < callbacks.ndjson
@@ -127,8 +128,9 @@ extension RunOptions {
       -h, --help              this text
 
     Durations: 90s, 15m, 1h30m, 3d, 250ms, 0. Times: RFC 3339, e.g. 2024-05-16T09:00:00Z.
-    Exit status: 0 end of input or SIGTERM/SIGINT after a clean drain; 1 I/O error;
-    2 usage error; 3 --strict stopped at a rejected line.
+    Exit status: 0 end of input or SIGTERM/SIGINT/SIGHUP after a clean drain; 1 I/O error;
+    2 usage error or unusable --state; 3 --strict stopped at a rejected line. SIGUSR1 writes
+    a checkpoint now. --version prints the version.
     """
 
     /// Parses `arguments` (without the program name). `nil` means `--help` was asked for.
