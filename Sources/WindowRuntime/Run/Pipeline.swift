@@ -277,7 +277,13 @@ public struct Pipeline: Sendable {
             let (outcome, ended) = await Self.onThread(stackSize: 16 << 20) { reader.run(start) }
             var sequencer = ended
             var final: Int64?
-            if case .endOfInput = outcome, mode == .event { final = sequencer.finishInput(until: until) }
+            if case .endOfInput = outcome, mode == .event {
+                final = sequencer.finishInput(until: until)
+                // Links the final clock forgot are forgotten for queries too.
+                var actions: [SequencerAction] = []
+                sequencer.linkChanges(into: &actions)
+                for case .links(let changes) in actions { reader.directory?.apply(changes) }
+            }
             if options.serveAfterEOF, case .endOfInput = outcome {
                 for inbox in shards.inboxes { inbox.offer(.finish(clock: final)) }
                 if let final { reader.metrics?.publish { $0.clock = final } }
