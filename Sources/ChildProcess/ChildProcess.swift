@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,6 +7,7 @@ import WindowCore
 
 /// A child process for the simulator and the benchmark harness, spawned with posix_spawn so
 /// that its resource usage (CPU, peak memory) can be read back.
+/// Unchecked: its pid and pipes are set once at spawn; `wait` is called by one owner.
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     /// Write end of the child's standard input (-1 when it reads a file).
@@ -109,11 +111,10 @@ public final class ChildProcess: @unchecked Sendable {
         t.start()
     }
 
-    final class Peak: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func raise(_ v: Int) { lock.lock(); value = max(value, v); lock.unlock() }
-        var kib: Int { lock.lock(); defer { lock.unlock() }; return value }
+    final class Peak: Sendable {
+        private let value = Mutex(0)
+        func raise(_ v: Int) { value.withLock { $0 = max($0, v) } }
+        var kib: Int { value.withLock { $0 } }
     }
     let peak = Peak()
 

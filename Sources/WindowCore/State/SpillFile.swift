@@ -8,6 +8,8 @@ import Darwin
 /// (`O_TMPFILE`, or a name removed at once), so nothing is left behind on any exit; closed
 /// when the last image holding it goes. A shard keeps its file for the next checkpoint:
 /// writing over pages still in the page cache is several times faster than into new ones.
+/// Unchecked: its shard alone writes it; an image reads it only after the shard handed the
+/// image over (through the snapshot reply), and checkpoints are written one at a time.
 public final class SpillFile: @unchecked Sendable {
     public let fd: Int32
     /// Bytes written since the last `rewind`.

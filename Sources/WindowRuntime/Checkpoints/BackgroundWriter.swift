@@ -1,41 +1,34 @@
 import Dispatch
-import Foundation
+import Synchronization
 
 /// Writes checkpoint files off the reader's thread, one at a time: input stops only while
 /// the shards take their snapshots, not while the file is merged, written and synced.
-final class BackgroundWriter: @unchecked Sendable {
+final class BackgroundWriter: Sendable {
+    private struct State {
+        var writing = false
+        var failure: String?
+    }
+
     private let queue = DispatchQueue(label: "windowkeeper.checkpoint", qos: .utility)
     private let writes = DispatchGroup()
-    private let lock = NSLock()
-    private var writing = false  // guarded by lock
-    private var failure: String?  // guarded by lock
+    private let state = Mutex(State())
 
     /// A file is being written now.
-    var isWriting: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return writing
-    }
+    var isWriting: Bool { state.withLock { $0.writing } }
 
     /// The first error of a write, if any.
-    var error: String? {
-        lock.lock()
-        defer { lock.unlock() }
-        return failure
-    }
+    var error: String? { state.withLock { $0.failure } }
 
     /// Runs `write` (which returns an error message on failure) in the background.
     func start(_ write: @escaping @Sendable () -> String?) {
-        lock.lock()
-        writing = true
-        lock.unlock()
+        state.withLock { $0.writing = true }
         writes.enter()
         queue.async { [self] in
             let result = write()
-            lock.lock()
-            if failure == nil { failure = result }
-            writing = false
-            lock.unlock()
+            state.withLock {
+                if $0.failure == nil { $0.failure = result }
+                $0.writing = false
+            }
             writes.leave()
         }
     }

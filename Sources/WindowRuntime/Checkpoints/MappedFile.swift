@@ -6,6 +6,7 @@ import Darwin
 
 /// A whole file mapped read-only (state files): shared by the shards while they restore,
 /// unmapped when the last reference goes.
+/// Unchecked: the mapping is read-only and immutable once made; `release` only drops pages.
 public final class MappedFile: @unchecked Sendable {
     public let bytes: UnsafeBufferPointer<UInt8>
 

@@ -1,25 +1,28 @@
 import Dispatch
-import Foundation
+import Synchronization
 import WindowCore
 
 /// Gathers the shards' snapshots for one checkpoint.
-final class SnapshotCollector: @unchecked Sendable {
+final class SnapshotCollector: Sendable {
+    private struct Gathered {
+        var windows: [WindowImage?]
+        var longest: UInt64 = 0
+    }
+
     private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var windows: [WindowImage?]
-    private var longest: UInt64 = 0
+    private let gathered: Mutex<Gathered>
     private let count: Int
 
     init(count: Int) {
         self.count = count
-        windows = Array(repeating: nil, count: count)
+        gathered = Mutex(Gathered(windows: Array(repeating: nil, count: count)))
     }
 
     func add(_ w: WindowImage, shard: Int, took nanos: UInt64) {
-        lock.lock()
-        windows[shard] = w
-        longest = max(longest, nanos)
-        lock.unlock()
+        gathered.withLock {
+            $0.windows[shard] = w
+            $0.longest = max($0.longest, nanos)
+        }
         done.signal()
     }
 
@@ -27,8 +30,6 @@ final class SnapshotCollector: @unchecked Sendable {
     /// answered first), and the longest time one shard took for its own.
     func wait() -> ([WindowImage], UInt64) {
         for _ in 0..<count { done.wait() }
-        lock.lock()
-        defer { lock.unlock() }
-        return (windows.map { $0! }, longest)
+        return gathered.withLock { ($0.windows.map { $0! }, $0.longest) }
     }
 }

@@ -4,16 +4,15 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
-import Foundation
+import Synchronization
 import WindowCore
 
 /// Fills a shard's new image file with zeros in the background after a large state was
 /// restored, so that the first checkpoint writes over pages already in the page cache
 /// instead of allocating them while the shard stands still (at 10 M windows that is most of
 /// the first checkpoint's pause). `stop` ends it before the file is written.
-final class SpillWarmer: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
+final class SpillWarmer: Sendable {
+    private let stopped = Mutex(false)
     private let done = DispatchGroup()
 
     init(file: SpillFile, bytes: Int) {
@@ -33,17 +32,11 @@ final class SpillWarmer: @unchecked Sendable {
         }
     }
 
-    private var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
-    }
+    private var isStopped: Bool { stopped.withLock { $0 } }
 
     /// Stops the filling and waits for the chunk being written (about a millisecond).
     func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
+        stopped.withLock { $0 = true }
         done.wait()
     }
 }

@@ -62,6 +62,8 @@ public struct HTTPResponse: Sendable {
 /// connection idle, or stuck in the middle of a request or of an answer, for `timeout` ms
 /// is closed. Requests are answered by `handler`, possibly later and from another thread;
 /// a slow client never holds up the handler or other clients.
+/// Unchecked: connection state lives on the poll thread alone; answers from other threads
+/// reach it only through `arrived` (a `Mutex`) and the wake pipe.
 public final class HTTPServer: @unchecked Sendable {
     public typealias Handler = @Sendable (HTTPRequest, _ reply: @escaping @Sendable (HTTPResponse) -> Void) -> Void
 

@@ -7,6 +7,8 @@ import WindowCore
 /// takes the results (`decoded`) back in input order. Decoding needs no clock, so segments
 /// decode in parallel; everything order-dependent happens in the sequencer. Lines that live in
 /// stable memory (a mapped input file) are referenced, others are copied into the segment.
+/// Unchecked: one thread at a time owns it: the reader fills it, then one worker decodes it,
+/// then the reader reads it; each hand-over goes through the pool's semaphore, which orders it.
 final class Segment: @unchecked Sendable {
     /// The lines and what decoding them gave. Written by the reader thread (`add`, `reset`)
     /// and by one worker (`decode`), never at once: the worker starts after the last `add`,
