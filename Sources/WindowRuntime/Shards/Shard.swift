@@ -41,7 +41,7 @@ public actor Shard {
             if mode == .event {
                 if let final { engine.advance(to: final) }
             } else {
-                engine.advance(to: clock.now() - lateness)
+                engine.advance(to: wallC)
             }
             flush()
         case .snapshot(let directory, let threshold, let reply):
@@ -52,7 +52,7 @@ public actor Shard {
         case .query(let query, let reply):
             // Wall mode: the clock is now − lateness, and what is due by then fires first.
             if mode == .wall {
-                engine.advance(to: max(engine.clock, clock.now() - lateness))
+                engine.advance(to: max(engine.clock, wallC))
                 flush()
             }
             let answer = engine.answer(query)
@@ -80,7 +80,7 @@ public actor Shard {
             spill = file
             warmer = SpillWarmer(file: file, bytes: windowCount * Self.imageBytesPerWindow)
         }
-        if mode == .wall { engine.advance(to: max(engine.clock, self.clock.now() - lateness)) } else { engine.advance(to: engine.clock) }
+        if mode == .wall { engine.advance(to: max(engine.clock, wallC)) } else { engine.advance(to: engine.clock) }
         flush()
     }
 
@@ -139,7 +139,7 @@ public actor Shard {
         }
         batch.arena.withUnsafeBufferPointer { arena in
             if mode == .wall {
-                engine.advance(to: clock.now() - lateness)
+                engine.advance(to: wallC)
                 for input in batch.inputs {
                     engine.apply(input, in: arena)
                     engine.advance(to: engine.clock)
@@ -193,7 +193,7 @@ public actor Shard {
     /// other shards' items, then the clock tick. Returns the hand-off to wait for when a
     /// join's windows are not there yet; `resume(moved:)` goes on with them.
     public func processPeople(_ batch: ShardBatch) -> WindowHandOff? {
-        if mode == .wall { engine.advance(to: clock.now() - lateness) }
+        if mode == .wall { engine.advance(to: wallC) }
         return walk(PeopleWalk(batch: batch), moved: nil)
     }
 
@@ -276,9 +276,12 @@ public actor Shard {
         }
     }
 
+    /// C in wall mode: now − lateness (SPEC section 4); event mode takes C from the batches.
+    private var wallC: Int64 { clock.now() - lateness }
+
     /// Live mode: fires what is due now; returns the wall time of the next due timer.
     public func wallTick() -> Int64? {
-        engine.advance(to: clock.now() - lateness)
+        engine.advance(to: wallC)
         flush()
         report?(counters, contactCount)
         return engine.nextDue.map { $0 &+ lateness }
