@@ -234,6 +234,7 @@ public enum StatusCommand {
         out.append("},"); key("remembered_windows"); out.appendDecimal(Int64(remembered))
         out.append(","); key("apps"); out.appendDecimal(Int64(h.apps.count))
         out.append(","); key("sources"); out.appendDecimal(Int64(h.positions.count))
+        out.append(","); key("links"); out.appendDecimal(Int64(h.links.count))
         out.append(","); key("bytes"); out.appendDecimal(Int64(bytes.count))
         var st = stat()
         if stat(path, &st) == 0 {
