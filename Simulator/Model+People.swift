@@ -12,10 +12,9 @@
 //     a group message carries its participant's ids), statuses (a group status carries only
 //     the group), calls of any event, and Sinch lines (phone or BSUID identity). A `contacts[]`
 //     link counts as carrying both its ids at its date. Lines of other channels carry none.
-//  3. A `contacts[]` entry with both ids is learned when the change's first `messages[]` item
-//     (in a `calls` change, its first `calls[]` item) is processed, just before that item's
-//     own link, and only if that item is usable and not too_late (a change without such an
-//     item learns nothing from `contacts[]`).
+//  3. A `contacts[]` entry with both ids is learned when the change's first item (a message,
+//     a call or a status, in the order they are applied) is processed, just before that
+//     item's own link, and only if that item is usable and not too_late.
 //  4. Any usable item with both ids links them except a system message: a group message, a
 //     status, and a call of any event (not only a user's connect) do.
 //  5. Relinking: a new link (P, B) first drops B's old phone and P's old BSUID, then merges

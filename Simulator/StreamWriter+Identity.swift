@@ -51,8 +51,8 @@ extension StreamWriter {
             let text = contacts.map { contactsText($0) }
             openChange(r, joinKey: joinKey, contacts: text, field: field)
             body.changes[body.changes.count - 1].contactsEntry = contacts
-            // A contacts[] link is learned before the change's first message (or call) item.
-            if field == "calls" || !isStatus, let c = contacts, let p = c.phone, let b = c.bsuid {
+            // A contacts[] link is learned before the change's first item (message, call or status).
+            if let c = contacts, let p = c.phone, let b = c.bsuid {
                 m.contactsLink = SimRecord.Link(phone: p, bsuid: b)
             }
         }

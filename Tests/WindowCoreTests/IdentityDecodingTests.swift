@@ -120,10 +120,11 @@ import Testing
         #expect(ingest.counters.records == 1 && ingest.counters.skipped == 0 && ingest.counters.windowRecords == 1)
     }
 
-    @Test func noLink_fromAnEntryWithOneId_aChangeWithoutMessages_orABodyWithoutApp() {
+    @Test func noLink_fromAnEntryWithOneId_orABodyWithoutApp_butAStatusesOnlyChangeLinks() {
         #expect(Self.summary(Self.message(#""from":"1""#, contacts: #"{"wa_id":"1","user_id":""}"#)) == ["inbound 1 1 "])
+        // SPEC 12: contacts[] entries link before any item of their change, statuses too.
         let statusesOnly = MetaBodies.body(#""contacts":[{"wa_id":"1","user_id":"US.1"}],"statuses":[{"id":"s","status":"read","timestamp":"1","recipient_user_id":"US.1"}]"#)
-        #expect(Self.summary(statusesOnly) == ["receipt US.1  US.1"])
+        #expect(Self.summary(statusesOnly) == ["link US.1 1 US.1", "receipt US.1  US.1"])
         let noApp = #"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"contacts":[{"wa_id":"1","user_id":"US.1"}],"messages":[{"from":"1","timestamp":"1"}]}}]}]}"#
         #expect(Self.summary(noApp) == ["entry[0].changes[0].value.messages[0]: missing_field: no value.metadata.phone_number_id"])
     }
@@ -170,9 +171,10 @@ import Testing
         #expect(Self.ingested(line, &ingest) == ["window"])
     }
 
-    @Test func groupStatus_belongsToTheGroupInRecipientID_andWithoutOneIsMissingContact() {
+    @Test func groupStatus_belongsToTheGroupInRecipientID_carriesNoPersonsIds_andWithoutOneIsMissingContact() {
         let status = #"{"id":"wamid.G","status":"read","timestamp":"1698266945","recipient_id":"fowefinoewcnw","recipient_type":"group","recipient_participant_id":"972987654321","recipient_participant_user_id":"US.123456","recipient_participant_parent_user_id":"US.ENT.9"}"#
-        #expect(Self.summary(MetaBodies.body(#""statuses":["# + status + "]")) == ["receipt group:fowefinoewcnw 972987654321 US.123456 group"])
+        // The participant's fields are not a status's ids (SPEC 12: recipient_id, recipient_user_id).
+        #expect(Self.summary(MetaBodies.body(#""statuses":["# + status + "]")) == ["receipt group:fowefinoewcnw   group"])
         let noGroup = status.replacingOccurrences(of: #""recipient_id":"fowefinoewcnw","#, with: "")
         var ingest = Self.eventIngest()
         #expect(Self.ingested(MetaBodies.body(#""statuses":["# + noGroup + "]"), &ingest)

@@ -37,6 +37,18 @@ import Testing
         #expect(r.learned && r.until == 150)
     }
 
+    @Test func anItemCarryingOnePersonsPhoneAndAnothersUserID_movesBothLinksL() {
+        var links = IdentityLinks(horizon: 100)
+        _ = Self.resolve(&links, phone: "4601", user: "US.1", at: 10)
+        _ = Self.resolve(&links, phone: "4602", user: "US.2", at: 20)
+        // A system message links nothing, but it carried both ids.
+        let r = Self.resolve(&links, phone: "4601", user: "US.2", at: 50, linking: false)
+        #expect(!r.learned && r.until == 150)
+        #expect(r.alsoExtended == IdentityLinks.Extended(user: Array("US.1".utf8), phone: Array("4601".utf8), until: 150))
+        links.forget(before: 140)
+        #expect(links.count == 2)
+    }
+
     @Test func beforeAnyUserID_phonesAreNotTracked() {
         var links = IdentityLinks(horizon: 100)
         _ = Self.resolve(&links, phone: "46", at: 50)

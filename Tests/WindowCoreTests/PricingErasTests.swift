@@ -28,8 +28,13 @@ import Testing
         #expect(table.eras.map(\.id) == ["cbp-2023-06", "pmp-2025-07", "pmp-2026-10"])
     }
 
-    @Test func pmpFrom_atOrAfterTheSecondPMPRow_isAProblem() {
-        #expect(throws: PricingEras.Problem.self) { try PricingEras.standard(pmpFrom: Self.t("2026-10-01T00:00:00Z")) }
+    @Test func pmpFrom_atOrAfterTheSecondPMPRow_leavesTheFirstOut_andStartsTheSecondThere() throws {
+        let at = try PricingEras.standard(pmpFrom: Self.t("2026-10-01T00:00:00Z"))
+        #expect(at.eras.map(\.id) == ["cbp-2023-06", "cbp-2024-11", "pmp-2026-10"])
+        #expect(at.eras.last?.from == Self.t("2026-10-01T00:00:00Z"))
+        let after = try PricingEras.standard(pmpFrom: Self.t("2027-01-01T00:00:00Z"))
+        #expect(after.era(at: Self.t("2026-12-31T23:59:59.999Z"))?.id == "cbp-2024-11")
+        #expect(after.era(at: Self.t("2027-01-01T00:00:00Z"))?.id == "pmp-2026-10")
     }
 
     @Test func unorderedRows_overlappingRows_sameId_areProblems() {

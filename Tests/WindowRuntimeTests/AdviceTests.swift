@@ -133,8 +133,14 @@ import WindowCore
         #expect(run.status == 2)
         #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
         #expect(run.stderr.hasPrefix("{\"error\":\"--pricing-eras \(path): not valid JSON\",\"help\":\"windowkeeper --help\",\"time\":"), "\(run.stderr)")
-        let late = try ExecutableTests.run(["--pmp-from", "2026-11-01T00:00:00Z"], input: "")
-        #expect(late.status == 2 && late.stderr.contains("where the default table's pmp-2026-10 begins"))
+        // A --pmp-from after 2026-10-01 is a run like any other: the first PMP row is never in
+        // force, and pmp-2026-10 begins at --pmp-from.
+        let late = try ExecutableTests.run(["--pmp-from", "2026-11-01T00:00:00Z", "--clock", "event"], input: "")
+        #expect(late.status == 0, "\(late.stderr)")
+        let table = try PricingEras.standard(pmpFrom: Timestamp.parse("2026-11-01T00:00:00Z")!)
+        #expect(table.eras.map(\.id) == ["cbp-2023-06", "cbp-2024-11", "pmp-2026-10"])
+        #expect(table.era(at: Timestamp.parse("2026-10-15T00:00:00Z")!)?.id == "cbp-2024-11")
+        #expect(table.era(at: Timestamp.parse("2026-11-01T00:00:00Z")!)?.id == "pmp-2026-10")
     }
 
     @Test func statusAdvice_optionsAreChecked_andHelpTellsOfThem() throws {

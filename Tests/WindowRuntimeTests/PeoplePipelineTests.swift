@@ -79,6 +79,7 @@ import Testing
         let status = try ExecutableTests.run(["status", "--state", state, "--contact", "+46701234567", "--at", "2026-06-01T15:00:00Z"], input: "")
         #expect(status.status == 0)
         #expect(status.stdout.contains("\"contact\":\"US.13491208655302741918\",\"phone\":\"46701234567\""))
+        #expect(status.stdout.split(separator: "\n").count == 1, "\(status.stdout)")  // once, though asked by the phone
         let advice = try ExecutableTests.run(["status", "--state", state, "--advice", "--app", Self.app, "--contact", "US.13491208655302741918",
                                               "--at", "2026-06-01T15:00:00Z"], input: "")
         #expect(advice.stdout.contains("\"contact\":\"US.13491208655302741918\",\"phone\":\"46701234567\""))

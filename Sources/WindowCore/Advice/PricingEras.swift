@@ -49,7 +49,8 @@ public struct PricingEras: Sendable, Equatable {
 
     /// SPEC section 13's four rows; `pmpFrom` (`--pmp-from`) moves the start of the first
     /// PMP row. Conversation-based rows that would begin at or after it are left out (that
-    /// pricing had ended); a `pmpFrom` at or after the second PMP row's start is a problem.
+    /// pricing had ended); a `pmpFrom` at or after the second PMP row's start leaves the first
+    /// PMP row out and starts the second at `pmpFrom`.
     public static func standard(pmpFrom: Int64 = EngineOptions().pmpFrom) throws(Problem) -> PricingEras {
         func rules(_ s: CostRule, _ u: CostRule, _ m: CostRule, _ a: CostRule) -> [CostRule] { [s, u, m, a] }
         let cbpTemplate = CostRule(inside: .free, outside: .charged)
@@ -66,7 +67,11 @@ public struct PricingEras: Sendable, Equatable {
                                     CostRule(inside: .charged, outside: .charged), CostRule(inside: .charged, outside: .charged))),
         ]
         guard pmpFrom < rows[3].from else {
-            throw Problem("--pmp-from \(Timestamp.format(pmpFrom)) is not before \(Timestamp.format(rows[3].from)), where the default table's pmp-2026-10 begins; give --pricing-eras FILE for another table")
+            // Per-message pricing starts after the second PMP row's date: the first PMP row
+            // is never in force, and the second begins at `pmpFrom`.
+            var late = rows[3]
+            late.from = pmpFrom
+            return try PricingEras(rows.filter { $0.model == .cbp && $0.from < pmpFrom } + [late])
         }
         return try PricingEras(rows.filter { $0.model == .pmp || $0.from < pmpFrom })
     }

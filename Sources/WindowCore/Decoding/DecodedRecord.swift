@@ -55,7 +55,8 @@ public struct DecodedRecord: Sendable {
     /// `connect` call (`USER_INITIATED`) is a contact message; any other is also `injected`.
     public var call = false
     /// A group's record (a message with `group_id`, a status with `recipient_type` `group`):
-    /// `contact` is `group:<group id>`; `phone` and `userID` are the participant's.
+    /// `contact` is `group:<group id>`; a message's `phone` and `userID` are its
+    /// sender's (they link, nothing more), a group status has none.
     public var group = false
     /// Whether any pricing information was found (conversation id, category, model or type).
     public var hasPricing = false

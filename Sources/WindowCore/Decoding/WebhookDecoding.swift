@@ -137,10 +137,11 @@ extension RecordDecoder {
         }
         let appRange = app.map { copy($0, line) }
         if let appRange, contactIDs.contains(where: \.links) {
-            // Links come first, at the time of the change's first message (or call) item
-            // with a usable timestamp; without one the change links nothing.
+            // Links come first, at the time of the change's first item (a message, a call or
+            // a status, in the order they are applied) with a usable timestamp; without one
+            // the change links nothing.
             let first = items[mark...].first {
-                guard $0.place == .message || $0.place == .call, case .record = $0.outcome else { return false }
+                guard $0.place == .message || $0.place == .call || $0.place == .status, case .record = $0.outcome else { return false }
                 return true
             }
             if let time = first?.record.time {
@@ -335,10 +336,14 @@ extension RecordDecoder {
                 && f.direction.map { scanner.equals($0, "USER_INITIATED") } == true
             r.injected = !userCall
         }
-        // Ids (SPEC section 12): a group status's own ids are its participant's.
+        // Ids (SPEC section 12): a status's are `recipient_id` and `recipient_user_id`; a group
+        // status's `recipient_id` is the group, and it carries no person's id (the participant
+        // gets nothing from it, and links nothing).
         let groupStatus = isStatus && f.groupStatus
-        r.userID = trimmedID(groupStatus ? f.participantUserID : f.userID, line)
-        r.phone = phone(groupStatus ? f.participant : f.contact, line, userID: r.userID)
+        if !groupStatus {
+            r.userID = trimmedID(f.userID, line)
+            r.phone = phone(f.contact, line, userID: r.userID)
+        }
         if kind == .message, let group = f.groupID, group.count > 0 {
             r.group = true
             r.contact = groupKey(group, line)
@@ -359,7 +364,8 @@ extension RecordDecoder {
         }
         if isStatus {
             takePricing(f.pricing, line, into: &r)
-            r.badMetadata = f.badPricing
+            // As for Sinch receipts: only a pricing receipt (DELIVERED, READ) reads its pricing.
+            r.badMetadata = f.badPricing && r.status.isPricing
         }
         return .record
     }

@@ -21,10 +21,8 @@ struct WebhookItemFields {
     var userID: StringSpan?
     /// A message's `group_id`.
     var groupID: StringSpan?
-    /// A status's `recipient_type` is `group`; its participant's ids.
+    /// A status's `recipient_type` is `group` (its `recipient_id` is the group id).
     var groupStatus = false
-    var participant: StringSpan?
-    var participantUserID: StringSpan?
     /// A call's `event` and `direction`.
     var event: StringSpan?
     var direction: StringSpan?
@@ -68,14 +66,6 @@ struct WebhookItemFields {
                 guard TopFields.stringValue(&s, into: &type, first: isFirst) else { return false }
                 if isFirst, let type, s.equals(type, "group") { groupStatus = true }
                 return true
-            }
-            if n == 24 || n < 0, s.equals(key, "recipient_participant_id") {
-                let isFirst = first(128)
-                return TopFields.stringValue(&s, into: &participant, first: isFirst)
-            }
-            if n == 29 || n < 0, s.equals(key, "recipient_participant_user_id") {
-                let isFirst = first(256)
-                return TopFields.stringValue(&s, into: &participantUserID, first: isFirst)
             }
         case .message:
             if n == 4 || n < 0, s.equals(key, "from") {

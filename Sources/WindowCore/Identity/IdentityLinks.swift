@@ -64,6 +64,16 @@ public struct IdentityLinks: Sendable {
         public var learned = false
         /// The user id the item's phone was linked to before (it has no phone any more).
         public var unlinkedUser: [UInt8]?
+        /// Another link whose L the item moved: its phone is linked to another user id than
+        /// the item's (an item that links nothing); that user id's phone deadline moved.
+        public var alsoExtended: Extended?
+    }
+
+    /// A link whose L an item moved, seen from its user id's shard.
+    public struct Extended: Sendable, Equatable {
+        public var user: [UInt8]
+        public var phone: [UInt8]
+        public var until: Int64
     }
 
     public let horizon: Int64
@@ -153,6 +163,12 @@ public struct IdentityLinks: Sendable {
             links[Int(s)].last = max(links[Int(s)].last, t)
             r.phone = links[Int(s)].phone
             r.until = links[Int(s)].last &+ horizon
+        }
+        // An item whose phone is linked to another user id than its own (a system message
+        // links nothing) carried that phone too: L of the phone's link moves as well.
+        if userKey != nil, let phoneKey, let other = byPhone[phoneKey], other != s {
+            links[Int(other)].last = max(links[Int(other)].last, t)
+            r.alsoExtended = Extended(user: links[Int(other)].user, phone: links[Int(other)].phone, until: links[Int(other)].last &+ horizon)
         }
         return r
     }

@@ -264,6 +264,11 @@ public struct Sequencer: Sendable {
             let shard = RoutingHash.partition(old.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }, of: batches.count)
             batches[shard].phoneSteps.append(PhoneStep(line: lineInRound, app: Array(app), user: old, note: PersonNote(phone: [], until: .min)))
         }
+        if let other = r.alsoExtended {
+            let shard = RoutingHash.partition(other.user.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }, of: batches.count)
+            batches[shard].phoneSteps.append(PhoneStep(line: lineInRound, app: Array(app), user: other.user,
+                                                       note: PersonNote(phone: other.phone, until: other.until)))
+        }
         linkChanges(into: &actions)
         guard !r.phone.isEmpty || r.user != nil || !record.userID.isEmpty else { return nil }
         let key = r.user ?? Array(user)

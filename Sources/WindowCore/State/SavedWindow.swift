@@ -1,6 +1,6 @@
 /// One open or remembered window as it is saved in a state file: everything needed to carry
 /// on exactly where the engine was, warnings emitted included.
-public struct SavedWindow: Sendable, Equatable {
+public struct SavedWindow: Sendable, Hashable {
     public var kind: WindowKind
     public var pmp: Bool
     public var open: Bool

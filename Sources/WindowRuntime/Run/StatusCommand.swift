@@ -165,6 +165,7 @@ public enum StatusCommand {
             let persons = wantContact.map { Self.people(asked: $0, app: q.app, header.links) } ?? []
             var phones: [String: String] = [:]
             for link in header.links { phones[String(decoding: link.app, as: UTF8.self) + "\u{1F}" + String(decoding: link.user, as: UTF8.self)] = String(decoding: link.phone, as: UTF8.self) }
+            var seen = Set<SavedWindow>()
             func visit(_ v: StateFile.WindowView) {
                 guard v.open, v.opened <= t, t < v.expires else { return }
                 if let kind = q.kind, v.kind != kind { return }
@@ -175,8 +176,10 @@ public enum StatusCommand {
                     let linked = persons.first { $0.app == app }
                     guard (linked?.user ?? c).elementsEqual(v.contact) else { return }
                 }
-                found += 1
                 let w = SavedWindow(v, app: apps[v.app])
+                // A linked id is looked for under both its keys, which may share a bucket.
+                if wantContact != nil, !seen.insert(w).inserted { return }
+                found += 1
                 line(w, at: t, phone: phones.isEmpty ? nil : phones[w.app + "\u{1F}" + w.contact], &out)
             }
             if let c = wantContact {
