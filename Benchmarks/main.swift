@@ -7,7 +7,7 @@ import WindowRuntime
 // measured in the same run, because these machines are shared and noisy.
 System.tuneAllocator()
 let usage = """
-usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e queue hot ...] [--file F] [--runs N] [--shards LIST]
+usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e queue hot resident ...] [--file F] [--runs N] [--shards LIST]
 
   all        every suite below, then one table of every figure beside its baseline (default)
   decode     line framing, JSON validation, full decode with clock checks (one thread)
@@ -24,6 +24,9 @@ usage: windowkeeper-bench [all | decode apply timestamp timers memory state e2e 
              same stream without prefixes (pairs of runs, --shards 2)
   hot        1 k, 10 k and 100 k conversation windows of one contact: ns per window, beside
              as many windows spread over as many contacts (it must stay flat)
+  resident   a file replay's input pages resident behind the reader (/proc/PID/pagemap
+             while it runs) and its peak RSS beside the pipe's; exit 1 when any are behind
+             or the file's peak is more than 64 MiB above the pipe's
 
   --file F   the input stream of decode, apply and e2e; without it the simulator next to
              this harness generates one (seed 5, 45,000 contacts, 3 days, light faults)
@@ -52,8 +55,8 @@ while let a = it.next() {
     case "-h", "--help":
         print(usage)
         exit(0)
-    case "all": suites += ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue", "hot"]
-    case "decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue", "hot": suites.append(a)
+    case "all": suites += ["decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue", "hot", "resident"]
+    case "decode", "apply", "timestamp", "timers", "memory", "state", "e2e", "queue", "hot", "resident": suites.append(a)
     default:
         FileHandle.standardError.write(Data("windowkeeper-bench: unknown argument \(a)\n\n\(usage)\n".utf8))
         exit(2)
@@ -399,6 +402,8 @@ for suite in suites {
         Queue.run(file: streamFile(), runs: runsGiven ? runs : 3)
     case "hot":
         HotContact.run(runs: runsGiven ? runs : 3)
+    case "resident":
+        Resident.run(file: streamFile())
     default:
         fail("unknown suite \(suite)")
     }

@@ -22,6 +22,15 @@ final class DecodePool {
         filling = Segment(positioned: positioned)
     }
 
+    /// The lowest address of a mapped input that lines not yet sequenced refer to (the first
+    /// stable line of the oldest segment that has one), nil when none does: the mapping's
+    /// pages before it are read no more. Lines are added in input order, so the first found is
+    /// the lowest.
+    var oldestStableLine: UnsafeRawPointer? {
+        for segment in inFlight { if let p = segment.firstStable { return p } }
+        return filling.firstStable
+    }
+
     /// Adds a complete line; `stable` lines (inside a mapped input) are referenced, not copied.
     func add(_ line: UnsafeBufferPointer<UInt8>, stable: Bool) {
         if !filling.canTake(line, stable: stable) { submit(drain: false) }

@@ -88,7 +88,7 @@ private final class ReadLoop {
             // read so far is sequenced at once, so a quiet live stream sees its events now.
             if idle { self.pool.submit(drain: true) }
             return self.afterChunk()
-        }, quiet: quiet, finish: { self.finish($0) }))
+        }, quiet: quiet, finish: { self.finish($0) }, referenced: { self.pool.oldestStableLine }))
     }
 
     /// After each chunk: stop for --strict or a failed dead-letter or event write; else

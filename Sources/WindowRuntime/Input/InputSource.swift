@@ -23,6 +23,9 @@ struct InputSource {
         var quiet: (timeout: () -> Int32, passed: () -> Void)?
         /// Ends reading, with the mapped input still mapped (lines in flight refer to it).
         var finish: (ReaderOutcome) -> ReaderOutcome
+        /// The lowest address of the mapped input that lines not yet done with still refer
+        /// to (nil: none); its pages before that are released.
+        var referenced: () -> UnsafeRawPointer? = { nil }
     }
 
     /// Reads until the end of input, a stop signal or a stop from `handlers.chunk`, then
@@ -68,34 +71,26 @@ struct InputSource {
 
     private func runMapped(_ all: UnsafeRawBufferPointer, _ handlers: Handlers) -> ReaderOutcome {
         let bytes = all.assumingMemoryBound(to: UInt8.self)
-        // What stays resident is four to five chunks: the one being framed, the two before it
-        // (segments of their lines may still be decoding) and two faulted in ahead.
+        let base = all.baseAddress!
+        // What stays resident: the lines not yet sequenced (at most the pool's segments in
+        // flight), the chunk being framed and two chunks faulted in ahead.
         let chunk = 2 << 20
         var start = 0
-        var released = 0
+        var front = ReleaseFront(page: Int(sysconf(Int32(_SC_PAGESIZE))))
         while start < bytes.count {
             if signalFD >= 0, Self.readable(signalFD), Signals.takeStop(signalFD) { return .stopped }
             let end = min(bytes.count, start + chunk)
             // Fault the next chunks in ahead of the framer, in one call instead of page by page.
             let ahead = min(bytes.count, end + 2 * chunk) - end
-            if ahead > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: all.baseAddress! + end), ahead, MADV_WILLNEED) }
+            if ahead > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: base + end), ahead, MADV_WILLNEED) }
             if let stop = handlers.chunk(UnsafeBufferPointer(rebasing: bytes[start..<end]), bytes, false) { return stop }
             start = end
-            released = release(all, from: released, before: start - 2 * chunk)
+            let referenced = handlers.referenced().map { $0 - base }
+            if let drop = front.advance(framed: start, referenced: referenced) {
+                _ = madvise(UnsafeMutableRawPointer(mutating: base + drop.lowerBound), drop.count, MADV_DONTNEED)
+            }
         }
         return .endOfInput
-    }
-
-    /// Drops the resident pages of the mapped input from `from` to before `offset` (whole
-    /// pages); returns how far that was done. The mapping is private and read-only, so this
-    /// loses nothing: a page still referenced by a line in flight is read back from the file
-    /// if touched again. Without it a file replay's resident memory grows with the file.
-    private func release(_ all: UnsafeRawBufferPointer, from released: Int, before offset: Int) -> Int {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let end = offset / page * page
-        guard end > released, let base = all.baseAddress else { return released }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + released), end - released, MADV_DONTNEED)
-        return end
     }
 
     /// True when standard input has more bytes (or its end) ready right now.
@@ -126,5 +121,30 @@ struct InputSource {
             }
             return true
         }
+    }
+}
+
+/// Which pages of a mapped input are released, and when: all whole pages before the bytes
+/// still needed, which are the chunk not yet framed and the lines that segments not yet
+/// sequenced refer to (a decoder may not have started on them). The mapping is private and
+/// read-only, so releasing loses nothing, but a released page touched again is faulted back
+/// in and stays resident for the rest of the run (the front never moves back): releasing a
+/// fixed distance behind the framer let lagging segments fault back in pages all along a
+/// file replay, which then grew with the file.
+struct ReleaseFront {
+    let page: Int
+    /// Everything before this offset is released.
+    private(set) var released = 0
+
+    init(page: Int) { self.page = page }
+
+    /// After framing up to offset `framed`, with `referenced` the lowest offset that lines in
+    /// flight refer to (nil: none): the range to release now, nil when none.
+    mutating func advance(framed: Int, referenced: Int?) -> Range<Int>? {
+        let keep = min(framed, referenced ?? framed)
+        let end = keep / page * page
+        guard end > released else { return nil }
+        defer { released = end }
+        return released..<end
     }
 }

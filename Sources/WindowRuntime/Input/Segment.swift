@@ -29,6 +29,9 @@ final class Segment: @unchecked Sendable {
     deinit { storage.deallocate() }
 
     var lineCount: Int { decoded.lineCount }
+    /// The first line added as `stable` (inside the mapped input), nil when none: the lowest
+    /// address of the mapping this segment refers to until `reset`.
+    private(set) var firstStable: UnsafeRawPointer?
     var isFull: Bool { decoded.lineCount >= Self.maxLines }
 
     /// Whether `line` can be added (copies must fit the segment's buffer).
@@ -39,6 +42,7 @@ final class Segment: @unchecked Sendable {
     /// Adds a line; `stable` lines are referenced, not copied.
     func add(_ line: UnsafeBufferPointer<UInt8>, stable: Bool) {
         if stable || line.isEmpty {
+            if stable, firstStable == nil, let b = line.baseAddress { firstStable = UnsafeRawPointer(b) }
             decoded.append(line)
             return
         }
@@ -69,6 +73,7 @@ final class Segment: @unchecked Sendable {
     /// Makes the segment ready for new lines (buffers are kept).
     func reset() {
         decoded.removeLines()
+        firstStable = nil
         used = 0
         for o in oversized { o.deallocate() }
         oversized.removeAll()
