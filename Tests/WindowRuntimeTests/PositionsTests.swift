@@ -245,6 +245,9 @@ import WindowCore
         let group = Self.body(#""messages":[{"from":"4670","group_id":"G1","timestamp":"1749416383"}]"#)
         let sinch = #"{"app_id":"P1","event_time":"2025-06-08T20:59:43Z","message":{"channel_identity":{"channel":"WHATSAPP","identity":"US.ENT.9"}}}"#
         #expect(try key([both, group, sinch], partitions: nil) == ["P1/US.77\t" + both, "P1/group:G1\t" + group, "P1/US.ENT.9\t" + sinch])
+        // A phone-only item that its change's contacts[] entry links to a BSUID is the BSUID's.
+        let byContacts = Self.body(#""contacts":[{"wa_id":"4670","user_id":"US.77"}],"messages":[{"from":"4670","timestamp":"1749416383"}]"#)
+        #expect(try key([byContacts], partitions: nil) == ["P1/US.77\t" + byContacts])
     }
 
     @Test func aBodyOfSeveralPeople_keepsEachPersonsItemsAndContactsInOrder_andNobodysPartsGoWithTheFirst() throws {

@@ -230,6 +230,7 @@ struct LineKeyer {
                 switch outcome {
                 case .record: putKey(record, arena, &out)
                 case .webhook:
+                    let items = Self.throughContacts(items, arena)
                     let common = Self.commonContact(items, arena)
                     if case .none = common, let split = MetaBodySplit(items, arena) {
                         for (p, bytes) in split.lines(segment.lines[i]).enumerated() {
@@ -257,6 +258,27 @@ struct LineKeyer {
     /// have the same one (a body usually speaks of one person), `.some(nil)` when there is
     /// none (the line gets no key), nil when they name several (`MetaBodySplit` writes it).
     /// Link items (`contacts[]` entries) are no one's items.
+    /// The items of a body as windowkeeper applies them: an item that carries only a phone
+    /// which a `contacts[]` entry of its own change links to a BSUID is the BSUID's (SPEC 12:
+    /// the entry links the two before the change's items), so it is keyed by the BSUID.
+    static func throughContacts(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) -> ArraySlice<WebhookItem> {
+        guard items.contains(where: \.isLink) else { return items }
+        func bytes(_ r: ByteRange) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)])
+        }
+        var out = items
+        for i in out.indices {
+            let r = out[i].record
+            guard case .record = out[i].outcome, !out[i].isLink, r.whatsapp, !r.group, r.userID.isEmpty, !r.phone.isEmpty else { continue }
+            guard let link = items.first(where: { l in
+                l.isLink && l.entry == out[i].entry && l.change == out[i].change && bytes(l.record.phone).elementsEqual(bytes(r.phone))
+            }) else { continue }
+            out[i].record.contact = link.record.contact
+            out[i].record.contactHash = link.record.contactHash
+        }
+        return out
+    }
+
     static func commonContact(_ items: ArraySlice<WebhookItem>, _ arena: UnsafeBufferPointer<UInt8>) -> DecodedRecord?? {
         func bytes(_ r: ByteRange) -> UnsafeBufferPointer<UInt8> {
             UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)])
