@@ -10,6 +10,9 @@
 //     again gives the same bytes (a fixed point);
 //   - nothing is allocated beyond the file's size times a small constant (run with
 //     `-malloc_limit_mb`, see Fuzz/run.sh).
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import WindowCore
 
 private func check(_ ok: Bool, _ message: @autoclosure () -> String) {
@@ -81,6 +84,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     var bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
     if data[0] & 1 == 1 { reseal(&bytes) }
+    // `WK_FUZZ_WRITE_STATE=FILE .build/fuzz/statefile INPUT` writes the file the loader sees
+    // (resealed or not), to try it on the CLI: `windowkeeper --state FILE` exits 0 or 2.
+    if let path = getenv("WK_FUZZ_WRITE_STATE") {
+        let f = fopen(path, "wb")
+        _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+        fclose(f)
+    }
 
     let opened: Result<StateFile.Header, StateFile.LoadError> = bytes.withUnsafeBufferPointer { b in
         do throws(StateFile.LoadError) { return .success(try StateFile.open(b)) } catch { return .failure(error) }
