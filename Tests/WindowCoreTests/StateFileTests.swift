@@ -303,4 +303,26 @@ import Testing
             #expect(sum.value == whole, "\(bytes.count) bytes")
         }
     }
+
+}
+
+extension StateFileTests {
+    /// Found by the state-file fuzz target (Fuzz/Targets/StateFileFuzz.swift): a bucket index
+    /// whose ends go backwards, under valid checksums, trapped (`Range requires lowerBound <=
+    /// upperBound`) before the check that refuses it. It is refused with a message now.
+    @Test func bucketIndexGoingBackwards_isRefusedNotATrap() throws {
+        var bytes = Self.large(600).encoded()
+        let h = try bytes.withUnsafeBufferPointer { try StateFile.openHeader($0) }
+        #expect(h.bucketBits >= 1)
+        // Bucket 0 ends where the last one does: bucket 1 then ends before bucket 0.
+        let total = UInt64(h.windowsEnd - h.windowsStart)
+        for k in 0..<8 { bytes[h.indexStart + k] = UInt8(truncatingIfNeeded: total >> (8 * UInt64(k))) }
+        let indexEnd = h.windowsStart - 8
+        let sum = bytes.withUnsafeBytes { StateFile.checksum(UnsafeRawBufferPointer(rebasing: $0[h.indexStart..<indexEnd]), seed: 1) }
+        for k in 0..<8 { bytes[indexEnd + k] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(k))) }
+        #expect(throws: StateFile.LoadError("state file is corrupt (bucket index)")) { try StateFile.decode(bytes) }
+        #expect(throws: StateFile.LoadError("state file is corrupt (bucket index)")) {
+            try bytes.withUnsafeBufferPointer { try StateFile.openHeader($0) }
+        }
+    }
 }

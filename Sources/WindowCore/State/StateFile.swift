@@ -198,7 +198,8 @@ public struct StateFile: Sendable, Equatable {
                        clock: clock, newest: newest, apps: apps, positions: positions, links: links, version: version, windowCount: 0, bucketBits: bits, indexStart: indexStart, windowsStart: r.pos, windowsEnd: r.pos)
         var previous = 0
         for j in 0..<(1 << bits) {
-            let end = bucketRange(b, h, j).upperBound
+            // The end alone: a range from the previous end is not a range until this holds.
+            let end = bucketEnd(b, h, j)
             guard end >= previous else { throw LoadError("state file is corrupt (bucket index)") }
             previous = end
         }
@@ -219,11 +220,13 @@ public struct StateFile: Sendable, Equatable {
 
     /// Byte range of bucket `j`'s records in the file (from the index `openHeader` checked).
     static func bucketRange(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, _ j: Int) -> Range<Int> {
-        func end(_ k: Int) -> Int {
-            let v = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + h.indexStart + 16 * k).loadUnaligned(as: UInt64.self))
-            return v > UInt64(Int.max / 2) ? Int.max / 2 : h.windowsStart + Int(v)
-        }
-        return (j == 0 ? h.windowsStart : end(j - 1))..<end(j)
+        (j == 0 ? h.windowsStart : bucketEnd(b, h, j - 1))..<bucketEnd(b, h, j)
+    }
+
+    /// Where bucket `j`'s records end, as the index says (not yet checked against the others).
+    static func bucketEnd(_ b: UnsafeBufferPointer<UInt8>, _ h: Header, _ j: Int) -> Int {
+        let v = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + h.indexStart + 16 * j).loadUnaligned(as: UInt64.self))
+        return v > UInt64(Int.max / 2) ? Int.max / 2 : h.windowsStart + Int(v)
     }
 
     /// Checks bucket `j` (checksum, and that its records fill it exactly); returns how many
