@@ -87,52 +87,17 @@ private func run(_ input: [UInt8], _ c: Config, chunk: Int, segmentLines: Int, m
             case .reject, .links: break
             case .stop(let line): outcome.reports.append("stop@\(line)")
             case .send(_, let batch): apply(batch)
-            case .link(let link):
-                let moved = link.app.withUnsafeBufferPointer { app in link.phone.withUnsafeBufferPointer { engine.takeWindows(app: app, contact: $0) } }
-                link.app.withUnsafeBufferPointer { app in
-                    link.user.withUnsafeBufferPointer {
-                        engine.link(app: app, contact: $0, phone: link.phone, until: link.until, at: link.time, moved: moved)
-                    }
-                }
-                if c.mode == .wall { engine.advance(to: engine.clock) }
             }
         }
     }
 
     // As `Shard.process` / `processPeople` do, on one engine.
     func apply(_ batch: ShardBatch) {
-        batch.arena.withUnsafeBufferPointer { arena in
-            let ticks = c.mode == .event ? batch.ticks : []
-            var t = 0, p = 0, q = 0
-            func stepsBefore(_ line: Int32) {
-                while true {
-                    let tickLine = t < ticks.count ? ticks[t].line : .max
-                    let stepLine = p < batch.phoneSteps.count ? batch.phoneSteps[p].line : .max
-                    guard min(tickLine, stepLine) < line else { return }
-                    if stepLine <= tickLine {
-                        let step = batch.phoneSteps[p]
-                        step.app.withUnsafeBufferPointer { app in step.user.withUnsafeBufferPointer { engine.notePhone(app: app, contact: $0, step.note) } }
-                        p += 1
-                    } else {
-                        engine.advance(to: ticks[t].clock)
-                        t += 1
-                    }
-                }
-            }
-            if c.mode == .wall { engine.advance(to: wallNow) }
-            for k in batch.inputs.indices {
-                stepsBefore(batch.lines[k])
-                var person: PersonNote?
-                if q < batch.persons.count, batch.persons[q].input == Int32(k) {
-                    person = batch.persons[q].note
-                    q += 1
-                }
-                engine.apply(batch.inputs[k], in: arena, person: person)
-                stepsBefore(batch.lines[k] + 1)
-                engine.advance(to: engine.clock)
-            }
-            stepsBefore(.max)
-        }
+        if c.mode == .wall { engine.advance(to: wallNow) }
+        var walk = BatchWalk(batch)
+        // One engine holds every shard's contacts: a take always comes before its join.
+        let waiting = walk.run(on: &engine, ticks: c.mode == .event, firesAfterJoin: c.mode == .wall)
+        precondition(waiting == nil, "a join whose take has not happened on one engine")
     }
 
     var actions: [SequencerAction] = []

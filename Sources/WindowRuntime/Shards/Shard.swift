@@ -178,23 +178,15 @@ public actor Shard {
         flush()
     }
 
-    /// Where a batch with people in it stopped, waiting for a phone's windows from another
-    /// shard: the next link step, record, phone step and tick.
-    private struct PeopleWalk {
-        var batch: ShardBatch
-        var link = 0, input = 0, phone = 0, tick = 0, person = 0
-    }
+    /// A batch with people in it that stopped to wait for a phone's windows from another shard.
+    private var paused: BatchWalk?
 
-    private var paused: PeopleWalk?
-
-    /// A batch some of whose steps concern people known by a user id (SPEC section 12):
-    /// at each line, in this order, its links (the phone's windows taken, or joined to the
-    /// user id's), its record with the person its ids resolved to, phone deadlines moved by
-    /// other shards' items, then the clock tick. Returns the hand-off to wait for when a
-    /// join's windows are not there yet; `resume(moved:)` goes on with them.
+    /// A batch some of whose steps concern people known by a user id (SPEC section 12),
+    /// walked in line order (`BatchWalk`). Returns the hand-off to wait for when a join's
+    /// windows are not there yet; `resume(moved:)` goes on with them.
     public func processPeople(_ batch: ShardBatch) -> WindowHandOff? {
         if mode == .wall { engine.advance(to: wallC) }
-        return walk(PeopleWalk(batch: batch), moved: nil)
+        return walk(BatchWalk(batch), moved: nil)
     }
 
     /// Goes on with the paused batch once the windows it waited for are there.
@@ -204,62 +196,10 @@ public actor Shard {
         return walk(w, moved: moved)
     }
 
-    private func walk(_ start: PeopleWalk, moved: [SavedWindow]?) -> WindowHandOff? {
+    private func walk(_ start: BatchWalk, moved: [SavedWindow]?) -> WindowHandOff? {
         var w = start
-        var moved = moved
-        let batch = w.batch
-        let ticks = mode == .event ? batch.ticks : []
-        // Steps in order of (line, phase): links 0, the record 1, phone steps 2, the tick 3.
-        func key(_ line: Int32, _ phase: Int64) -> Int64 { Int64(line) << 2 | phase }
-        let done = Int64.max
-        let waiting: WindowHandOff? = batch.arena.withUnsafeBufferPointer { arena in
-            while true {
-                let l = w.link < batch.linkSteps.count ? key(batch.linkSteps[w.link].line, 0) : done
-                let i = w.input < batch.inputs.count ? key(batch.lines[w.input], 1) : done
-                let p = w.phone < batch.phoneSteps.count ? key(batch.phoneSteps[w.phone].line, 2) : done
-                let t = w.tick < ticks.count ? key(ticks[w.tick].line, 3) : done
-                let next = min(l, i, p, t)
-                if next == done { return nil }
-                if next == l {
-                    let step = batch.linkSteps[w.link]
-                    if step.take {
-                        step.handOff.put(step.link.app.withUnsafeBufferPointer { a in
-                            step.link.phone.withUnsafeBufferPointer { engine.takeWindows(app: a, contact: $0) }
-                        })
-                    } else {
-                        guard let windows = moved ?? step.handOff.ready() else {
-                            paused = w
-                            return step.handOff
-                        }
-                        moved = nil
-                        step.link.app.withUnsafeBufferPointer { app in
-                            step.link.user.withUnsafeBufferPointer {
-                                engine.link(app: app, contact: $0, phone: step.link.phone, until: step.link.until, at: step.link.time, moved: windows)
-                            }
-                        }
-                        // Event mode: the line's tick fires what the join made due, after its record.
-                        if mode == .wall { engine.advance(to: engine.clock) }
-                    }
-                    w.link += 1
-                } else if next == i {
-                    var person: PersonNote?
-                    if w.person < batch.persons.count, batch.persons[w.person].input == Int32(w.input) {
-                        person = batch.persons[w.person].note
-                        w.person += 1
-                    }
-                    engine.apply(batch.inputs[w.input], in: arena, person: person)
-                    engine.advance(to: engine.clock)
-                    w.input += 1
-                } else if next == p {
-                    let step = batch.phoneSteps[w.phone]
-                    step.app.withUnsafeBufferPointer { app in step.user.withUnsafeBufferPointer { engine.notePhone(app: app, contact: $0, step.note) } }
-                    w.phone += 1
-                } else {
-                    engine.advance(to: ticks[w.tick].clock)
-                    w.tick += 1
-                }
-            }
-        }
+        let waiting = w.run(on: &engine, ticks: mode == .event, firesAfterJoin: mode == .wall, moved: moved)
+        if waiting != nil { paused = w }
         flush()
         return waiting
     }
