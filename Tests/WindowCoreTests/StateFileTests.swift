@@ -307,7 +307,7 @@ import Testing
 }
 
 extension StateFileTests {
-    /// Found by the state-file fuzz target (Fuzz/Targets/StateFileFuzz.swift): a bucket index
+    /// Found by the state-file fuzz target (Tests/Fuzz/Targets/StateFileFuzz.swift): a bucket index
     /// whose ends go backwards, under valid checksums, trapped (`Range requires lowerBound <=
     /// upperBound`) before the check that refuses it. It is refused with a message now.
     @Test func bucketIndexGoingBackwards_isRefusedNotATrap() throws {

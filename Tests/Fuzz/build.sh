@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of Fuzz/Targets into .build/fuzz (docs/reliability.md).
+# Builds the libFuzzer targets of Tests/Fuzz/Targets into .build/fuzz (docs/reliability.md).
 #
 # A SwiftPM executable cannot take `-sanitize=fuzzer` (libFuzzer brings its own main), so
 # WindowCore is compiled once with the fuzzer's coverage and AddressSanitizer into a static
@@ -7,7 +7,7 @@
 # (the HTTP request parser, the pricing-era file) are compiled into the target itself.
 # libFuzzer's runtime ships with the toolchain (usr/lib/clang/*/lib/linux/libclang_rt.fuzzer*).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 out=.build/fuzz
 mkdir -p "$out/core"
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g)
@@ -24,7 +24,7 @@ target() {
   echo "fuzz: $name"
   quiet swiftc "${flags[@]}" -I "$out/core" -module-name "${name//-/_}Fuzz" "$@" "$out/core/libWindowCore.a" -o "$out/$name"
 }
-target ingest Fuzz/Targets/IngestFuzz.swift
-target http Fuzz/Targets/HTTPFuzz.swift Sources/WindowRuntime/HTTP/HTTPRequest.swift
-target statefile Fuzz/Targets/StateFileFuzz.swift
-target eras Fuzz/Targets/PricingErasFuzz.swift Sources/WindowRuntime/Advice/PricingErasFile.swift
+target ingest Tests/Fuzz/Targets/IngestFuzz.swift
+target http Tests/Fuzz/Targets/HTTPFuzz.swift Sources/WindowRuntime/HTTP/HTTPRequest.swift
+target statefile Tests/Fuzz/Targets/StateFileFuzz.swift
+target eras Tests/Fuzz/Targets/PricingErasFuzz.swift Sources/WindowRuntime/Advice/PricingErasFile.swift

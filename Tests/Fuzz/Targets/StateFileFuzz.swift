@@ -9,7 +9,7 @@
 //     in another order: the writer orders them by bucket), and writing that
 //     again gives the same bytes (a fixed point);
 //   - nothing is allocated beyond the file's size times a small constant (run with
-//     `-malloc_limit_mb`, see Fuzz/run.sh).
+//     `-malloc_limit_mb`, see Tests/Fuzz/run.sh).
 #if canImport(Glibc)
 import Glibc
 #endif

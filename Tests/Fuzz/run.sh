@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs each fuzz target (built by Fuzz/build.sh) for SECONDS seconds (default 60) from its
-# seed corpus in Fuzz/Corpus/NAME, new inputs going to .build/fuzz/corpus/NAME (outside the
+# Runs each fuzz target (built by Tests/Fuzz/build.sh) for SECONDS seconds (default 60) from its
+# seed corpus in Tests/Fuzz/Corpus/NAME, new inputs going to .build/fuzz/corpus/NAME (outside the
 # repository). Fails on a crash, a failed property, a sanitizer report, a leak, a timeout
 # or an allocation above the limit; the input is kept as .build/fuzz/crash-* and the log as
-# .build/fuzz/NAME.log. Usage: Fuzz/run.sh [SECONDS] [NAME…]
+# .build/fuzz/NAME.log. Usage: Tests/Fuzz/run.sh [SECONDS] [NAME…]
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 names=("$@")
@@ -18,7 +18,7 @@ for name in "${names[@]}"; do
   extra=()
   [ "$name" = statefile ] && extra=(-malloc_limit_mb=64)
   SWIFT_BACKTRACE=enable=no "$out/$name" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$out/$name-" "${extra[@]}" "$out/corpus/$name" "Fuzz/Corpus/$name" \
+    -print_final_stats=1 -artifact_prefix="$out/$name-" "${extra[@]}" "$out/corpus/$name" "Tests/Fuzz/Corpus/$name" \
     > "$out/$name.log" 2>&1
   rc=$?
   stats=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE).*cov:' "$out/$name.log" | tail -1)
