@@ -52,7 +52,9 @@ extension RunOptions {
     Reads callbacks as NDJSON on standard input (Sinch callbacks and Meta webhook bodies, one
     per line, mixed freely) and writes window events as NDJSON on standard output:
     window_opened, window_updated, window_expiring, window_expired, for the customer_service,
-    conversation and free_entry_point windows of every contact.
+    conversation and free_entry_point windows of every person. A person known by a phone and
+    a business-scoped user id (US.1349…) is one contact: an item carrying both links them
+    (contact_linked), the phone's windows join the user id's, and events carry "phone".
     Diagnostics and a closing summary go to standard error.
 
     USAGE
@@ -66,7 +68,9 @@ extension RunOptions {
                               largest event time) and what is due fires.
       --lateness DUR          how far behind the newest time C stays (default 0)
       --until TIME            event mode: where C moves at end of input (RFC 3339)
-      --horizon DUR           records older than C − horizon are too_late (default 30d)
+      --horizon DUR           records older than C − horizon are too_late (default 30d); a link
+                              between a phone and a user id is forgotten once C passes the
+                              latest item of either + horizon
       --max-future DUR        wall mode: records more than this ahead of now are
                               future_timestamp (default 5m)
 
