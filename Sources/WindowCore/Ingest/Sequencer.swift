@@ -258,26 +258,15 @@ public struct Sequencer: Sendable {
         func slice(_ r: ByteRange) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: arena[Int(r.start)..<Int(r.start + r.count)]) }
         let app = slice(record.app), phone = slice(record.phone), user = slice(record.userID)
         let r = links.resolve(app: app, phone: phone, user: user, at: record.time, linking: !record.system)
-        if r.learned { link(app: app, phone: phone, user: user, until: r.until, at: record.time, into: &actions) }
-        if let old = r.unlinkedUser {
-            // The user id the phone leaves shows no phone from this line on.
-            let shard = RoutingHash.partition(old.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }, of: batches.count)
-            batches[shard].phoneSteps.append(PhoneStep(line: lineInRound, app: Array(app), user: old, note: PersonNote(phone: [], until: .min)))
-        }
-        if let other = r.alsoExtended {
-            let shard = RoutingHash.partition(other.user.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }, of: batches.count)
-            batches[shard].phoneSteps.append(PhoneStep(line: lineInRound, app: Array(app), user: other.user,
-                                                       note: PersonNote(phone: other.phone, until: other.until)))
-        }
+        if r.learned { link(app: app, phone: phone, user: user, until: r.until, at: record.time) }
+        // The user id the phone leaves shows no phone from this line on.
+        if let old = r.unlinkedUser { phoneStep(app, user: old, PersonNote(phone: [], until: .min)) }
+        if let other = r.alsoExtended { phoneStep(app, user: other.user, PersonNote(phone: other.phone, until: other.until)) }
         linkChanges(into: &actions)
         guard !r.phone.isEmpty || r.user != nil || !record.userID.isEmpty else { return nil }
         let key = r.user ?? Array(user)
         if input == nil || record.group {
-            if !r.phone.isEmpty {
-                let shard = RoutingHash.partition(key.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }, of: batches.count)
-                batches[shard].phoneSteps.append(PhoneStep(line: lineInRound, app: Array(app), user: key,
-                                                           note: PersonNote(phone: r.phone, until: r.until)))
-            }
+            if !r.phone.isEmpty { phoneStep(app, user: key, PersonNote(phone: r.phone, until: r.until)) }
             return nil
         }
         guard let user = r.user else { return r.phone.isEmpty ? nil : PersonNote(phone: r.phone, until: r.until) }
@@ -286,6 +275,12 @@ public struct Sequencer: Sendable {
         input!.contactHash = hash
         if input!.operation == .keyedReceipt { input!.keyHash = RoutingHash.conversation(contactHash: hash, id: slice(input!.conversationID)) }
         return PersonNote(key: user, phone: r.phone, until: r.until)
+    }
+
+    /// A user id's phone (or its deadline) changed at this line, in that user id's shard.
+    private mutating func phoneStep(_ app: UnsafeBufferPointer<UInt8>, user: [UInt8], _ note: PersonNote) {
+        let shard = RoutingHash.partition(user.withUnsafeBufferPointer { RoutingHash.contact(app: app, contact: $0) }, of: batches.count)
+        batches[shard].phoneSteps.append(PhoneStep(line: lineInRound, app: Array(app), user: user, note: note))
     }
 
     /// A Meta `contacts[]` entry with both ids: the link, dated by its change's first message
@@ -302,7 +297,7 @@ public struct Sequencer: Sendable {
     /// windows, the user id's shard joins them, each at this line of its batch, so the
     /// windows move between the records around the link whatever the number of shards.
     private mutating func link(app: UnsafeBufferPointer<UInt8>, phone: UnsafeBufferPointer<UInt8>, user: UnsafeBufferPointer<UInt8>,
-                               until: Int64, at t: Int64, into actions: inout [SequencerAction]) {
+                               until: Int64, at t: Int64) {
         firesAfterLine = true
         let link = PersonLink(app: Array(app), phone: Array(phone), user: Array(user), until: until, time: t,
                               phoneShard: RoutingHash.partition(RoutingHash.contact(app: app, contact: phone), of: batches.count),
