@@ -3,7 +3,8 @@
 # seed corpus in Tests/Fuzz/Corpus/NAME, new inputs going to .build/fuzz/corpus/NAME (outside the
 # repository). Fails on a crash, a failed property, a sanitizer report, a leak, a timeout
 # or an allocation above the limit; the input is kept as .build/fuzz/crash-* and the log as
-# .build/fuzz/NAME.log. Usage: Tests/Fuzz/run.sh [SECONDS] [NAME…]
+# .build/fuzz/NAME.log. WK_FUZZ_SEED (default 1) seeds the mutations, so a CI run repeats.
+# Usage: Tests/Fuzz/run.sh [SECONDS] [NAME…]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
@@ -17,7 +18,7 @@ for name in "${names[@]}"; do
   # statefile: a loader that allocates more than 64 MB for an input of at most 16 KiB fails.
   extra=()
   [ "$name" = statefile ] && extra=(-malloc_limit_mb=64)
-  SWIFT_BACKTRACE=enable=no "$out/$name" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+  SWIFT_BACKTRACE=enable=no "$out/$name" -seed="${WK_FUZZ_SEED:-1}" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$out/$name-" "${extra[@]}" "$out/corpus/$name" "Tests/Fuzz/Corpus/$name" \
     > "$out/$name.log" 2>&1
   rc=$?
