@@ -37,6 +37,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nats_queue import compare, events_of, free_port, merged  # noqa: E402
 
+from nats_server import start_nats
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples", "nats")
 FLAGS = ["--clock", "event", "--lateness", "15m", "--warn", "2h,15m"]
@@ -70,19 +72,7 @@ class Node:
 
     def start(self):
         """Starts the node and returns once it logs that it is ready."""
-        self.proc = subprocess.Popen(["nats-server", "-c", self.conf], stdout=self.log, stderr=subprocess.PIPE)
-        ready = threading.Event()
-
-        def copy_log(stderr):
-            for line in iter(stderr.readline, b""):
-                self.log.write(line)
-                self.log.flush()
-                if b"Server is ready" in line:
-                    ready.set()
-
-        threading.Thread(target=copy_log, args=(self.proc.stderr,), daemon=True).start()
-        if not ready.wait(30):
-            raise SystemExit(f"nats-server {self.name} did not say it is ready")
+        self.proc = start_nats(["-c", self.conf], self.log, 30, f"nats-server {self.name}")
 
     def kill(self):
         if self.proc and self.proc.poll() is None:

@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 
+from nats_server import start_nats
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples", "nats")
 FLAGS = ["--clock", "event", "--lateness", "15m", "--warn", "2h,15m"]
@@ -53,20 +55,7 @@ class Server:
 
     def start(self):
         """Starts the server and returns once it logs that it is ready."""
-        self.proc = subprocess.Popen(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.store],
-                                     stdout=self.log, stderr=subprocess.PIPE)
-        ready = threading.Event()
-
-        def copy_log(stderr):
-            for line in iter(stderr.readline, b""):
-                self.log.write(line)
-                self.log.flush()
-                if b"Server is ready" in line:
-                    ready.set()
-
-        threading.Thread(target=copy_log, args=(self.proc.stderr,), daemon=True).start()
-        if not ready.wait(20):
-            raise SystemExit("nats-server did not say it is ready")
+        self.proc = start_nats(["-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.store], self.log, 20, "nats-server")
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
